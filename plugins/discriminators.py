@@ -1,0 +1,8 @@
+"""Built-in discriminators."""
+
+import translkit
+
+
+@translkit.hookimpl
+def translkit_register(registry):
+    pass

@@ -1,0 +1,101 @@
+"""The ``translkit`` command line: a thin typer shell over library calls.
+
+Every module ``translkit/cli/*_cmd.py`` adds its commands through ``register(app)``.
+Library errors (:class:`~translkit.errors.TranslkitError`) become one red line on
+stderr and exit code 1; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from translkit import __version__
+from translkit.errors import TranslkitError
+
+__all__ = ["app", "err_console", "main", "new_group"]
+
+err_console = Console(stderr=True)
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class _Group(TyperGroup):
+    """Turns library errors raised by any subcommand into a clean exit 1."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except TranslkitError as err:
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+            raise typer.Exit(1) from None
+
+
+def new_group(name: str, help: str) -> typer.Typer:
+    """A sub-command group (``translkit data ...``) with translkit's conventions."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        cls=_Group,
+        context_settings=CONTEXT,
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode="rich",
+    )
+
+
+app = typer.Typer(
+    name="translkit",
+    help="Unpaired image-to-image translation (the CycleGAN family), built from plugins.",
+    cls=_Group,
+    context_settings=CONTEXT,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"translkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Unpaired image-to-image translation (the CycleGAN family), built from plugins."""
+
+
+def _register_commands() -> None:
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.endswith("_cmd"):
+            importlib.import_module(f"{__name__}.{mod.name}").register(app)
+
+
+_register_commands()
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    """``--resume`` may stand alone (latest checkpoint) or take a path."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--resume" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "latest")
+            break
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = _normalise_argv(sys.argv[1:] if argv is None else argv)
+    app(args=args, prog_name="translkit")

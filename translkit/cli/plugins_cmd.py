@@ -1,0 +1,70 @@
+"""``translkit plugins`` and ``translkit list``: what the installed plugins provide."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from translkit.plugins import load_plugins
+from translkit.registry import KINDS
+
+
+def show_plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List loaded plugins: distribution, version and what each registered."""
+    loaded = load_plugins()
+    rows = [
+        {
+            "name": p.name,
+            "module": p.module,
+            "distribution": p.distribution,
+            "version": p.version,
+            "registered": loaded.registered_by(p.name),
+        }
+        for p in loaded.plugins
+    ]
+    if as_json:
+        typer.echo(json.dumps({"plugins": rows, "blocked": loaded.blocked}, indent=2))
+        return
+    table = Table("plugin", "distribution", "version", "registered", title="translkit plugins")
+    for row in rows:
+        registered = "\n".join(f"{k}: {', '.join(v)}" for k, v in row["registered"].items())
+        table.add_row(row["name"], row["distribution"], row["version"], registered or "-")
+    console = Console()
+    console.print(table)
+    if loaded.blocked:
+        console.print(f"blocked: {', '.join(loaded.blocked)}")
+
+
+def list_components(
+    kind: str = typer.Argument(
+        None, help=f"One of {', '.join(KINDS)} (default: all kinds).", show_default=False
+    ),
+    pattern: str = typer.Argument("*", help="Shell-style wildcard on names, e.g. 'resnet*'."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List registered components with a one-line summary."""
+    registry = load_plugins().registry
+    kinds = [registry.kind(kind).kind] if kind else list(KINDS)
+    data = {
+        k: [
+            {"name": e.name, "plugin": e.plugin, "summary": e.summary}
+            for e in registry.kind(k).entries(pattern)
+        ]
+        for k in kinds
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table("kind", "name", "plugin", "summary")
+    for k, entries in data.items():
+        for e in entries:
+            table.add_row(k, e["name"], e["plugin"], e["summary"])
+    Console(width=200).print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plugins")(show_plugins)
+    app.command("list")(list_components)

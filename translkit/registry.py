@@ -1,0 +1,175 @@
+"""Registries: one generic, typed name → factory table per component kind.
+
+Plugins fill them through the ``translkit_register`` hook; the core creates
+components only through them, so it never names a concrete network, loss or metric.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from translkit.errors import ComponentError, suggest
+
+__all__ = ["KINDS", "Entry", "Registries", "Registry"]
+
+T = TypeVar("T")
+
+KINDS = ("generators", "discriminators", "losses", "metrics")
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """One registered component: its name, factory, owning plugin and summary."""
+
+    name: str
+    factory: Callable[..., T]
+    plugin: str
+    summary: str
+
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """Keyword options the factory accepts (empty if it takes ``**kwargs`` only)."""
+        return {
+            p.name: p
+            for p in _signature(self.factory).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+
+    def accepts_any(self) -> bool:
+        return any(p.kind is p.VAR_KEYWORD for p in _signature(self.factory).parameters.values())
+
+
+def _signature(factory: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(factory)
+    except (TypeError, ValueError):  # builtins without a signature accept anything
+        return inspect.Signature([inspect.Parameter("kw", inspect.Parameter.VAR_KEYWORD)])
+
+
+def _summary(factory: Callable[..., Any]) -> str:
+    doc = inspect.getdoc(factory) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+class Registry(Generic[T]):
+    """Maps names to factories for one kind of component (``generators``, ...)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+        self._plugin = "<direct>"  # set by the plugin manager while a plugin registers
+
+    # -- filling -------------------------------------------------------------------------
+    def add(self, name: str, factory: Callable[..., T], *, summary: str | None = None) -> None:
+        """Register ``factory`` under ``name``; ``summary`` defaults to its docstring's first line."""
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ComponentError(
+                f"{self._singular} name {name!r} from plugin {self._plugin!r} is not valid: use "
+                "lower-case letters, digits, '_', '-' or '.', starting with a letter"
+            )
+        if not callable(factory):
+            raise ComponentError(
+                f"{self._singular} {name!r} from plugin {self._plugin!r}: factory "
+                f"{factory!r} is not callable"
+            )
+        if name in self._entries:
+            first = self._entries[name].plugin
+            raise ComponentError(
+                f"{self._singular} {name!r} is registered twice: by plugin {first!r} and by "
+                f"plugin {self._plugin!r}; block one of them (TRANSLKIT_BLOCK_PLUGINS) or rename"
+            )
+        self._entries[name] = Entry(name, factory, self._plugin, summary or _summary(factory))
+
+    # -- reading -------------------------------------------------------------------------
+    def get(self, name: str) -> Entry[T]:
+        """The entry called ``name``; an unknown name raises with close matches."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise ComponentError(
+                f"unknown {self._singular} {name!r}{suggest(str(name), self._entries)}; "
+                f"`translkit list {self.kind}` shows the {len(self._entries)} available"
+            ) from None
+
+    def check_options(self, name: str, options: Mapping[str, Any]) -> None:
+        """Raise if ``options`` holds a key the factory of ``name`` does not accept."""
+        entry = self.get(name)
+        if entry.accepts_any():
+            return
+        params = entry.parameters()
+        for key in options:
+            if key not in params:
+                valid = ", ".join(sorted(params)) or "none"
+                raise ComponentError(
+                    f"{self._singular} {name!r} has no option {key!r}"
+                    f"{suggest(key, params)}; its options: {valid}"
+                )
+
+    def create(self, name: str, **options: Any) -> T:
+        """Build the component ``name`` with ``options`` passed to its factory."""
+        self.check_options(name, options)
+        factory = self.get(name).factory
+        try:
+            return factory(**options)
+        except (TypeError, ValueError) as err:
+            raise ComponentError(f"{self._singular} {name!r}: {err}") from err
+
+    def names(self, pattern: str = "*") -> list[str]:
+        """Sorted names matching a shell-style wildcard ``pattern``."""
+        return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
+
+    def entries(self, pattern: str = "*") -> list[Entry[T]]:
+        return [self._entries[n] for n in self.names(pattern)]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self)} entries)"
+
+    @property
+    def _singular(self) -> str:
+        return self.kind[:-1] if self.kind.endswith("s") else self.kind
+
+
+class Registries:
+    """The registries handed to ``translkit_register``: one per component kind."""
+
+    def __init__(self) -> None:
+        self.generators: Registry[Any] = Registry("generators")
+        self.discriminators: Registry[Any] = Registry("discriminators")
+        self.losses: Registry[Any] = Registry("losses")
+        self.metrics: Registry[Any] = Registry("metrics")
+
+    def kind(self, kind: str) -> Registry[Any]:
+        """The registry for ``kind`` (``generators``, ``discriminators``, ...)."""
+        if kind not in KINDS:
+            raise ComponentError(f"unknown component kind {kind!r}{suggest(kind, KINDS)}")
+        return getattr(self, kind)
+
+    def all(self) -> dict[str, Registry[Any]]:
+        return {k: getattr(self, k) for k in KINDS}
+
+    def _attribute_to(self, plugin: str) -> None:
+        for reg in self.all().values():
+            reg._plugin = plugin
+
+    def registered_by(self, plugin: str) -> dict[str, list[str]]:
+        """What ``plugin`` registered, by kind (kinds it left empty are omitted)."""
+        out: dict[str, list[str]] = {}
+        for kind, reg in self.all().items():
+            names = [e.name for e in reg.entries() if e.plugin == plugin]
+            if names:
+                out[kind] = names
+        return out

@@ -1,0 +1,1 @@
+"""translkit.training."""
