@@ -81,6 +81,10 @@ def _distribution_of(ep: metadata.EntryPoint) -> tuple[str, str]:
     return dist.metadata["Name"] or "unknown", dist.version or "?"
 
 
+def _builtins_first(ep: metadata.EntryPoint) -> tuple[bool, str]:
+    return _distribution_of(ep)[0] != BUILTIN_DISTRIBUTION, ep.name
+
+
 def _import(module: str, *, what: str) -> ModuleType:
     try:
         return importlib.import_module(module)
@@ -94,7 +98,7 @@ def _load_entry_points(
     pm: pluggy.PluginManager, blocked: set[str], infos: list[PluginInfo]
 ) -> None:
     autoload = not _env_flag(ENV_DISABLE_AUTOLOAD)
-    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtins_first):
         dist, version = _distribution_of(ep)
         if not autoload and dist != BUILTIN_DISTRIBUTION:
             continue
@@ -143,7 +147,8 @@ def get_plugin_manager(modules: Sequence[str] = ()) -> LoadedPlugins:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as err:
-        raise PluginError(f"plugin {err.plugin_name!r} implements an unknown hook: {err}") from err
+        name = pm.get_name(err.plugin) if err.plugin is not None else "?"
+        raise PluginError(f"plugin {name!r} implements an unknown hook: {err}") from err
     registry = Registries()
     _call_register(pm, registry, {i.name: i for i in infos})
     return LoadedPlugins(pm, registry, infos, blocked)

@@ -32,7 +32,9 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except TranslkitError as err:
-            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
 
 

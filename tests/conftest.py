@@ -1,0 +1,57 @@
+"""Shared fixtures. Tests never read ../shared; they build what they need in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import translkit
+from translkit.plugins import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
+
+# Keep torch to what the CI machine has and make runs repeatable.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_plugins(monkeypatch: pytest.MonkeyPatch):
+    """Each test starts with no cached plugin manager and no plugin env switches."""
+    monkeypatch.delenv(ENV_BLOCK, raising=False)
+    monkeypatch.delenv(ENV_DISABLE_AUTOLOAD, raising=False)
+    translkit.reset_plugins()
+    yield
+    translkit.reset_plugins()
+
+
+@pytest.fixture
+def make_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Write a Python module into a folder on sys.path and return its name."""
+    root = tmp_path / "modules"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+
+    def make(name: str, source: str) -> str:
+        (root / f"{name}.py").write_text(textwrap.dedent(source))
+        return name
+
+    return make
+
+
+@pytest.fixture
+def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_module):
+    """Create an installed-looking distribution (dist-info with entry points) on sys.path."""
+    root = tmp_path / "modules"
+
+    def make(dist: str, version: str, entry_name: str, module: str, source: str) -> str:
+        make_module(module, source)
+        info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+        )
+        (info / "entry_points.txt").write_text(f"[translkit]\n{entry_name} = {module}\n")
+        return module
+
+    return make

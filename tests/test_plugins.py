@@ -1,0 +1,175 @@
+"""Plugin loading: entry points, recipe-named modules, blocking, autoload switch, failures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import translkit
+from translkit.errors import PluginError
+from translkit.plugins import ENV_BLOCK, ENV_DISABLE_AUTOLOAD, get_plugin_manager, load_plugins
+
+PLUGIN = """
+import translkit
+
+class Gen:
+    '''A test generator.'''
+    def __init__(self, width: int = 2):
+        self.width = width
+
+@translkit.hookimpl
+def translkit_register(registry):
+    registry.generators.add("{name}", Gen)
+"""
+
+
+def test_entry_point_plugin_is_loaded_with_its_distribution(make_distribution) -> None:
+    make_distribution("acme-gans", "1.2.3", "acme", "acme_gans_ep", PLUGIN.format(name="acme_gen"))
+    loaded = get_plugin_manager()
+    info = {p.name: p for p in loaded.plugins}["acme"]
+    assert (info.distribution, info.version, info.source) == ("acme-gans", "1.2.3", "entry point")
+    assert loaded.registry.generators.get("acme_gen").plugin == "acme"
+    assert loaded.registered_by("acme") == {"generators": ["acme_gen"]}
+    assert loaded.registry.generators.create("acme_gen", width=5).width == 5
+
+
+def test_builtins_load_through_the_same_entry_point_group() -> None:
+    loaded = get_plugin_manager()
+    builtin = [p for p in loaded.plugins if p.builtin]
+    assert {p.name for p in builtin} >= {
+        "translkit.generators", "translkit.discriminators", "translkit.losses", "translkit.metrics"
+    }
+    assert all(p.source == "entry point" for p in builtin)
+    assert all(p.module.startswith("translkit_plugins.") for p in builtin)
+
+
+def test_disable_autoload_skips_third_party_but_keeps_builtins(
+    make_distribution, monkeypatch
+) -> None:
+    make_distribution("acme-off", "1.0", "acme_off", "acme_off_ep", PLUGIN.format(name="off_gen"))
+    monkeypatch.setenv(ENV_DISABLE_AUTOLOAD, "1")
+    loaded = get_plugin_manager()
+    names = {p.name for p in loaded.plugins}
+    assert "acme_off" not in names and "off_gen" not in loaded.registry.generators
+    assert "translkit.generators" in names
+
+
+def test_blocked_plugin_is_not_loaded(make_distribution, monkeypatch) -> None:
+    make_distribution("acme-blk", "1.0", "acme_blk", "acme_blk_ep", PLUGIN.format(name="blk_gen"))
+    monkeypatch.setenv(ENV_BLOCK, "acme_blk, something_else")
+    loaded = get_plugin_manager()
+    assert "blk_gen" not in loaded.registry.generators
+    assert loaded.blocked == ["acme_blk", "something_else"]
+
+
+def test_recipe_named_module_is_registered(make_module) -> None:
+    name = make_module("my_project_plugin", PLUGIN.format(name="one_off"))
+    loaded = get_plugin_manager([name])
+    assert loaded.registry.generators.get("one_off").plugin == name
+    assert {p.name: p.source for p in loaded.plugins}[name] == "recipe"
+
+
+def test_recipe_named_module_can_be_blocked(make_module, monkeypatch) -> None:
+    name = make_module("blocked_module", PLUGIN.format(name="blocked_gen"))
+    monkeypatch.setenv(ENV_BLOCK, name)
+    assert "blocked_gen" not in get_plugin_manager([name]).registry.generators
+
+
+def test_missing_recipe_module_is_a_plugin_error() -> None:
+    with pytest.raises(PluginError, match="'no_such_plugin_module' named in the recipe"):
+        get_plugin_manager(["no_such_plugin_module"])
+
+
+def test_plugin_failing_at_import_names_plugin_and_distribution(make_distribution) -> None:
+    make_distribution("broken-dist", "0.9", "broken", "broken_ep", "raise RuntimeError('boom')\n")
+    with pytest.raises(PluginError) as err:
+        get_plugin_manager()
+    msg = str(err.value)
+    assert "'broken'" in msg and "broken-dist 0.9" in msg and "boom" in msg
+
+
+def test_plugin_failing_to_register_names_plugin_and_distribution(make_distribution) -> None:
+    source = """
+import translkit
+
+@translkit.hookimpl
+def translkit_register(registry):
+    raise KeyError("no such thing")
+"""
+    make_distribution("faulty-dist", "2.0", "faulty", "faulty_ep", source)
+    with pytest.raises(PluginError) as err:
+        get_plugin_manager()
+    msg = str(err.value)
+    assert "'faulty'" in msg and "faulty-dist" in msg and "KeyError" in msg
+
+
+def test_duplicate_component_across_plugins_names_both(make_distribution, make_module) -> None:
+    make_distribution("dup-a", "1.0", "dup_a", "dup_a_ep", PLUGIN.format(name="same_name"))
+    other = make_module("dup_b_module", PLUGIN.format(name="same_name"))
+    with pytest.raises(PluginError) as err:
+        get_plugin_manager([other])
+    assert "dup_a" in str(err.value) and "dup_b_module" in str(err.value)
+
+
+def test_misspelled_hook_fails_loudly(make_module) -> None:
+    source = """
+import translkit
+
+@translkit.hookimpl
+def translkit_regster(registry):
+    pass
+"""
+    name = make_module("typo_plugin", source)
+    with pytest.raises(PluginError, match="typo_plugin.*unknown hook"):
+        get_plugin_manager([name])
+
+
+def test_hook_may_take_a_subset_of_arguments(make_module) -> None:
+    source = """
+import translkit
+CALLED = []
+
+@translkit.hookimpl
+def translkit_register():
+    CALLED.append(True)
+"""
+    name = make_module("no_args_plugin", source)
+    get_plugin_manager([name])
+    import no_args_plugin
+
+    assert no_args_plugin.CALLED == [True]
+
+
+def test_get_registry_is_cached_until_reset(make_module) -> None:
+    first = translkit.get_registry()
+    assert translkit.get_registry() is first
+    translkit.reset_plugins()
+    assert translkit.get_registry() is not first
+    assert load_plugins().registry is translkit.get_registry()
+
+
+def test_example_third_party_plugin_is_installed_and_works() -> None:
+    """docs/examples/translkit-tiny, installed by CI, found through its entry point."""
+    from importlib import metadata
+
+    try:
+        metadata.version("translkit-tiny")
+    except metadata.PackageNotFoundError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install docs/examples/translkit-tiny (see .ci/run)")
+        pytest.skip("pip install -e docs/examples/translkit-tiny to run this test")
+    loaded = get_plugin_manager()
+    info = {p.name: p for p in loaded.plugins}["tiny"]
+    assert info.distribution == "translkit-tiny"
+    assert loaded.registered_by("tiny") == {
+        "generators": ["tiny"], "discriminators": ["tiny_d"], "losses": ["softplus_gan"]
+    }
+    import torch
+
+    from translkit.contracts import is_gan_loss
+
+    gen = loaded.registry.generators.create("tiny", width=4)
+    x = torch.rand(2, 3, 16, 20) * 2 - 1
+    assert gen(x).shape == x.shape
+    assert is_gan_loss(loaded.registry.losses.create("softplus_gan"))
