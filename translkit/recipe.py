@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
+import tomllib
 
 from translkit.errors import ComponentError, RecipeError, suggest
 
@@ -85,14 +85,13 @@ class DataSection:
     )
     synthetic_train: int = _doc("Synthetic benchmark: training images per domain.", default=200)
     synthetic_test: int = _doc("Synthetic benchmark: test images per domain.", default=24)
+    synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
 
 
 @dataclass
 class LossSection:
-    gan: Component = _doc(
-        "Adversarial loss component.", default_factory=lambda: Component("lsgan")
-    )
+    gan: Component = _doc("Adversarial loss component.", default_factory=lambda: Component("lsgan"))
     cycle: Component = _doc(
         "Cycle-consistency loss component (`weight` is λ).",
         default_factory=lambda: Component("cycle", {"weight": 10.0}),
@@ -134,6 +133,12 @@ class TrainSection:
         "Memory format; `auto` enables it only where it is correct and faster.", default="auto"
     )
     compile: bool = _doc("Wrap the networks in torch.compile.", default=False)
+    fuse: Literal["auto", "off"] = _doc(
+        "`auto` runs each generator once on its two inputs (translation + identity) and each "
+        "discriminator once on real + fake when its norm is per-sample; `off` runs every pass "
+        "separately (Zhu's step structure).",
+        default="auto",
+    )
     pool_size: int = _doc("History pool of generated images (0 disables).", default=50)
     ema: float = _doc("EMA decay of generator weights (0 disables).", default=0.0)
     checkpoint_every: int = _doc("Write a checkpoint every N epochs.", default=1)
@@ -141,6 +146,9 @@ class TrainSection:
     sample_every: int = _doc("Write a sample grid every N steps (0 disables).", default=500)
     log_every: int = _doc("Log losses to metrics.jsonl every N steps.", default=10)
     max_steps: int = _doc("Stop after N steps in total (0: run all epochs).", default=0)
+    tensorboard: bool = _doc(
+        "Write TensorBoard scalars and grids when it is installed.", default=True
+    )
 
 
 @dataclass
@@ -251,9 +259,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         choices = typing.get_args(tp)
         if value not in choices:
             hint = suggest(str(value), [str(c) for c in choices])
-            raise RecipeError(
-                f"{where} must be one of {_type_name(tp)}, got {value!r}{hint}"
-            )
+            raise RecipeError(f"{where} must be one of {_type_name(tp)}, got {value!r}{hint}")
         return value
     if origin is list:
         if not isinstance(value, (list, tuple)):
@@ -276,9 +282,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
 
 
 def _type_error(value: Any, tp: Any, where: str) -> RecipeError:
-    return RecipeError(
-        f"{where} must be {_type_name(tp)}, got {value!r} ({type(value).__name__})"
-    )
+    return RecipeError(f"{where} must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
 
 
 def _component(raw: Any, where: str) -> Component:
@@ -426,7 +430,9 @@ def resolve_recipe(recipe: Recipe, registry: Any = None) -> Recipe:
     for name in resolved.eval.metrics:
         if name not in registry.metrics:
             hint = suggest(name, registry.metrics.names())
-            raise RecipeError(f"recipe {recipe.source}: [eval] metrics: unknown metric {name!r}{hint}")
+            raise RecipeError(
+                f"recipe {recipe.source}: [eval] metrics: unknown metric {name!r}{hint}"
+            )
     return resolved
 
 

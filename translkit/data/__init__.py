@@ -1,0 +1,38 @@
+"""Datasets for unpaired translation: image folders, the synthetic benchmark, DeepFashion.
+
+The training engine uses :func:`ensure_dataset`, :func:`check_trainable`,
+:func:`build_train_loader` and :func:`build_test_dataset`; the ``translkit data``
+commands wrap :func:`make_synthetic`, :func:`build_deepfashion` and :func:`check_dataset`.
+"""
+
+from __future__ import annotations
+
+from translkit.data.io import IMAGE_EXTENSIONS, SPLITS, list_images, load_rgb, to_rgb
+from translkit.data.transforms import ImageTransform
+from translkit.data.unpaired import (
+    TestImages,
+    TrainLoader,
+    UnpairedPairs,
+    build_test_dataset,
+    build_train_loader,
+    check_trainable,
+    ensure_dataset,
+    epoch_pairs,
+)
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "SPLITS",
+    "ImageTransform",
+    "TestImages",
+    "TrainLoader",
+    "UnpairedPairs",
+    "build_test_dataset",
+    "build_train_loader",
+    "check_trainable",
+    "ensure_dataset",
+    "epoch_pairs",
+    "list_images",
+    "load_rgb",
+    "to_rgb",
+]

@@ -1,0 +1,115 @@
+"""Reading real-world image folders: listing images and decoding any PIL mode to RGB.
+
+Real datasets (the study's leather↔denim set among them, SPEC.md §4) mix formats, sizes
+and modes: grayscale, palette, RGBA, CMYK and 16-bit images all appear. Everything is
+converted to 8-bit RGB here, with the EXIF orientation applied, so the rest of translkit
+only ever sees RGB.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from translkit.errors import DataError
+
+__all__ = ["IMAGE_EXTENSIONS", "SPLITS", "list_images", "load_rgb", "split_dir", "to_rgb"]
+
+#: File suffixes (lower case) treated as images.
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+)
+#: The four folders of an unpaired dataset root (Zhu et al.'s convention).
+SPLITS = ("trainA", "trainB", "testA", "testB")
+
+
+def list_images(folder: Path | str) -> list[Path]:
+    """All image files under ``folder`` (recursive), sorted; hidden files are skipped.
+
+    Raises :class:`DataError` when ``folder`` is not a directory.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist or is not a directory")
+    return sorted(p for p in _walk(folder) if p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _walk(folder: Path) -> Iterable[Path]:
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file():
+            yield path
+
+
+def split_dir(root: Path | str, split: str) -> Path:
+    """``root/split`` for one of :data:`SPLITS`."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    return Path(root) / split
+
+
+def load_rgb(path: Path | str, *, draft: int | None = None) -> Image.Image:
+    """Decode ``path`` to an 8-bit RGB image with its EXIF orientation applied.
+
+    :param draft: if given, JPEGs may be decoded at a reduced scale whose sides stay at
+        least ``draft`` pixels (PIL's ``draft``; a large speed-up for big photos that are
+        resized down anyway). ``None`` decodes at full size.
+    :raises DataError: naming the file when it is missing, not an image, or truncated.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if draft is not None and img.format == "JPEG":
+                    img.draft("RGB", (draft, draft))
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                return to_rgb(img, path)
+    except FileNotFoundError:
+        raise DataError(f"image {path} does not exist") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path} is not an image PIL can read; remove or convert it") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(
+            f"image {path} is unreadable or truncated ({err}); re-export or remove it"
+        ) from None
+
+
+def to_rgb(img: Image.Image, path: Path | str = "<image>") -> Image.Image:
+    """Convert any PIL mode to RGB: alpha composited onto white, 16-bit/float scaled to 8-bit."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return _high_depth_to_rgb(img)
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")
+    except ValueError as err:
+        raise DataError(f"image {path} has mode {mode!r} that cannot become RGB ({err})") from None
+
+
+def _high_depth_to_rgb(img: Image.Image) -> Image.Image:
+    """16-bit / 32-bit integer or float grayscale → 8-bit RGB by its value range."""
+    arr = np.asarray(img).astype(np.float64)
+    if img.mode == "F":
+        peak = 1.0 if arr.size and float(np.nanmax(arr)) <= 1.0 else 255.0
+    elif img.mode == "I" and arr.size and float(arr.max()) <= 255:
+        peak = 255.0
+    else:
+        peak = 65535.0
+    arr = np.clip(np.nan_to_num(arr) / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(arr).convert("RGB")
