@@ -48,9 +48,7 @@ def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_modu
         make_module(module, source)
         info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
-        )
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         (info / "entry_points.txt").write_text(f"[translkit]\n{entry_name} = {module}\n")
         return module
 

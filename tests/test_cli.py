@@ -134,7 +134,8 @@ def test_list_unknown_kind_is_one_clean_error() -> None:
 
 def test_run_dry_run_prints_resolved_recipe_with_overrides(recipe_file: Path) -> None:
     result = runner.invoke(
-        app, ["run", str(recipe_file), "--dry-run", "--set", "optim.lr=1e-4", "-s", "generator.ngf=8"]
+        app,
+        ["run", str(recipe_file), "--dry-run", "--set", "optim.lr=1e-4", "-s", "generator.ngf=8"],
     )
     assert result.exit_code == 0, result.stderr
     import tomllib
@@ -179,7 +180,9 @@ def test_console_script_reports_errors_without_traceback(tmp_path: Path) -> None
     exe = Path(sys.executable).with_name("translkit")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "translkit"]
     out = subprocess.run(
-        [*cmd, "run", str(bad), "--dry-run"], capture_output=True, text=True,
+        [*cmd, "run", str(bad), "--dry-run"],
+        capture_output=True,
+        text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
     assert out.returncode == 1
@@ -191,5 +194,8 @@ def test_resume_flag_without_value_means_latest() -> None:
     assert _normalise_argv(["run", "r.toml", "--resume"]) == ["run", "r.toml", "--resume", "latest"]
     assert _normalise_argv(["run", "r.toml", "--resume", "--overwrite"])[3] == "latest"
     assert _normalise_argv(["run", "r.toml", "--resume", "c.pt"]) == [
-        "run", "r.toml", "--resume", "c.pt"
+        "run",
+        "r.toml",
+        "--resume",
+        "c.pt",
     ]

@@ -19,7 +19,11 @@ PLUGINS_MD = ROOT / "docs" / "plugins.md"
 
 
 def hooks() -> list[str]:
-    return [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("translkit_")]
+    return [
+        n
+        for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
+        if n.startswith("translkit_")
+    ]
 
 
 @pytest.mark.parametrize("hook", hooks())
@@ -52,7 +56,10 @@ def test_plugin_guide_examples_run(tmp_path: Path) -> None:
         (tmp_path / name).write_text(code)
     for code in runs:
         out = subprocess.run(
-            [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
         )
         assert out.returncode == 0, out.stderr

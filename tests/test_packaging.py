@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -13,7 +14,8 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 def test_every_package_folder_is_listed() -> None:
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "translkit").rglob("__init__.py")
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "translkit").rglob("__init__.py")
     }
     found |= {
         "translkit_plugins" + "".join("." + x for x in p.parent.relative_to(ROOT / "plugins").parts)

@@ -38,7 +38,10 @@ def test_builtins_load_through_the_same_entry_point_group() -> None:
     loaded = get_plugin_manager()
     builtin = [p for p in loaded.plugins if p.builtin]
     assert {p.name for p in builtin} >= {
-        "translkit.generators", "translkit.discriminators", "translkit.losses", "translkit.metrics"
+        "translkit.generators",
+        "translkit.discriminators",
+        "translkit.losses",
+        "translkit.metrics",
     }
     assert all(p.source == "entry point" for p in builtin)
     assert all(p.module.startswith("translkit_plugins.") for p in builtin)
@@ -163,7 +166,9 @@ def test_example_third_party_plugin_is_installed_and_works() -> None:
     info = {p.name: p for p in loaded.plugins}["tiny"]
     assert info.distribution == "translkit-tiny"
     assert loaded.registered_by("tiny") == {
-        "generators": ["tiny"], "discriminators": ["tiny_d"], "losses": ["softplus_gan"]
+        "generators": ["tiny"],
+        "discriminators": ["tiny_d"],
+        "losses": ["softplus_gan"],
     }
     import torch
 

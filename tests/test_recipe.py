@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from translkit.errors import RecipeError
 from translkit.recipe import (
@@ -77,7 +77,9 @@ def test_unknown_key_names_file_section_and_nearest_key(tmp_path: Path) -> None:
 
 
 def test_misspelled_key_suggests_the_valid_one(tmp_path: Path) -> None:
-    with pytest.raises(RecipeError, match=r"\[optim\]: unknown key 'bettas' \(did you mean 'betas'"):
+    with pytest.raises(
+        RecipeError, match=r"\[optim\]: unknown key 'bettas' \(did you mean 'betas'"
+    ):
         load_recipe(write(tmp_path, "[optim]\nbettas = [0.5, 0.9]\n"))
 
 

@@ -57,7 +57,9 @@ def test_duplicate_name_names_both_plugins(reg: Registry) -> None:
 
 
 def test_unknown_name_suggests_close_matches(reg: Registry) -> None:
-    with pytest.raises(ComponentError, match=r"unknown generator 'resnet_9block'.*'resnet_9blocks'"):
+    with pytest.raises(
+        ComponentError, match=r"unknown generator 'resnet_9block'.*'resnet_9blocks'"
+    ):
         reg.get("resnet_9block")
     with pytest.raises(ComponentError, match="translkit list generators"):
         reg.create("nothing_like_it")

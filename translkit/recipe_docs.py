@@ -55,9 +55,9 @@ def _rows(cls: type) -> list[tuple[str, str, str, str]]:
     hints = typing.get_type_hints(cls)
     rows = []
     for f in dataclasses.fields(cls):
-        if f.metadata.get("internal") or dataclasses.is_dataclass(hints[f.name]) and hints[
-            f.name
-        ] is not Component:
+        if f.metadata.get("internal") or (
+            dataclasses.is_dataclass(hints[f.name]) and hints[f.name] is not Component
+        ):
             continue
         tp = "component" if hints[f.name] is Component else _type_name(hints[f.name])
         rows.append((f.name, tp, _fmt_default(_default_of(f)), f.metadata.get("doc", "")))

@@ -66,7 +66,7 @@ class Registry(Generic[T]):
 
     # -- filling -------------------------------------------------------------------------
     def add(self, name: str, factory: Callable[..., T], *, summary: str | None = None) -> None:
-        """Register ``factory`` under ``name``; ``summary`` defaults to its docstring's first line."""
+        """Register ``factory`` as ``name`` (summary: the docstring's first line by default)."""
         if not isinstance(name, str) or not _NAME.match(name):
             raise ComponentError(
                 f"{self._singular} name {name!r} from plugin {self._plugin!r} is not valid: use "

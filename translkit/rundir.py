@@ -13,11 +13,20 @@ from typing import Any
 from translkit.plugins import load_plugins
 from translkit.recipe import Recipe
 
-__all__ = ["RECIPE_FILE", "ENVIRONMENT_FILE", "environment_info", "write_run_metadata"]
+__all__ = ["ENVIRONMENT_FILE", "RECIPE_FILE", "environment_info", "write_run_metadata"]
 
 RECIPE_FILE = "recipe.resolved.toml"
 ENVIRONMENT_FILE = "environment.json"
-_PACKAGES = ("translkit", "torch", "torchvision", "timm", "torch-fidelity", "pluggy", "numpy", "pillow")
+_PACKAGES = (
+    "translkit",
+    "torch",
+    "torchvision",
+    "timm",
+    "torch-fidelity",
+    "pluggy",
+    "numpy",
+    "pillow",
+)
 
 
 def _version(dist: str) -> str | None:
@@ -38,8 +47,12 @@ def environment_info(plugin_modules: list[str] | tuple[str, ...] = ()) -> dict[s
         "platform": platform.platform(),
         "packages": {p: _version(p) for p in _PACKAGES},
         "plugins": [
-            {"name": p.name, "distribution": p.distribution, "version": p.version,
-             "registered": loaded.registered_by(p.name)}
+            {
+                "name": p.name,
+                "distribution": p.distribution,
+                "version": p.version,
+                "registered": loaded.registered_by(p.name),
+            }
             for p in loaded.plugins
         ],
         "device": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",

@@ -12,23 +12,33 @@ from translkit.recipe import load_recipe, resolve_recipe
 def run(
     recipe_path: Path = typer.Argument(..., metavar="RECIPE", help="Recipe TOML file."),
     overrides: list[str] = typer.Option(
-        [], "--set", "-s", metavar="KEY=VALUE",
+        [],
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
         help="Override a recipe key, e.g. --set optim.lr=1e-4 (repeatable).",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the fully resolved recipe and exit; write nothing."
     ),
     resume: str = typer.Option(
-        None, "--resume", metavar="[PATH]",
+        None,
+        "--resume",
+        metavar="[PATH]",
         help="Resume from the run directory's latest checkpoint, or from PATH.",
         rich_help_panel="Run directory",
     ),
     overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace an existing run directory.",
+        False,
+        "--overwrite",
+        help="Replace an existing run directory.",
         rich_help_panel="Run directory",
     ),
     nproc: int = typer.Option(
-        1, "--nproc", min=1, help="Processes (DDP) on this machine, via torch's launcher.",
+        1,
+        "--nproc",
+        min=1,
+        help="Processes (DDP) on this machine, via torch's launcher.",
         rich_help_panel="Distributed",
     ),
 ) -> None:

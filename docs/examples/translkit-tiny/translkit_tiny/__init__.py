@@ -60,7 +60,7 @@ class SoftplusGANLoss:
     ) -> torch.Tensor:
         return 0.5 * (F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean())
 
-    def penalty(self, discriminator, real, fake):  # noqa: ANN001 - contract signature
+    def penalty(self, discriminator, real, fake):
         return None
 
 
