@@ -1,8 +1,85 @@
-"""Built-in metrics."""
+"""Built-in metrics: torch-fidelity's IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, objective.
+
+Each factory returns a :class:`translkit.contracts.Metric`; result keys are the
+``KEY_*`` constants of :mod:`translkit.scoring`. See ``docs/scoring.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
 
 import translkit
+from translkit.registry import Registries
+
+__all__ = ["fid", "inception_score", "kid", "l1", "objective", "prc", "psnr", "ssim"]
+
+
+def inception_score(splits: int = 10, seed: int = 2020):
+    """Inception Score of the translated images (torch-fidelity; splits ≤ image count)."""
+    from translkit_plugins._fidelity import FidelityMetric
+
+    return FidelityMetric("is", is_splits=splits, seed=seed)
+
+
+def fid():
+    """Fréchet Inception Distance, translated vs real target images (torch-fidelity)."""
+    from translkit_plugins._fidelity import FidelityMetric
+
+    return FidelityMetric("fid")
+
+
+def kid(subsets: int = 100, subset_size: int = 1000, seed: int = 2020):
+    """Kernel Inception Distance (torch-fidelity; subset size ≤ image count)."""
+    from translkit_plugins._fidelity import FidelityMetric
+
+    return FidelityMetric("kid", kid_subsets=subsets, kid_subset_size=subset_size, seed=seed)
+
+
+def prc(extractor: Literal["vgg16", "inception"] = "vgg16"):
+    """Precision, recall and F-score of Kynkäänniemi et al. (torch-fidelity)."""
+    from translkit_plugins._fidelity import FidelityMetric
+
+    return FidelityMetric("prc", extractor=extractor)
+
+
+def psnr():
+    """PSNR (dB) of each translation against its ground-truth twin (higher is better)."""
+    from translkit_plugins._truth import TruthMetric
+
+    return TruthMetric("psnr")
+
+
+def ssim():
+    """SSIM (Wang et al. 2004) of each translation against its ground-truth twin."""
+    from translkit_plugins._truth import TruthMetric
+
+    return TruthMetric("ssim")
+
+
+def l1():
+    """Mean absolute error on [0, 1] against the ground-truth twin (lower is better)."""
+    from translkit_plugins._truth import TruthMetric
+
+    return TruthMetric("l1")
+
+
+def objective():
+    """Total CycleGAN objective of the checkpoint on the test set (the study's yardstick)."""
+    from translkit_plugins._truth import ObjectiveMetric
+
+    return ObjectiveMetric()
 
 
 @translkit.hookimpl
-def translkit_register(registry):
-    pass
+def translkit_register(registry: Registries) -> None:
+    for name, factory in (
+        ("is", inception_score),
+        ("fid", fid),
+        ("kid", kid),
+        ("prc", prc),
+        ("psnr", psnr),
+        ("ssim", ssim),
+        ("l1", l1),
+        ("objective", objective),
+    ):
+        registry.metrics.add(name, factory)

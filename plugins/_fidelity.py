@@ -1,0 +1,279 @@
+"""IS, FID, KID and precision/recall through torch-fidelity (Obukhov et al.).
+
+Nothing is re-implemented: the images of each folder are handed to
+``torch_fidelity.calculate_metrics`` as a dataset of uint8 tensors, so the numbers are
+torch-fidelity's. What translkit adds for small, messy test sets:
+
+- mixed image sizes: when the two folders do not all share one size, every image is
+  resized to 299×299 (bicubic, the Inception input size) so each is treated alike;
+- KID's subset size and IS's split count shrink to the sample count (noted in ``info``);
+- features of a folder are cached on disk under a hash of its *content* (file names and
+  bytes), the weights and the resize mode, so re-scoring the same real images is fast;
+- a rich progress bar while features are extracted (``extras["progress"]``).
+
+Papers: Salimans et al. 2016 (IS), Heusel et al. 2017 (FID), Bińkowski et al. 2018
+(KID), Kynkäänniemi et al. 2019 (precision/recall).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from translkit.contracts import MetricInputs
+from translkit.data.io import list_images, load_rgb
+from translkit.errors import TranslkitError
+from translkit.inception import EXTRACTORS, resolve_weights, weights_digest
+from translkit.scoring import (
+    KEY_F_SCORE,
+    KEY_FID,
+    KEY_IS,
+    KEY_IS_STD,
+    KEY_KID,
+    KEY_KID_STD,
+    KEY_PRECISION,
+    KEY_RECALL,
+    MetricError,
+    default_cache_dir,
+)
+
+__all__ = ["FidelityMetric", "ImageFolderDataset", "folder_digest"]
+
+log = logging.getLogger("translkit.metrics")
+
+#: Side every image is resized to when the folders mix sizes (InceptionV3's input).
+MIXED_SIZE = 299
+
+Kind = Literal["is", "fid", "kid", "prc"]
+_GOALS: dict[str, dict[str, Literal["min", "max"]]] = {
+    "is": {KEY_IS: "max", KEY_IS_STD: "min"},
+    "fid": {KEY_FID: "min"},
+    "kid": {KEY_KID: "min", KEY_KID_STD: "min"},
+    "prc": {KEY_PRECISION: "max", KEY_RECALL: "max", KEY_F_SCORE: "max"},
+}
+_FIDELITY_KEYS = {
+    "inception_score_mean": KEY_IS,
+    "inception_score_std": KEY_IS_STD,
+    "frechet_inception_distance": KEY_FID,
+    "kernel_inception_distance_mean": KEY_KID,
+    "kernel_inception_distance_std": KEY_KID_STD,
+    "precision": KEY_PRECISION,
+    "recall": KEY_RECALL,
+    "f_score": KEY_F_SCORE,
+}
+_FLAGS = {"is": "isc", "fid": "fid", "kid": "kid", "prc": "prc"}
+
+
+class ImageFolderDataset(Dataset):
+    """Images as ``(3, H, W)`` uint8 tensors, RGB with EXIF applied, optionally resized."""
+
+    def __init__(
+        self,
+        files: list[Path],
+        size: int | None = None,
+        on_item: Callable[[], None] | None = None,
+    ) -> None:
+        self.files = files
+        self.size = size
+        self.on_item = on_item
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        img = load_rgb(self.files[i])
+        if self.size is not None and img.size != (self.size, self.size):
+            img = img.resize((self.size, self.size), Image.Resampling.BICUBIC)
+        if self.on_item is not None:
+            self.on_item()
+        return torch.from_numpy(_as_array(img)).permute(2, 0, 1).contiguous()
+
+
+def _as_array(img: Image.Image) -> Any:
+    import numpy as np
+
+    return np.array(img, dtype=np.uint8, copy=True)
+
+
+def folder_digest(files: list[Path], root: Path) -> str:
+    """A hash of the relative names and bytes of ``files`` (the cache key of a folder)."""
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(path) as img:
+            size = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except OSError as err:
+        raise MetricError(f"image {path} cannot be read: {err}") from None
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
+def _files(folder: Path, role: str) -> list[Path]:
+    files = list_images(folder)
+    if not files:
+        raise MetricError(f"{role} folder {folder} holds no images (png, jpg, ...)")
+    return files
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+class FidelityMetric:
+    """One torch-fidelity metric (``is``, ``fid``, ``kid`` or ``prc``) over two folders.
+
+    Options (defaults): ``kid_subsets`` (100), ``kid_subset_size`` (1000, lowered to the
+    sample count), ``is_splits`` (10, lowered to the sample count), ``extractor`` for
+    ``prc`` (``"vgg16"`` as in the paper, or ``"inception"`` to reuse the FID features),
+    ``seed`` (2020, torch-fidelity's).
+    """
+
+    def __init__(
+        self,
+        kind: Kind,
+        *,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        is_splits: int = 10,
+        extractor: Literal["inception", "vgg16"] = "vgg16",
+        seed: int = 2020,
+    ) -> None:
+        if kind not in _GOALS:
+            raise ValueError(f"unknown torch-fidelity metric {kind!r}")
+        if extractor not in EXTRACTORS:
+            raise ValueError(f"extractor must be one of {sorted(EXTRACTORS)}, got {extractor!r}")
+        for name, value in (
+            ("kid_subsets", kid_subsets),
+            ("kid_subset_size", kid_subset_size),
+            ("is_splits", is_splits),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        self.kind = kind
+        self.goals = dict(_GOALS[kind])
+        self.kid_subsets = kid_subsets
+        self.kid_subset_size = kid_subset_size
+        self.is_splits = is_splits
+        self.extractor = extractor
+        self.seed = seed
+        #: What was adapted on the last call (KID subset size, IS splits, resize).
+        self.info: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"FidelityMetric({self.kind!r})"
+
+    # -- the call ----------------------------------------------------------------------
+    def __call__(self, inputs: MetricInputs) -> dict[str, float]:
+        fake_files = _files(Path(inputs.fake), "translated-image")
+        binary = self.kind != "is"
+        real_files = _files(Path(inputs.real), "real-image") if binary else []
+        sizes = {_image_size(p) for p in fake_files + real_files}
+        resize = None if len(sizes) == 1 else MIXED_SIZE
+        kwargs = self.fidelity_kwargs(len(fake_files), len(real_files), inputs)
+        tag = f"{'native' if resize is None else resize}-{kwargs['_digest']}"
+        cache = Path(inputs.cache_dir) if inputs.cache_dir else default_cache_dir()
+        kwargs.pop("_digest")
+        kwargs["cache_root"] = str(cache)
+        show = bool(inputs.extras.get("progress", False))
+        with contextlib.ExitStack() as stack:
+            fake_tick = stack.enter_context(
+                _progress(show, f"{self.kind}: translated", len(fake_files))
+            )
+            kwargs["input1"] = ImageFolderDataset(fake_files, resize, fake_tick)
+            kwargs["input1_cache_name"] = _cache_name("fake", fake_files, inputs.fake, tag)
+            if binary:
+                real_tick = stack.enter_context(
+                    _progress(show, f"{self.kind}: real", len(real_files))
+                )
+                kwargs["input2"] = ImageFolderDataset(real_files, resize, real_tick)
+                kwargs["input2_cache_name"] = _cache_name("real", real_files, inputs.real, tag)
+            raw = _run_fidelity(kwargs, inputs.device)
+        if resize is not None:
+            self.info["resized_to"] = float(resize)
+        return {_FIDELITY_KEYS[k]: float(v) for k, v in raw.items() if k in _FIDELITY_KEYS}
+
+    def fidelity_kwargs(self, n_fake: int, n_real: int, inputs: MetricInputs) -> dict[str, Any]:
+        """Keyword arguments for ``torch_fidelity.calculate_metrics`` (inputs aside)."""
+        self.info = {}
+        extractor = "inception" if self.kind != "prc" else self.extractor
+        weights = resolve_weights(
+            inputs.inception_weights if extractor == "inception" else None, extractor=extractor
+        )
+        kwargs: dict[str, Any] = {
+            _FLAGS[self.kind]: True,
+            "batch_size": inputs.batch_size,
+            "feature_extractor_weights_path": str(weights) if weights else None,
+            "rng_seed": self.seed,
+            "verbose": False,
+            "save_cpu_ram": True,  # no DataLoader workers: progress is reported in-process
+            "_digest": weights_digest(weights),
+        }
+        if self.kind == "prc" and extractor == "inception":
+            kwargs.update(feature_extractor="inception-v3-compat", feature_layer_prc="2048")
+        if self.kind == "kid":
+            size = min(self.kid_subset_size, n_fake, n_real)
+            if size < self.kid_subset_size:
+                log.info(
+                    "KID subset size %d lowered to %d (%d translated, %d real images)",
+                    self.kid_subset_size,
+                    size,
+                    n_fake,
+                    n_real,
+                )
+            kwargs.update(kid_subsets=self.kid_subsets, kid_subset_size=size)
+            self.info.update(kid_subset_size=float(size), kid_subsets=float(self.kid_subsets))
+        if self.kind == "is":
+            splits = min(self.is_splits, n_fake)
+            if splits < self.is_splits:
+                log.info("Inception Score splits lowered to %d (%d images)", splits, n_fake)
+            kwargs["isc_splits"] = splits
+            self.info["is_splits"] = float(splits)
+        return kwargs
+
+
+def _cache_name(role: str, files: list[Path], root: Path, tag: str) -> str:
+    return f"translkit-{role}-{folder_digest(files, Path(root))}-{tag}"
+
+
+def _run_fidelity(kwargs: dict[str, Any], device: str) -> dict[str, float]:
+    import torch_fidelity
+
+    cuda = str(device).startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        raise MetricError(f"device {device!r} requested for metrics but CUDA is not available")
+    kwargs["cuda"] = cuda
+    ctx = torch.cuda.device(torch.device(device)) if cuda else contextlib.nullcontext()
+    os.makedirs(kwargs["cache_root"], exist_ok=True)
+    try:
+        with ctx:
+            return torch_fidelity.calculate_metrics(**kwargs)
+    except TranslkitError:
+        raise
+    except (ValueError, RuntimeError) as err:
+        raise MetricError(f"torch-fidelity failed: {err}") from err

@@ -1,0 +1,201 @@
+"""Translate images of any size with a trained generator.
+
+Zhu et al.'s reference ``test.py`` resizes every image to a square and runs batch 1.
+Here an image keeps its own size and aspect ratio: it is reflect-padded up to the
+generator's ``size_multiple`` and the output is cropped back. Images of equal size are
+batched together; very large images can be translated in overlapping tiles blended
+with linear ramps, so memory stays bounded by the tile size.
+
+The tensor path (:class:`Translator`) is independent of files; the file path
+(:func:`translate_paths`) adds decoding (any mode → RGB, EXIF orientation applied),
+recursive folders, per-file error reporting and atomic writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from translkit.errors import TranslkitError
+
+__all__ = ["Precision", "Translator", "pad_to_multiple", "resolve_device"]
+
+Precision = Literal["fp32", "bf16", "fp16"]
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; CUDA requested but absent is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise TranslkitError(
+            f"device {device!r} is not valid; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TranslkitError(
+            f"device {device!r} requested but CUDA is not available; use --device cpu"
+        )
+    return dev
+
+
+def _reflect_pad(x: torch.Tensor, pad_w: int, pad_h: int) -> torch.Tensor:
+    """Reflect-pad right/bottom; repeats the reflection when the pad exceeds the image."""
+    while pad_w > 0 or pad_h > 0:
+        step_w = min(pad_w, x.shape[-1] - 1)
+        step_h = min(pad_h, x.shape[-2] - 1)
+        if step_w == 0 and step_h == 0:  # a 1-pixel side cannot reflect: replicate
+            return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        x = F.pad(x, (0, step_w, 0, step_h), mode="reflect")
+        pad_w, pad_h = pad_w - step_w, pad_h - step_h
+    return x
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad ``x`` (N, C, H, W) on the right and bottom up to a multiple of ``multiple``."""
+    h, w = x.shape[-2:]
+    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+    if pad_h == 0 and pad_w == 0:
+        return x
+    return _reflect_pad(x, pad_w, pad_h)
+
+
+def _ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:
+    """1-D blending weights: 1 inside, rising linearly over ``overlap`` pixels at each end."""
+    i = torch.arange(length, device=device, dtype=torch.float32)
+    if overlap <= 0:
+        return torch.ones(length, device=device)
+    return torch.minimum(torch.ones_like(i), torch.minimum(i + 1, length - i) / (overlap + 1))
+
+
+def _starts(size: int, tile: int, step: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    starts = list(range(0, size - tile, step))
+    return [*starts, size - tile]
+
+
+class Translator:
+    """Runs a generator on ``(N, 3, H, W)`` tensors in ``[-1, 1]`` of any H and W.
+
+    :param net: the generator (its ``size_multiple`` attribute, if any, is honoured).
+    :param device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+    :param tile: tile side in pixels (0, the default, translates whole images); it is
+        rounded up to the generator's multiple.
+    :param overlap: pixels shared by neighbouring tiles, blended linearly (default 32).
+    :param batch_size: images (or tiles) per forward pass (default 8).
+    :param precision: ``fp32`` (default), or ``bf16``/``fp16`` autocast on CUDA only.
+    :param channels_last: run in the channels-last memory format; ``None`` (default)
+        enables it on CUDA, where it is faster (on CPU :mod:`benchmarks.translate`
+        measures it; outputs match contiguous ones to float tolerance).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        device: str | torch.device = "cpu",
+        tile: int = 0,
+        overlap: int = 32,
+        batch_size: int = 8,
+        precision: Precision = "fp32",
+        channels_last: bool | None = None,
+    ) -> None:
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        if precision not in ("fp32", *_DTYPES):
+            raise TranslkitError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
+        if precision != "fp32" and self.device.type != "cuda":
+            raise TranslkitError(
+                f"precision {precision} runs on CUDA only (emulated and very slow on CPU); "
+                "use fp32 on the CPU"
+            )
+        if batch_size < 1:
+            raise TranslkitError(f"batch size must be at least 1, got {batch_size}")
+        if tile < 0 or overlap < 0:
+            raise TranslkitError(f"tile ({tile}) and overlap ({overlap}) cannot be negative")
+        self.multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
+        self.tile = math.ceil(tile / self.multiple) * self.multiple if tile else 0
+        if self.tile and overlap >= self.tile:
+            raise TranslkitError(
+                f"overlap {overlap} must be smaller than the tile size {self.tile}"
+            )
+        self.overlap = overlap
+        self.batch_size = batch_size
+        self.precision = precision
+        self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.net = net.eval().to(self.device, memory_format=fmt)
+
+    # -- core ----------------------------------------------------------------------------
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            y = self.net(x)
+        return y.float().contiguous()
+
+    @torch.inference_mode()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate a batch of equal-sized images; the output has the input's shape."""
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise TranslkitError(f"expected images of shape (N, 3, H, W), got {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        if self.tile and (h > self.tile or w > self.tile):
+            return torch.cat([self._tiled(x[i : i + 1]) for i in range(x.shape[0])])
+        outs = []
+        for chunk in x.split(self.batch_size):
+            y = self._forward(pad_to_multiple(chunk, self.multiple))
+            outs.append(y[..., :h, :w])
+        return torch.cat(outs).cpu()
+
+    def _tiles(self, h: int, w: int) -> Iterator[tuple[int, int]]:
+        step = self.tile - self.overlap
+        for top in _starts(h, self.tile, step):
+            for left in _starts(w, self.tile, step):
+                yield top, left
+
+    def _tiled(self, x: torch.Tensor) -> torch.Tensor:
+        """One image in overlapping tiles, blended by linear ramps (memory ∝ tile size)."""
+        _, c, h, w = x.shape
+        out = torch.zeros(1, c, h, w)
+        weight = torch.zeros(1, 1, h, w)
+        boxes = list(self._tiles(h, w))
+        for i in range(0, len(boxes), self.batch_size):
+            group = boxes[i : i + self.batch_size]
+            crops = [x[..., t : t + self.tile, lft : lft + self.tile] for t, lft in group]
+            th, tw = crops[0].shape[-2:]
+            if any(cr.shape[-2:] != (th, tw) for cr in crops):  # edge tiles of a thin image
+                for box, crop in zip(group, crops, strict=True):
+                    self._accumulate(out, weight, box, self._forward_crop(crop))
+                continue
+            ys = self._forward_crop(torch.cat(crops))
+            for j, box in enumerate(group):
+                self._accumulate(out, weight, box, ys[j : j + 1])
+        return out / weight
+
+    def _forward_crop(self, crop: torch.Tensor) -> torch.Tensor:
+        th, tw = crop.shape[-2:]
+        return self._forward(pad_to_multiple(crop, self.multiple))[..., :th, :tw].cpu()
+
+    def _accumulate(
+        self, out: torch.Tensor, weight: torch.Tensor, box: tuple[int, int], y: torch.Tensor
+    ) -> None:
+        top, left = box
+        th, tw = y.shape[-2:]
+        wy = _ramp(th, self.overlap, y.device)[:, None] * _ramp(tw, self.overlap, y.device)[None]
+        out[..., top : top + th, left : left + tw] += y * wy
+        weight[..., top : top + th, left : left + tw] += wy
