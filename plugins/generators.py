@@ -1,8 +1,321 @@
-"""Built-in generators."""
+"""Built-in generators: Zhu et al.'s ResNet and UNet generators.
+
+Zhu, Park, Isola, Efros, "Unpaired Image-to-Image Translation using Cycle-Consistent
+Adversarial Networks" (ICCV 2017), after Johnson et al.'s ResNet transformer and
+Ronneberger et al.'s U-Net. Layers, parameter counts and the state-dict layout equal
+the reference implementation (``junyanz/pytorch-CycleGAN-and-pix2pix``) in its default
+configuration, so its checkpoints load after :mod:`translkit.importers` strips
+DataParallel prefixes and stale instance-norm statistics.
+
+Presets are data (:data:`RESNET_PRESETS`, :data:`UNET_PRESETS`): ``resnet_9blocks`` is
+``resnet`` with ``n_blocks=9`` pinned, and so on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
 
 import translkit
+from translkit.errors import ComponentError
+
+from ._blocks import (
+    NORMS,
+    PADDINGS,
+    UPSAMPLES,
+    check_choice,
+    check_positive,
+    conv_bias,
+    dropout_rate,
+    init_weights,
+    make_norm,
+    make_pad,
+    preset,
+)
+
+__all__ = [
+    "RESNET_PRESETS",
+    "UNET_PRESETS",
+    "ResnetBlock",
+    "ResnetGenerator",
+    "UnetBlock",
+    "UnetGenerator",
+    "resnet",
+    "unet",
+]
+
+RESNET_PRESETS: dict[str, dict[str, Any]] = {
+    "resnet_9blocks": {"n_blocks": 9},
+    "resnet_6blocks": {"n_blocks": 6},
+}
+UNET_PRESETS: dict[str, dict[str, Any]] = {
+    "unet_256": {"num_downs": 8},
+    "unet_128": {"num_downs": 7},
+}
+
+
+def _check_size(net: nn.Module, x: torch.Tensor) -> None:
+    m = net.size_multiple
+    if x.shape[-1] % m or x.shape[-2] % m:
+        raise ComponentError(
+            f"{type(net).__name__} needs height and width divisible by {m}, got "
+            f"{tuple(x.shape[-2:])}: crop or pad the input (translkit's inference pads for you)"
+        )
+
+
+def _upsample(
+    c_in: int, c_out: int, *, kernel: int, upsample: str, padding: str, bias: bool
+) -> nn.Module:
+    """×2 upsampling: a transposed conv (reference) or nearest resize then a 3×3 conv."""
+    if upsample == "transposed":
+        pad, extra = (1, 1) if kernel == 3 else (1, 0)
+        return nn.ConvTranspose2d(c_in, c_out, kernel, 2, pad, output_padding=extra, bias=bias)
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias, padding_mode=_mode(padding)),
+    )
+
+
+def _mode(padding: str) -> str:
+    return "reflect" if padding == "reflect" else "zeros"
+
+
+class ResnetBlock(nn.Module):
+    """Two 3×3 convs with a skip: ``x + conv_block(x)`` (indices as in the reference)."""
+
+    def __init__(self, dim: int, *, norm: str, dropout: float, padding: str) -> None:
+        super().__init__()
+        bias = conv_bias(norm)
+        layers: list[nn.Module] = [
+            make_pad(padding, 1),
+            nn.Conv2d(dim, dim, 3, bias=bias),
+            make_norm(norm, dim),
+            nn.ReLU(True),
+        ]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers += [make_pad(padding, 1), nn.Conv2d(dim, dim, 3, bias=bias), make_norm(norm, dim)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """Johnson-style ResNet generator: c7s1-ngf, two ×2 downsamplings, ``n_blocks``
+    residual blocks, two ×2 upsamplings, c7s1-3 with tanh. One ``nn.Sequential`` called
+    ``model`` with the reference's indices (``model.10.conv_block.1.weight``, ...).
+
+    :param n_blocks: residual blocks (9 for 256 px, 6 for 128 px in the paper).
+    :param ngf: filters of the first conv (doubled at each downsampling).
+    :param norm: ``instance`` (default), ``batch`` or ``none``.
+    :param dropout: probability after the first conv of each block (``True`` = 0.5).
+    :param padding: ``reflect`` (default) or ``zeros`` for the 7×7 convs and the blocks
+        (the strided convs zero-pad, as in the reference).
+    :param upsample: ``transposed`` (default) or ``resize_conv``.
+    """
+
+    size_multiple = 4
+
+    def __init__(
+        self,
+        n_blocks: int = 9,
+        ngf: int = 64,
+        norm: str = "instance",
+        dropout: float = 0.0,
+        padding: str = "reflect",
+        upsample: str = "transposed",
+    ) -> None:
+        super().__init__()
+        bias = conv_bias(norm)
+        layers: list[nn.Module] = [
+            make_pad(padding, 3),
+            nn.Conv2d(3, ngf, 7, bias=bias),
+            make_norm(norm, ngf),
+            nn.ReLU(True),
+        ]
+        for mult in (1, 2):
+            c = ngf * mult
+            layers += [
+                nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias),  # zero padding, as the reference
+                make_norm(norm, 2 * c),
+                nn.ReLU(True),
+            ]
+        layers += [
+            ResnetBlock(4 * ngf, norm=norm, dropout=dropout, padding=padding)
+            for _ in range(n_blocks)
+        ]
+        for mult in (4, 2):
+            c = ngf * mult
+            up = _upsample(c, c // 2, kernel=3, upsample=upsample, padding=padding, bias=bias)
+            layers += [up, make_norm(norm, c // 2), nn.ReLU(True)]
+        layers += [make_pad(padding, 3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_size(self, x)
+        return self.model(x)
+
+
+class UnetBlock(nn.Module):
+    """One U-Net level: ``down → submodule → up``, concatenated with its input unless
+    outermost (the reference's ``UnetSkipConnectionBlock``, same ``model`` indices)."""
+
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        submodule: nn.Module | None = None,
+        *,
+        kind: str = "middle",
+        norm: str = "instance",
+        dropout: float = 0.0,
+        padding: str = "zeros",
+        upsample: str = "transposed",
+    ) -> None:
+        super().__init__()
+        self.outermost = kind == "outermost"
+        bias = conv_bias(norm)
+        down_conv = nn.Conv2d(outer, inner, 4, 2, 1, bias=bias, padding_mode=_mode(padding))
+        up_in = inner if kind == "innermost" else 2 * inner
+        up_bias = True if self.outermost else bias
+        up_conv = _upsample(
+            up_in, outer, kernel=4, upsample=upsample, padding=padding, bias=up_bias
+        )
+        if self.outermost:
+            layers = [down_conv, submodule, nn.ReLU(True), up_conv, nn.Tanh()]
+        elif kind == "innermost":
+            layers = [nn.LeakyReLU(0.2, True), down_conv, nn.ReLU(True), up_conv]
+            layers.append(make_norm(norm, outer))
+        else:
+            layers = [nn.LeakyReLU(0.2, True), down_conv, make_norm(norm, inner), submodule]
+            layers += [nn.ReLU(True), up_conv, make_norm(norm, outer)]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """U-Net generator with ``num_downs`` ×2 downsamplings (8 → 1×1 at 256 px).
+
+    :param num_downs: downsamplings, ≥ 5; inputs must be divisible by ``2**num_downs``.
+    :param ngf: filters of the outermost level (×2 per level up to ×8).
+    :param norm: ``instance`` (default), ``batch`` or ``none``.
+    :param dropout: probability in the ``num_downs − 5`` middle levels (``True`` = 0.5).
+    :param padding: ``zeros`` (reference) or ``reflect`` for the down convs.
+    :param upsample: ``transposed`` (default) or ``resize_conv``.
+    """
+
+    def __init__(
+        self,
+        num_downs: int = 8,
+        ngf: int = 64,
+        norm: str = "instance",
+        dropout: float = 0.0,
+        padding: str = "zeros",
+        upsample: str = "transposed",
+    ) -> None:
+        super().__init__()
+        self.size_multiple = 2**num_downs
+        kw: dict[str, Any] = {"norm": norm, "padding": padding, "upsample": upsample}
+        block = UnetBlock(8 * ngf, 8 * ngf, kind="innermost", **kw)
+        for _ in range(num_downs - 5):
+            block = UnetBlock(8 * ngf, 8 * ngf, block, dropout=dropout, **kw)
+        for mult in (4, 2, 1):
+            block = UnetBlock(mult * ngf, 2 * mult * ngf, block, **kw)
+        self.model = UnetBlock(3, ngf, block, kind="outermost", **kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_size(self, x)
+        return self.model(x)
+
+
+def _common(ngf: int, norm: str, dropout: Any, padding: str, upsample: str) -> dict[str, Any]:
+    check_positive("ngf", ngf)
+    return {
+        "ngf": ngf,
+        "norm": check_choice("norm", norm, NORMS),
+        "dropout": dropout_rate(dropout),
+        "padding": check_choice("padding", padding, PADDINGS),
+        "upsample": check_choice("upsample", upsample, UPSAMPLES),
+    }
+
+
+def resnet(
+    n_blocks: int = 9,
+    ngf: int = 64,
+    norm: str = "instance",
+    dropout: bool = False,
+    padding: str = "reflect",
+    upsample: str = "transposed",
+    init: str = "normal",
+    init_gain: float = 0.02,
+) -> ResnetGenerator:
+    """ResNet generator (Johnson / Zhu et al.) with any number of residual blocks.
+
+    Options: ``n_blocks`` (9), ``ngf`` (64), ``norm`` instance|batch|none (instance),
+    ``dropout`` false|true|probability (false), ``padding`` reflect|zeros (reflect),
+    ``upsample`` transposed|resize_conv (transposed), ``init``
+    normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
+    """
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
+        raise ComponentError(f"option n_blocks={n_blocks!r} must be a whole number ≥ 0")
+    opts = _common(ngf, norm, dropout, padding, upsample)
+    return init_weights(ResnetGenerator(n_blocks, **opts), init, init_gain)
+
+
+def unet(
+    num_downs: int = 8,
+    ngf: int = 64,
+    norm: str = "instance",
+    dropout: bool = False,
+    padding: str = "zeros",
+    upsample: str = "transposed",
+    init: str = "normal",
+    init_gain: float = 0.02,
+) -> UnetGenerator:
+    """U-Net generator (Zhu et al. / Ronneberger et al.) with any number of downsamplings.
+
+    Options: ``num_downs`` (8, at least 5), ``ngf`` (64), ``norm`` instance|batch|none
+    (instance), ``dropout`` false|true|probability (false), ``padding`` zeros|reflect
+    (zeros), ``upsample`` transposed|resize_conv (transposed), ``init``
+    normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
+    """
+    if isinstance(num_downs, bool) or not isinstance(num_downs, int) or num_downs < 5:
+        raise ComponentError(f"option num_downs={num_downs!r} must be a whole number ≥ 5")
+    opts = _common(ngf, norm, dropout, padding, upsample)
+    return init_weights(UnetGenerator(num_downs, **opts), init, init_gain)
+
+
+_PRESET_DOCS = {
+    "resnet_9blocks": "ResNet generator with 9 residual blocks (Zhu et al.'s default for 256 px).",
+    "resnet_6blocks": "ResNet generator with 6 residual blocks (Zhu et al.'s choice for 128 px).",
+    "unet_256": "U-Net generator with 8 downsamplings (inputs divisible by 256).",
+    "unet_128": "U-Net generator with 7 downsamplings (inputs divisible by 128).",
+}
 
 
 @translkit.hookimpl
-def translkit_register(registry):
-    pass
+def translkit_register(registry: Any) -> None:
+    registry.generators.add("resnet", resnet)
+    registry.generators.add("unet", unet)
+    for name, fixed in RESNET_PRESETS.items():
+        registry.generators.add(name, preset(resnet, fixed, _doc(name, resnet)))
+    for name, fixed in UNET_PRESETS.items():
+        registry.generators.add(name, preset(unet, fixed, _doc(name, unet)))
+
+
+def _doc(name: str, factory: Any) -> str:
+    fixed = {**RESNET_PRESETS, **UNET_PRESETS}[name]
+    pinned = ", ".join(f"{k}={v}" for k, v in fixed.items())
+    return (
+        f"{_PRESET_DOCS[name]}\n\nThe ``{factory.__name__}`` generator with {pinned} "
+        "pinned; every other option of it applies, with the same defaults."
+    )

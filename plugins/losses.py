@@ -1,8 +1,223 @@
-"""Built-in losses."""
+"""Built-in losses: adversarial objectives and the cycle / identity reconstruction terms.
+
+- ``lsgan`` — least squares GAN, Mao et al. (ICCV 2017); CycleGAN's choice.
+- ``bce`` — the original log-likelihood GAN loss of Goodfellow et al. (NeurIPS 2014),
+  on logits (binary cross-entropy with logits; the generator's non-saturating form).
+- ``hinge`` — Lim & Ye (2017) / Miyato et al. (ICLR 2018).
+- ``wgan_gp`` — Wasserstein GAN with gradient penalty, Gulrajani et al. (NeurIPS 2017).
+- ``cycle`` and ``identity`` — Zhu et al.'s L1 cycle-consistency (λ = 10) and identity
+  (0.5·λ = 5) terms.
+
+Every discriminator loss is halved, ``0.5 * (real + fake)``, as in Zhu et al.'s code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 import translkit
+from translkit.errors import ComponentError
+
+__all__ = [
+    "BCELoss",
+    "HingeLoss",
+    "L1Loss",
+    "LSGANLoss",
+    "WGANGPLoss",
+    "bce",
+    "cycle",
+    "hinge",
+    "identity",
+    "lsgan",
+    "wgan_gp",
+]
+
+
+def _number(what: str, value: Any, *, minimum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ComponentError(f"option {what}={value!r} must be a number")
+    if minimum is not None and value < minimum:
+        raise ComponentError(f"option {what}={value!r} must be ≥ {minimum}")
+    return float(value)
+
+
+class _Adversarial:
+    """Shared shape of the GAN losses: no penalty unless a subclass adds one."""
+
+    def penalty(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> torch.Tensor | None:
+        return None
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+class LSGANLoss(_Adversarial):
+    """Least squares: ``mean((D(x) − label)²)`` towards ``real_label`` / ``fake_label``."""
+
+    def __init__(self, real_label: float = 1.0, fake_label: float = 0.0) -> None:
+        self.real_label, self.fake_label = real_label, fake_label
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return ((fake_logits - self.real_label) ** 2).mean()
+
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> torch.Tensor:
+        real = ((real_logits - self.real_label) ** 2).mean()
+        fake = ((fake_logits - self.fake_label) ** 2).mean()
+        return 0.5 * (real + fake)
+
+
+class BCELoss(_Adversarial):
+    """Binary cross-entropy on logits towards ``real_label`` / ``fake_label``."""
+
+    def __init__(self, real_label: float = 1.0, fake_label: float = 0.0) -> None:
+        self.real_label, self.fake_label = real_label, fake_label
+
+    def _bce(self, logits: torch.Tensor, label: float) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return self._bce(fake_logits, self.real_label)
+
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> torch.Tensor:
+        return 0.5 * (
+            self._bce(real_logits, self.real_label) + self._bce(fake_logits, self.fake_label)
+        )
+
+
+class HingeLoss(_Adversarial):
+    """Hinge: D ``0.5·(mean relu(1 − real) + mean relu(1 + fake))``, G ``−mean fake``."""
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -fake_logits.mean()
+
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> torch.Tensor:
+        return 0.5 * (F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean())
+
+
+class WGANGPLoss(_Adversarial):
+    """Wasserstein critic loss plus ``gp_weight · mean((‖∇D(x̂)‖₂ − target)²)``.
+
+    ``x̂`` mixes each real image with a fake one by a uniform random weight per sample.
+    """
+
+    def __init__(self, gp_weight: float = 10.0, target: float = 1.0) -> None:
+        self.gp_weight, self.target = gp_weight, target
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -fake_logits.mean()
+
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> torch.Tensor:
+        return 0.5 * (-real_logits.mean() + fake_logits.mean())
+
+    def penalty(
+        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> torch.Tensor | None:
+        if self.gp_weight == 0:
+            return None
+        if real.shape != fake.shape:
+            raise ComponentError(
+                f"wgan_gp penalty needs real and fake batches of one shape, got "
+                f"{tuple(real.shape)} and {tuple(fake.shape)}"
+            )
+        alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+        mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+        out = discriminator(mixed)
+        (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
+        norms = (grad.flatten(1).pow(2).sum(1) + 1e-16).sqrt()
+        return self.gp_weight * ((norms - self.target) ** 2).mean()
+
+
+class L1Loss:
+    """``weight · mean|output − target|``; ``weight == 0`` disables the term."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if output.shape != target.shape:
+            raise ComponentError(
+                f"L1 loss needs equal shapes, got {tuple(output.shape)} and {tuple(target.shape)}"
+            )
+        if self.weight == 0:
+            return output.new_zeros(())
+        return self.weight * (output - target).abs().mean()
+
+    def __repr__(self) -> str:
+        return f"L1Loss(weight={self.weight!r})"
+
+
+def lsgan(real_label: float = 1.0, fake_label: float = 0.0) -> LSGANLoss:
+    """Least squares GAN loss (Mao et al.), CycleGAN's adversarial objective.
+
+    Options: ``real_label`` (1.0), ``fake_label`` (0.0); e.g. ``real_label=0.9`` for
+    one-sided label smoothing.
+    """
+    return LSGANLoss(_number("real_label", real_label), _number("fake_label", fake_label))
+
+
+def bce(real_label: float = 1.0, fake_label: float = 0.0) -> BCELoss:
+    """Log-likelihood GAN loss (Goodfellow et al.), binary cross-entropy on logits.
+
+    Options: ``real_label`` (1.0), ``fake_label`` (0.0), both in [0, 1].
+    """
+    labels = (_number("real_label", real_label), _number("fake_label", fake_label))
+    if not all(0.0 <= v <= 1.0 for v in labels):
+        raise ComponentError(f"bce labels must lie in [0, 1], got {labels}")
+    return BCELoss(*labels)
+
+
+def hinge() -> HingeLoss:
+    """Hinge GAN loss (Lim & Ye; Miyato et al.). No options."""
+    return HingeLoss()
+
+
+def wgan_gp(gp_weight: float = 10.0, target: float = 1.0) -> WGANGPLoss:
+    """Wasserstein loss with gradient penalty (Gulrajani et al.).
+
+    Options: ``gp_weight`` (10.0; 0 drops the penalty), ``target`` gradient norm (1.0).
+    """
+    return WGANGPLoss(_number("gp_weight", gp_weight, minimum=0), _number("target", target))
+
+
+def cycle(weight: float = 10.0) -> L1Loss:
+    """Cycle-consistency L1 loss, weight λ (Zhu et al.).
+
+    Options: ``weight`` λ (10.0; 0 disables the term).
+    """
+    return L1Loss(_number("weight", weight, minimum=0))
+
+
+def identity(weight: float = 5.0) -> L1Loss:
+    """Identity L1 loss G_AB(b) ≈ b (Zhu et al.; Taigman et al.).
+
+    Options: ``weight`` (5.0 = 0.5·λ as Zhu et al.; 0 disables the term).
+    """
+    return L1Loss(_number("weight", weight, minimum=0))
 
 
 @translkit.hookimpl
-def translkit_register(registry):
-    pass
+def translkit_register(registry: Any) -> None:
+    for name, factory in (
+        ("lsgan", lsgan),
+        ("bce", bce),
+        ("hinge", hinge),
+        ("wgan_gp", wgan_gp),
+        ("cycle", cycle),
+        ("identity", identity),
+    ):
+        registry.losses.add(name, factory)
