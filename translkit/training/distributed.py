@@ -1,0 +1,181 @@
+"""Distributed data-parallel training: process setup, launching, synchronised batch norm.
+
+``torchrun --nproc_per_node N -m translkit run RECIPE`` starts the workers itself;
+``translkit run --nproc N`` calls :func:`launch`, which drives torch's own launcher
+(``torch.distributed.run``). Each worker calls :func:`setup` (NCCL on CUDA, gloo on CPU)
+and finishes with :func:`cleanup` (barrier, then ``destroy_process_group``: gloo may abort
+at exit otherwise). torch's ``SyncBatchNorm`` runs on GPUs only, so on CPU batch norm is
+replaced by :class:`CPUSyncBatchNorm`, which synchronises the statistics through a
+differentiable all-reduce.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from translkit.errors import TranslkitError
+from translkit.recipe import Recipe
+
+__all__ = [
+    "CPUSyncBatchNorm",
+    "DistInfo",
+    "all_reduce_mean",
+    "cleanup",
+    "convert_sync_batchnorm",
+    "is_launched",
+    "launch",
+    "setup",
+]
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in the job (``world_size`` 1 when not distributed)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def is_launched() -> bool:
+    """Whether this process was started by torchrun (``WORLD_SIZE`` and ``RANK`` set)."""
+    return "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def setup(device_type: str) -> DistInfo:
+    """Join the process group torchrun describes (gloo on CPU, NCCL on CUDA)."""
+    if not is_launched():
+        return DistInfo()
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+    return DistInfo(rank, world, local)
+
+
+def cleanup(info: DistInfo) -> None:
+    """Barrier then destroy the process group (gloo can abort at exit otherwise)."""
+    if info.enabled and dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
+
+
+def all_reduce_mean(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Mean of ``tensor`` over all processes (the tensor itself when not distributed)."""
+    if not info.enabled:
+        return tensor
+    out = tensor.clone()
+    dist.all_reduce(out)
+    return out / info.world_size
+
+
+class CPUSyncBatchNorm(_BatchNorm):
+    """Batch norm whose batch statistics span every process, for CPU (gloo) training.
+
+    Sums are all-reduced with ``torch.distributed.nn.functional.all_reduce``, whose
+    backward all-reduces the gradients, so both passes equal one process holding the
+    whole batch.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        dims = [0, *range(2, x.dim())]
+        count = torch.tensor([x.numel() / x.shape[1]], dtype=x.dtype, device=x.device)
+        stats = torch.cat([x.sum(dims), (x * x).sum(dims), count])
+        stats = all_reduce(stats)
+        c = x.shape[1]
+        n = stats[-1]
+        mean, var = stats[:c] / n, stats[c : 2 * c] / n - (stats[:c] / n) ** 2
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                momentum = 0.1 if self.momentum is None else self.momentum
+                unbiased = var * n / (n - 1).clamp(min=1)
+                self.running_mean.lerp_(mean.detach(), momentum)
+                self.running_var.lerp_(unbiased.detach(), momentum)
+                self.num_batches_tracked += 1
+        shape = [1, c] + [1] * (x.dim() - 2)
+        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+
+def convert_sync_batchnorm(module: nn.Module, device_type: str) -> nn.Module:
+    """Batch norm → synchronised batch norm (torch's on CUDA, :class:`CPUSyncBatchNorm` on CPU)."""
+    if device_type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    if isinstance(module, _BatchNorm) and not isinstance(module, CPUSyncBatchNorm):
+        new = CPUSyncBatchNorm(
+            module.num_features,
+            module.eps,
+            module.momentum,
+            module.affine,
+            module.track_running_stats,
+        )
+        new.load_state_dict(module.state_dict())
+        new.train(module.training)
+        return new
+    for name, child in module.named_children():
+        module.add_module(name, convert_sync_batchnorm(child, device_type))
+    return module
+
+
+def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -> int:
+    """Run ``translkit run`` in ``nproc`` processes through ``torch.distributed.run``.
+
+    The resolved recipe is written to a temporary file the workers read; they train with
+    rank 0 writing the run directory. Returns 0 or raises :class:`TranslkitError`.
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    with tempfile.TemporaryDirectory(prefix="translkit-ddp-") as tmp:
+        path = Path(tmp) / "recipe.toml"
+        path.write_text(recipe.to_toml(), encoding="utf-8")
+        args = ["--standalone", "--nproc-per-node", str(nproc), "-m", "translkit", "run", str(path)]
+        if resume is not None:
+            args += ["--resume", resume]
+        if overwrite:
+            args.append("--overwrite")
+        os.environ["TRANSLKIT_RECIPE_SOURCE"] = recipe.source
+        try:
+            run(parse_args(args))
+        except ChildFailedError as err:
+            failures = "; ".join(
+                f"rank {f.global_rank} exit code {f.exitcode}" for f in err.failures.values()
+            )
+            raise TranslkitError(
+                f"distributed training with {nproc} processes failed ({failures}); "
+                "the workers' messages are printed above"
+            ) from None
+        finally:
+            os.environ.pop("TRANSLKIT_RECIPE_SOURCE", None)
+    sys.stdout.flush()
+    return 0

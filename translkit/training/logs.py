@@ -1,0 +1,180 @@
+"""What a run reports while it trains: ``metrics.jsonl``, ``eval.jsonl``, TensorBoard, and a
+rich live display (epoch, step, images/s, ETA, current losses) with a closing summary.
+
+Only the main process (rank 0) creates a :class:`RunLog`. ``images/s`` counts training
+examples — one image of each domain — per second, over all processes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+__all__ = ["RunLog", "truncate_jsonl"]
+
+_SHOWN = ("G_total", "D_A", "D_B", "cycle_A", "cycle_B")
+
+
+def truncate_jsonl(path: Path, max_step: int) -> None:
+    """Drop records with ``step > max_step`` (logged after the checkpoint being resumed)."""
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= max_step:
+                keep.append(line)
+        except json.JSONDecodeError:
+            continue
+    path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+
+
+class RunLog:
+    """Writes the run directory's logs and drives the live display.
+
+    :param run_dir: the run directory.
+    :param total_steps: steps of the whole run (for the bar and the ETA).
+    :param show: draw the rich progress display (off in tests and non-main processes).
+    :param tensorboard: also write TensorBoard events when tensorboard is installed.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        total_steps: int,
+        start_step: int,
+        show: bool,
+        tensorboard: bool,
+        console: Console | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.console = console or Console(stderr=True)
+        self.metrics = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self.evals = open(run_dir / "eval.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self.tb = _tensorboard(run_dir / "tensorboard") if tensorboard else None
+        self.progress: Progress | None = None
+        if show:
+            self.progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[speed]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[losses]}"),
+                console=self.console,
+                transient=False,
+            )
+            self.task = self.progress.add_task(
+                "train", total=total_steps, completed=start_step, epoch="-", speed="", losses=""
+            )
+            self.progress.start()
+
+    def step(self, record: dict[str, Any]) -> None:
+        """Append one ``metrics.jsonl`` record and refresh the display."""
+        self.metrics.write(json.dumps(record) + "\n")
+        self.metrics.flush()
+        if self.tb is not None:
+            for key, value in record.items():
+                if key.startswith(("loss/", "lr/")) or key == "images_per_s":
+                    self.tb.add_scalar(key, value, record["step"])
+        if self.progress is not None:
+            losses = " ".join(
+                f"{k}={record[f'loss/{k}']:.3f}" for k in _SHOWN if f"loss/{k}" in record
+            )
+            self.progress.update(
+                self.task,
+                completed=record["step"],
+                epoch=record["epoch"],
+                speed=f"{record['images_per_s']:.1f} img/s",
+                losses=losses,
+            )
+
+    def advance(self, step: int, epoch: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step, epoch=epoch)
+
+    def evaluation(self, record: dict[str, Any]) -> None:
+        self.evals.write(json.dumps(record) + "\n")
+        self.evals.flush()
+        if self.tb is not None:
+            for key, value in record.items():
+                if key not in ("epoch", "step"):
+                    self.tb.add_scalar(f"eval/{key}", value, record["step"])
+        self.print(
+            f"epoch {record['epoch']} evaluation: "
+            + ", ".join(
+                f"{k}={v:.4g}"
+                for k, v in record.items()
+                if "/" not in k and k not in ("epoch", "step")
+            )
+        )
+
+    def image(self, tag: str, grid: Any, step: int) -> None:
+        if self.tb is not None:
+            self.tb.add_image(tag, grid, step)
+
+    def print(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text)
+
+    def close(self, summary: dict[str, Any] | None = None) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        self.metrics.close()
+        self.evals.close()
+        if self.tb is not None:
+            self.tb.close()
+        if summary is not None and self.progress is not None:
+            self.console.print(_summary_table(summary))
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="training summary", show_header=False)
+    state = (
+        "finished"
+        if summary.get("finished")
+        else ("interrupted (resume with --resume)" if summary.get("interrupted") else "stopped")
+    )
+    rows = [
+        ("state", state),
+        ("epochs", str(summary.get("epochs"))),
+        ("steps", str(summary.get("steps"))),
+        ("time", f"{summary.get('seconds', 0):.1f} s"),
+        ("images/s", f"{summary.get('images_per_s', 0):.2f}"),
+        ("device", str(summary.get("device"))),
+        ("run directory", str(summary.get("run_dir"))),
+    ]
+    if summary.get("best"):
+        best = summary["best"]
+        rows.append(("best", f"{best['metric']}={best['value']:.4g} at epoch {best['epoch']}"))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _tensorboard(folder: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(log_dir=str(folder))
+
+
+def now() -> float:
+    return time.perf_counter()

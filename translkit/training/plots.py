@@ -1,0 +1,83 @@
+"""Loss curves by epoch as PNG, after the study's Figures 5–7 (matplotlib, Agg backend).
+
+Read from ``metrics.jsonl`` (the mean of the logged values of each epoch) and
+``eval.jsonl`` (the test objective), so plots can be redrawn for any run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PLOTS", "epoch_means", "read_jsonl", "write_plots"]
+
+#: file stem -> (title, loss terms drawn)
+PLOTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "generator": ("Generator adversarial losses", ("G_AB_gan", "G_BA_gan")),
+    "discriminator": ("Discriminator losses", ("D_A", "D_B")),
+    "cycle": ("Cycle-consistency (and identity) losses", ("cycle_A", "cycle_B", "idt_A", "idt_B")),
+    "objective": ("Total objective", ("G_total", "D_total")),
+}
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSON-lines file (missing file: none; a torn last line is skipped)."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def epoch_means(records: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
+    """``loss/<term>`` -> {epoch (1-based): mean of its logged values}."""
+    sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        for key, value in rec.items():
+            if key.startswith("loss/") and isinstance(value, (int, float)):
+                sums[key[5:]][int(rec["epoch"])].append(float(value))
+    return {k: {e: sum(v) / len(v) for e, v in sorted(d.items())} for k, d in sums.items()}
+
+
+def write_plots(run_dir: Path) -> list[Path]:
+    """(Re)draw ``plots/<name>.png`` for every figure of :data:`PLOTS`; return the files."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    means = epoch_means(read_jsonl(run_dir / "metrics.jsonl"))
+    evals = read_jsonl(run_dir / "eval.jsonl")
+    out_dir = run_dir / "plots"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, (title, terms) in PLOTS.items():
+        curves = {t: means[t] for t in terms if t in means}
+        if stem == "objective" and evals:
+            curves["test objective"] = {
+                int(r["epoch"]): r["objective"] for r in evals if "objective" in r
+            }
+        if not curves:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        for label, points in curves.items():
+            xs = list(points)
+            ax.plot(xs, [points[x] for x in xs], marker="o" if len(xs) < 30 else None, label=label)
+        ax.set(title=title, xlabel="epoch", ylabel="loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = out_dir / f"{stem}.png"
+        tmp = out_dir / f".{stem}.tmp.png"
+        fig.savefig(tmp)
+        plt.close(fig)
+        os.replace(tmp, path)
+        written.append(path)
+    return written

@@ -1,0 +1,71 @@
+"""Sample grids laid out as the study's Figure 4 (rows: input, translated, reconstructed).
+
+The same test images (the first ``eval.num_samples`` of ``testA`` and ``testB``, with the
+deterministic test transform) appear in every grid, so grids are comparable over time.
+The A→B block sits left of the B→A block; each block has one column per image.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+__all__ = ["fixed_samples", "render_grid", "save_grid"]
+
+
+def fixed_samples(data: object, count: int) -> dict[str, torch.Tensor]:
+    """The first ``count`` test images of each domain: ``{"A": (n,3,S,S), "B": ...}``."""
+    from translkit.data import build_test_dataset
+
+    out = {}
+    for domain in ("A", "B"):
+        ds = build_test_dataset(data, domain)  # type: ignore[arg-type]
+        n = min(count, len(ds))
+        out[domain] = torch.stack([ds[i]["image"] for i in range(n)]) if n else torch.empty(0)
+    return out
+
+
+@torch.no_grad()
+def render_grid(
+    generators: dict[str, nn.Module], samples: dict[str, torch.Tensor], device: torch.device | str
+) -> torch.Tensor:
+    """A ``(3, H, W)`` grid in [0, 1]: for each direction, rows input / translated /
+    reconstructed, one column per sample, a 2-pixel white gutter between blocks."""
+    g_ab, g_ba = generators["a2b"], generators["b2a"]
+    blocks = []
+    for src, fwd, back in (("A", g_ab, g_ba), ("B", g_ba, g_ab)):
+        x = samples[src]
+        if x.numel() == 0:
+            continue
+        x = x.to(device)
+        y = fwd(x)
+        z = back(y)
+        rows = [torch.cat(list(t.float().cpu()), dim=2) for t in (x, y, z)]  # (3, S, n*S)
+        blocks.append(torch.cat(rows, dim=1))
+    if not blocks:
+        raise ValueError("no sample images to render")
+    height = max(b.shape[1] for b in blocks)
+    gutter = torch.ones(3, height, 2)
+    pieces: list[torch.Tensor] = []
+    for b in blocks:
+        if pieces:
+            pieces.append(gutter)
+        pad = torch.ones(3, height, b.shape[2])
+        pad[:, : b.shape[1]] = (b.clamp(-1, 1) + 1) / 2
+        pieces.append(pad)
+    return torch.cat(pieces, dim=2)
+
+
+def save_grid(grid: torch.Tensor, path: Path) -> Path:
+    """Write a ``(3, H, W)`` grid in [0, 1] as PNG atomically."""
+    arr = (grid.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(arr).save(tmp, format="PNG")
+    os.replace(tmp, path)
+    return path
