@@ -8,6 +8,7 @@ commands wrap :func:`make_synthetic`, :func:`build_deepfashion` and :func:`check
 from __future__ import annotations
 
 from translkit.data.io import IMAGE_EXTENSIONS, SPLITS, list_images, load_rgb, to_rgb
+from translkit.data.synthetic import make_synthetic
 from translkit.data.transforms import ImageTransform
 from translkit.data.unpaired import (
     TestImages,
@@ -34,5 +35,6 @@ __all__ = [
     "epoch_pairs",
     "list_images",
     "load_rgb",
+    "make_synthetic",
     "to_rgb",
 ]

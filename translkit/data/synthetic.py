@@ -1,0 +1,177 @@
+"""The built-in synthetic leather↔denim benchmark: procedural garments with hidden ground truth.
+
+Garments (trousers, skirts, shirts, jackets) are drawn as unions of polygons and
+tapered capsules in a garment frame (y down, height 1), posed by a random similarity
+transform, sometimes on a simple figure, on a white or plain background. The same scene
+is rendered in two materials:
+
+- leather (domain A): black, dark brown or oxblood; fine grain; a specular sheen from
+  a height field of soft panel edges and folds; seams as dark grooves;
+- denim (domain B): indigo twill (diagonal weave), wash and fading, gold dashed
+  stitching along the seams.
+
+Train splits hold different garments per domain (unpaired); every test image has its
+twin in the other material under the same name in ``testA_truth/`` / ``testB_truth/``,
+so translations can be scored against ground truth (SPEC.md's study has none).
+Rendering is vectorised numpy over a 2× supersampled grid; each image has its own seed
+derived from ``(seed, split, index)``, so a split's first ``n`` images do not depend on
+how many are generated.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from translkit.data.synthetic_draw import GARMENTS, Scene, draw_scene
+from translkit.errors import DataError
+
+__all__ = ["SYNTHETIC_SPLITS", "make_synthetic", "render_pair", "sample_scene"]
+
+#: Folders written by :func:`make_synthetic`.
+SYNTHETIC_SPLITS = ("trainA", "trainB", "testA", "testB", "testA_truth", "testB_truth")
+_SPLIT_CODE = {"trainA": 1, "trainB": 2, "testA": 3, "testB": 4}
+_MANIFEST = "synthetic.json"
+
+
+def _rng(seed: int, split: str, index: int) -> np.random.Generator:
+    return np.random.default_rng(
+        np.random.SeedSequence([seed & 0xFFFFFFFF, _SPLIT_CODE[split], index])
+    )
+
+
+def sample_scene(rng: np.random.Generator) -> Scene:
+    """Random garment, pose, background, figure and material parameters."""
+    return Scene.sample(rng)
+
+
+def render_pair(scene: Scene, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scene in leather and in denim, each ``(size, size, 3)`` uint8."""
+    return draw_scene(scene, size, "leather"), draw_scene(scene, size, "denim")
+
+
+def _save(arr: np.ndarray, path: Path) -> None:
+    Image.fromarray(arr).save(path, compress_level=1)
+
+
+def _write_range(tmp: Path, split: str, lo: int, hi: int, size: int, seed: int) -> dict[str, int]:
+    """Render images ``lo..hi-1`` of ``split`` (and their twins); count garments by kind."""
+    material = "leather" if split.endswith("A") else "denim"
+    twin = "denim" if material == "leather" else "leather"
+    kinds = dict.fromkeys(GARMENTS, 0)
+    for i in range(lo, hi):
+        scene = sample_scene(_rng(seed, split, i))
+        kinds[scene.garment] += 1
+        name = f"{i:06d}.png"
+        _save(draw_scene(scene, size, material), tmp / split / name)
+        if split.startswith("test"):
+            _save(draw_scene(scene, size, twin), tmp / f"{split}_truth" / name)
+    return kinds
+
+
+def make_synthetic(
+    out: Path | str,
+    *,
+    size: int = 64,
+    train: int = 200,
+    test: int = 24,
+    seed: int = 0,
+    overwrite: bool = False,
+    workers: int | None = None,
+) -> Path:
+    """Write the synthetic leather (A) ↔ denim (B) benchmark to ``out``.
+
+    :param size: image side in pixels (default 64).
+    :param train: images per domain in ``trainA``/``trainB`` (default 200).
+    :param test: images per domain in ``testA``/``testB`` and their truth twins (default 24).
+    :param seed: generator seed (default 0); the output is a pure function of the arguments.
+    :param overwrite: replace an existing ``out`` (otherwise a non-empty ``out`` is an error).
+    :param workers: rendering processes (default: up to 4, one per CPU); 1 renders inline.
+
+    Files are written to a temporary sibling folder and renamed into place, so an
+    interrupted run leaves no partial dataset. Returns ``out``.
+    """
+    out = Path(out).expanduser()
+    if size < 16 or train < 0 or test < 0 or train + test == 0:
+        raise DataError(
+            f"synthetic benchmark: need size >= 16 and some images, got size={size}, "
+            f"train={train}, test={test}"
+        )
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(
+            f"{out} already exists and is not empty; pick a new folder or pass --overwrite"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for split in SYNTHETIC_SPLITS:
+            (tmp / split).mkdir()
+        sizes = {"trainA": train, "trainB": train, "testA": test, "testB": test}
+        counts = _render_all(tmp, sizes, size, seed, workers)
+        meta = {
+            "generator": "translkit.synthetic/1",
+            "size": size,
+            "train": train,
+            "test": test,
+            "seed": seed,
+            "domains": {"A": "leather", "B": "denim"},
+            "garments": counts,
+        }
+        (tmp / _MANIFEST).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        _move_into_place(tmp, out, overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _render_all(
+    tmp: Path, sizes: dict[str, int], size: int, seed: int, workers: int | None
+) -> dict[str, dict[str, int]]:
+    chunk = 64
+    jobs = [
+        (tmp, split, lo, min(lo + chunk, n), size, seed)
+        for split, n in sizes.items()
+        for lo in range(0, n, chunk)
+    ]
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    results: list[tuple[str, dict[str, int]]] = []
+    if workers <= 1 or len(jobs) <= 1:
+        results = [(job[1], _write_range(*job)) for job in jobs]
+    else:
+        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [(job[1], pool.submit(_write_range, *job)) for job in jobs]
+            results = [(split, fut.result()) for split, fut in futures]
+    counts = {split: dict.fromkeys(GARMENTS, 0) for split in sizes}
+    for split, kinds in results:
+        for kind, k in kinds.items():
+            counts[split][kind] += k
+    return counts
+
+
+def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
+    """Rename ``tmp`` to ``out``; a dataset another process finished meanwhile is kept."""
+    old = None
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    elif out.exists() and overwrite:
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    try:
+        tmp.rename(out)
+    except OSError:
+        if not (out / _MANIFEST).is_file():
+            raise DataError(f"cannot move the generated dataset into {out}") from None
+        shutil.rmtree(tmp, ignore_errors=True)  # a concurrent run wrote the same dataset
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
