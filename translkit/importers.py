@@ -73,7 +73,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 def guess_junyanz_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """The generator name and options a reference state dict most likely came from."""
     if "model.model.0.weight" in state_dict:  # UNet: one nested `model` per level
-        depth = max(k.count("model.") for k in state_dict)
+        depth = max(k.count("model.") for k in state_dict) - 1  # one per level, plus the root
         ngf = int(state_dict["model.model.0.weight"].shape[0])
         batch = any(k.endswith(".model.2.weight") for k in state_dict)
         name = {8: "unet_256", 7: "unet_128"}.get(depth, "unet")
