@@ -1,0 +1,29 @@
+"""``translkit export CHECKPOINT --format onnx|torchscript|safetensors -o FILE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["export", "register"]
+
+
+def export(
+    checkpoint: Path = typer.Argument(..., help="Checkpoint (training or generators format)."),
+    format: str = typer.Option(
+        "onnx", "--format", "-f", help="onnx, torchscript or safetensors (weights only)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write."),
+    direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
+    opset: int = typer.Option(None, "--opset", help="ONNX opset version (default: exporter's)."),
+) -> None:
+    """Export one generator with dynamic batch, height and width."""
+    from translkit.inference.export import export_generator
+
+    path = export_generator(checkpoint, output, format=format, direction=direction, opset=opset)  # type: ignore[arg-type]
+    typer.echo(f"wrote {path} ({format}, {direction}, {path.stat().st_size / 1e6:.1f} MB)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

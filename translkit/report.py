@@ -1,0 +1,281 @@
+"""A run directory as one self-contained HTML page (``translkit report RUN_DIR``).
+
+Inspired by StyleGAN2-ADA's run folders and TensorBoard's scalars page, but a single
+file to mail or archive: every image is embedded as base64 PNG, nothing is fetched.
+Sections, each present when its files are: summary and timings (``summary.json``), the
+score table (``scores.json`` and the last ``eval.jsonl`` record), loss curves drawn from
+``metrics.jsonl`` (and the run's own ``plots/*.png``), evaluation curves
+(``eval.jsonl``), sample grids over time (``samples/*.png``), the resolved recipe and
+the environment (``environment.json``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import re
+import string
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from translkit.errors import TranslkitError
+
+__all__ = ["MAX_SAMPLE_GRIDS", "REPORT_FILE", "build_report", "write_report"]
+
+REPORT_FILE = "report.html"
+#: Sample grids shown at most (evenly spaced over training, always the first and last).
+MAX_SAMPLE_GRIDS = 8
+_TEMPLATE = Path(__file__).with_name("report_template.html")
+_GROUPS = {
+    "generator adversarial": re.compile(r"^loss/G_.*gan"),
+    "discriminator": re.compile(r"^loss/D"),
+    "cycle and identity": re.compile(r"^loss/(cycle|idt)"),
+    "total": re.compile(r"^loss/G_total$"),
+}
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise TranslkitError(f"{path} is not valid JSON: {err}") from None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    rows = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if n < len(lines):  # a torn last line (run still writing) is skipped
+                raise TranslkitError(f"{path}: line {n} is not valid JSON") from None
+    return rows
+
+
+def _png(data: bytes, alt: str) -> str:
+    b64 = base64.b64encode(data).decode("ascii")
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _figure(img: str, caption: str) -> str:
+    return f"<figure>{img}<figcaption>{_esc(caption)}</figcaption></figure>"
+
+
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{_esc(title)}</h2>\n{body}\n</section>"
+
+
+def _table(rows: Iterable[Iterable[Any]], header: Iterable[str] | None = None) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f'<td class="num">{v:.6g}</td>'
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f'<td class="num">{v}</td>'
+        return f"<td>{_esc(v)}</td>"
+
+    head = "".join(f"<th>{_esc(h)}</th>" for h in header) if header else ""
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table>{f'<tr>{head}</tr>' if head else ''}{body}</table>"
+
+
+# -- plots ---------------------------------------------------------------------------------
+def _plot(series: Mapping[str, tuple[list[float], list[float]]], title: str, xlabel: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.4), dpi=100)
+    ax = fig.add_subplot()
+    for name, (xs, ys) in series.items():
+        ax.plot(xs, ys, label=name, linewidth=1.2)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3)
+    if series:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return _png(buf.getvalue(), title)
+
+
+def _curves(records: list[dict[str, Any]], pattern: re.Pattern[str], x: str) -> dict[str, Any]:
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for rec in records:
+        if x not in rec:
+            continue
+        for key, value in rec.items():
+            if pattern.search(key) and isinstance(value, (int, float)):
+                xs, ys = out.setdefault(key.removeprefix("loss/"), ([], []))
+                xs.append(rec[x])
+                ys.append(float(value))
+    return out
+
+
+def _loss_section(run_dir: Path) -> str:
+    records = _read_jsonl(run_dir / "metrics.jsonl")
+    figures = []
+    for title, pattern in _GROUPS.items():
+        series = _curves(records, pattern, "step")
+        if series:
+            figures.append(_plot(series, f"loss: {title}", "step"))
+    for path in sorted((run_dir / "plots").glob("*.png")):
+        figures.append(_figure(_png(path.read_bytes(), path.stem), f"plots/{path.name}"))
+    if not figures:
+        return ""
+    return _section("Loss curves", f'<div class="grid">{"".join(figures)}</div>')
+
+
+def _eval_section(run_dir: Path) -> str:
+    evals = _read_jsonl(run_dir / "eval.jsonl")
+    if not evals:
+        return ""
+    keys = sorted({k for r in evals for k in r if k not in ("epoch", "step", "time")})
+    main = [k for k in keys if "/" not in k or k.split("/")[0] in ("a2b", "b2a")]
+    figures = [
+        _plot(_curves(evals, re.compile(f"^{re.escape(k)}$"), "epoch"), k, "epoch") for k in main
+    ]
+    return _section("Evaluation over epochs", f'<div class="grid">{"".join(figures)}</div>')
+
+
+# -- other sections --------------------------------------------------------------------------
+def _pick(items: list[Path], n: int) -> list[Path]:
+    if len(items) <= n:
+        return items
+    idx = sorted({round(i * (len(items) - 1) / (n - 1)) for i in range(n)})
+    return [items[i] for i in idx]
+
+
+def _samples_section(run_dir: Path) -> str:
+    grids = sorted((run_dir / "samples").glob("*.png"))
+    if not grids:
+        return ""
+    chosen = _pick(grids, MAX_SAMPLE_GRIDS)
+    figs = "".join(_figure(_png(p.read_bytes(), p.stem), p.stem.replace("_", " ")) for p in chosen)
+    note = (
+        f'<p class="muted">{len(chosen)} of {len(grids)} grids; rows: input, translated, '
+        "reconstructed.</p>"
+    )
+    return _section("Samples over time", note + figs)
+
+
+def _scores_section(run_dir: Path) -> str:
+    parts = []
+    scores = _read_json(run_dir / "scores.json")
+    if isinstance(scores, dict) and scores.get("scores"):
+        goals = scores.get("goals", {})
+        rows = [
+            (k, {"min": "lower", "max": "higher"}.get(goals.get(k, ""), ""), float(v))
+            for k, v in sorted(scores["scores"].items())
+        ]
+        parts.append(f"<p>checkpoint <code>{_esc(scores.get('checkpoint', '?'))}</code></p>")
+        parts.append(_table(rows, ["metric", "better", "value"]))
+    evals = _read_jsonl(run_dir / "eval.jsonl")
+    if evals:
+        last = evals[-1]
+        rows = [
+            (k, float(v))
+            for k, v in sorted(last.items())
+            if isinstance(v, (int, float)) and k not in ("epoch", "step", "time")
+        ]
+        parts.append(f"<p>last evaluation (epoch {_esc(last.get('epoch', '?'))})</p>")
+        parts.append(_table(rows, ["metric", "value"]))
+    return _section("Scores", "\n".join(parts)) if parts else ""
+
+
+def _summary_section(run_dir: Path) -> str:
+    summary = _read_json(run_dir / "summary.json")
+    if not isinstance(summary, dict):
+        return _section("Summary", '<p class="muted">no summary.json: the run has not ended.</p>')
+    rows = [
+        (k, v if not isinstance(v, (dict, list)) else json.dumps(v)) for k, v in summary.items()
+    ]
+    return _section("Summary and timings", _table(rows))
+
+
+def _environment_section(run_dir: Path) -> str:
+    env = _read_json(run_dir / "environment.json")
+    if not isinstance(env, dict):
+        return ""
+    rows = [(k, v) for k, v in env.items() if not isinstance(v, (dict, list))]
+    packages = env.get("packages", {}) or {}
+    body = (
+        _table(rows)
+        + "<h3>Packages</h3>"
+        + _table([(k, v or "not installed") for k, v in packages.items()], ["package", "version"])
+    )
+    plugins = env.get("plugins") or []
+    if plugins:
+        body += "<h3>Plugins</h3>" + _table(
+            [(p.get("name"), p.get("distribution"), p.get("version")) for p in plugins],
+            ["plugin", "distribution", "version"],
+        )
+    return _section("Environment", body)
+
+
+def _recipe_section(run_dir: Path) -> str:
+    path = run_dir / "recipe.resolved.toml"
+    if not path.is_file():
+        return ""
+    return _section("Resolved recipe", f"<pre>{_esc(path.read_text(encoding='utf-8'))}</pre>")
+
+
+def build_report(run_dir: str | Path) -> str:
+    """The HTML text of the report of ``run_dir`` (nothing is written)."""
+    from translkit import __version__
+
+    run_dir = Path(run_dir)
+    if (
+        not (run_dir / "recipe.resolved.toml").is_file()
+        and not (run_dir / "metrics.jsonl").is_file()
+    ):
+        raise TranslkitError(
+            f"{run_dir} is not a run directory (no recipe.resolved.toml or metrics.jsonl)"
+        )
+    sections = [
+        _summary_section(run_dir),
+        _scores_section(run_dir),
+        _loss_section(run_dir),
+        _eval_section(run_dir),
+        _samples_section(run_dir),
+        _recipe_section(run_dir),
+        _environment_section(run_dir),
+    ]
+    template = string.Template(_TEMPLATE.read_text(encoding="utf-8"))
+    return template.substitute(
+        title=_esc(f"translkit run: {run_dir.resolve().name}"),
+        subtitle=_esc(str(run_dir.resolve())),
+        version=_esc(__version__),
+        sections="\n".join(s for s in sections if s),
+    )
+
+
+def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
+    """Write the report (default ``RUN_DIR/report.html``) atomically; return its path."""
+    run_dir = Path(run_dir)
+    output = Path(output) if output else run_dir / REPORT_FILE
+    text = build_report(run_dir)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return output
