@@ -151,6 +151,7 @@ def check_gan_loss(loss: Any, *, seed: int = 0) -> None:
     ):
         assert isinstance(value, torch.Tensor) and value.dim() == 0, f"{name} is not a scalar"
         assert torch.isfinite(value), f"{name} is not finite"
+        assert value.requires_grad, f"{name} does not depend on the logits"
         (grad,) = torch.autograd.grad(value, fake)
         assert torch.isfinite(grad).all() and grad.abs().sum() > 0, f"{name}: no gradient"
     disc = nn.Conv2d(3, 1, 3)

@@ -1,0 +1,180 @@
+"""Every registered generator, discriminator and loss meets its contract.
+
+Parametrized over the live registry, so installed third-party components are checked
+too (with :data:`translkit.testing.SMALL_OPTIONS` where their factories accept them).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import translkit
+from translkit.testing import (
+    check_discriminator,
+    check_gan_loss,
+    check_generator,
+    check_pixel_loss,
+    check_registered,
+    fit_size,
+    small_options,
+)
+
+# Built-in options that make a component quick; unknown (third-party) names get defaults.
+EXTRA = {"timm": {"backbone": "test_resnet", "ndf": 8}}
+
+
+def _names(kind: str) -> list[str]:
+    return translkit.get_registry().kind(kind).names()
+
+
+@pytest.mark.parametrize("name", _names("generators"))
+def test_generator_contract(name):
+    check_registered("generators", name, options=EXTRA.get(name))
+
+
+@pytest.mark.parametrize("name", _names("discriminators"))
+def test_discriminator_contract(name):
+    check_registered("discriminators", name, options=EXTRA.get(name))
+
+
+@pytest.mark.parametrize("name", _names("losses"))
+def test_loss_contract(name):
+    check_registered("losses", name)
+
+
+@pytest.mark.parametrize("kind", ["generators", "discriminators", "losses"])
+def test_every_component_has_a_summary(kind):
+    for entry in translkit.get_registry().kind(kind).entries():
+        assert entry.summary and len(entry.summary) < 120, entry.name
+
+
+def test_fit_size_keeps_non_square():
+    assert fit_size(64, 4) == (64, 64)
+    assert fit_size((64, 96), 256, non_square=True) == (256, 512)
+    assert fit_size((64, 96), 32, non_square=True) == (64, 96)
+
+
+def test_small_options_only_what_the_factory_takes():
+    entry = translkit.get_registry().generators.get("resnet_9blocks")
+    assert small_options(entry) == {"ngf": 8}
+    assert small_options(entry, {"norm": "batch"}) == {"ngf": 8, "norm": "batch"}
+
+
+# -- the checks themselves must fail on broken components ------------------------------
+class ShapeChanger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class DeadBranch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used, self.unused = nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+class Random(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return self.conv(x) + torch.rand_like(x)
+
+
+class NaNs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return self.conv(x) * float("nan")
+
+
+class BadMultiple(nn.Module):
+    size_multiple = 0.5
+
+    def forward(self, x):
+        return x
+
+
+@pytest.mark.parametrize(
+    ("net", "match"),
+    [
+        (ShapeChanger(), "maps"),
+        (DeadBranch(), "no gradient for 2 parameters"),
+        (Random(), "not deterministic"),
+        (NaNs(), "non-finite"),
+        (BadMultiple(), "size_multiple must be an int"),
+    ],
+)
+def test_check_generator_catches(net, match):
+    with pytest.raises(AssertionError, match=match):
+        check_generator(net, size=16)
+
+
+def test_check_generator_rejects_sizes_off_the_multiple():
+    net = translkit.get_registry().generators.create("resnet", n_blocks=1, ngf=4)
+    with pytest.raises(AssertionError, match="size_multiple 4"):
+        check_generator(net, size=(30, 32))
+
+
+class Scalar(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, 3)
+
+    def forward(self, x):
+        return self.conv(x).mean()
+
+
+class Detached(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, 3)
+
+    def forward(self, x):
+        return self.conv(x.detach())
+
+
+@pytest.mark.parametrize(
+    ("net", "match"), [(Scalar(), "one row per image"), (Detached(), "input images")]
+)
+def test_check_discriminator_catches(net, match):
+    with pytest.raises(AssertionError, match=match):
+        check_discriminator(net, size=16)
+
+
+class NoHalf:
+    """A GAN loss whose generator term gives no gradient (constant)."""
+
+    def generator_loss(self, fake_logits):
+        return torch.zeros(())
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return real_logits.mean()
+
+    def penalty(self, discriminator, real, fake):
+        return None
+
+
+class Offset:
+    weight = 1.0
+
+    def __call__(self, output, target):
+        return (output - target).abs().mean() + 1.0
+
+
+def test_loss_checks_catch():
+    with pytest.raises(AssertionError, match="generator_loss does not depend on the logits"):
+        check_gan_loss(NoHalf())
+    with pytest.raises(AssertionError, match="equal images is not 0"):
+        check_pixel_loss(Offset())
