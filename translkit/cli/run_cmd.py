@@ -49,7 +49,14 @@ def run(
         return
     from translkit.training import train
 
-    train(recipe, resume=resume, overwrite=overwrite, nproc=nproc)
+    result = train(recipe, resume=resume, overwrite=overwrite, nproc=nproc)
+    if result is not None and getattr(result, "interrupted", False):
+        typer.echo(
+            f"interrupted at step {result.steps}; checkpoint written. Continue with: "
+            f"translkit run {recipe_path} --resume",
+            err=True,
+        )
+        raise typer.Exit(130)
 
 
 def register(app: typer.Typer) -> None:

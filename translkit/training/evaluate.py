@@ -129,6 +129,9 @@ def test_objective(checkpoint_path: str | Path, *, device: str = "cpu") -> dict[
     return objective_on_test(nets, losses, recipe.data, device=device)
 
 
+test_objective.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
 def evaluate_engine(engine: Any, run_dir: Path, epoch: int) -> dict[str, float]:
     """Test objective (EMA generators when enabled) plus ``eval.metrics`` for a live engine.
 

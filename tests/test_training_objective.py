@@ -1,0 +1,205 @@
+"""The CycleGAN objective: fast paths equal the plain fp32 NCHW path, pools, schedules, EMA."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from training_support import tiny_recipe
+
+from translkit.errors import RecipeError
+from translkit.recipe import OptimSection, TrainSection
+from translkit.training.ema import EMA
+from translkit.training.engine import Engine, resolve_device, uses_channels_last
+from translkit.training.objective import DiscriminatorPair, GeneratorPair, is_per_sample
+from translkit.training.pool import ImagePool
+from translkit.training.schedules import lr_factor
+
+
+def _losses_and_grads(engine: Engine, batch: dict[str, torch.Tensor]):
+    g_terms, d_terms = engine.forward_losses(
+        engine._prepare(batch["A"]), engine._prepare(batch["B"])
+    )
+    terms = {k: v.detach().clone() for k, v in {**g_terms, **d_terms}.items()}
+    grads = {
+        f"{name}.{p_name}": p.grad.detach().clone()
+        for name, net in engine.nets.items()
+        for p_name, p in net.named_parameters()
+    }
+    return terms, grads
+
+
+def _batch(seed: int = 0, n: int = 2, size: int = 32) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "A": torch.rand(n, 3, size, size, generator=g) * 2 - 1,
+        "B": torch.rand(n, 3, size, size, generator=g) * 2 - 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("gen_norm", "disc_norm", "pool"),
+    [("instance", "instance", 0), ("instance", "none", 4), ("batch", "batch", 0)],
+)
+def test_fast_paths_match_plain_path(tmp_path: Path, gen_norm: str, disc_norm: str, pool: int):
+    """Fused generator/discriminator passes give the plain path's losses AND gradients."""
+    kw = dict(
+        generator={"name": "resnet", "n_blocks": 1, "ngf": 4, "norm": gen_norm},
+        discriminator={"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": disc_norm},
+    )
+    fast = Engine(
+        tiny_recipe(tmp_path, train={"fuse": "auto", "pool_size": pool}, **kw), torch.device("cpu")
+    )
+    plain = Engine(
+        tiny_recipe(tmp_path, train={"fuse": "off", "pool_size": pool}, **kw), torch.device("cpu")
+    )
+    per_sample = gen_norm != "batch"
+    assert fast.gpair.fuse is per_sample and fast.dpair.fuse is (disc_norm != "batch")
+    assert not plain.gpair.fuse and not plain.dpair.fuse
+    batch = _batch()
+    t_fast, g_fast = _losses_and_grads(fast, batch)
+    t_plain, g_plain = _losses_and_grads(plain, batch)
+    assert set(t_fast) == set(t_plain) >= {"G_AB_gan", "cycle_A", "idt_A", "idt_B", "D_A", "D_B"}
+    for k in t_plain:
+        torch.testing.assert_close(t_fast[k], t_plain[k], rtol=1e-5, atol=1e-6, msg=k)
+    assert set(g_fast) == set(g_plain)
+    for k in g_plain:
+        torch.testing.assert_close(g_fast[k], g_plain[k], rtol=1e-4, atol=1e-6, msg=k)
+
+
+def test_generator_step_freezes_discriminators(tmp_path: Path):
+    """D gets gradients only from its own loss: the G half computes none for it."""
+    engine = Engine(tiny_recipe(tmp_path, train={"pool_size": 0}), torch.device("cpu"))
+    real_A, real_B = _batch()["A"], _batch()["B"]
+    outputs = engine.gpair(real_A, real_B)
+    for net in (engine.nets["D_A"], engine.nets["D_B"]):
+        net.requires_grad_(False)
+    from translkit.training.objective import generator_losses
+
+    terms = generator_losses(
+        outputs,
+        real_A,
+        real_B,
+        engine.nets["D_A"],
+        engine.nets["D_B"],
+        engine.gan,
+        engine.cycle,
+        engine.identity,
+    )
+    terms["G_total"].backward()
+    assert all(p.grad is None for p in engine.nets["D_A"].parameters())
+    assert all(p.grad is not None for p in engine.nets["G_AB"].parameters())
+    expected = sum(v for k, v in terms.items() if k != "G_total")
+    torch.testing.assert_close(terms["G_total"], expected)
+
+
+def test_identity_off_skips_identity_passes(tmp_path: Path):
+    engine = Engine(
+        tiny_recipe(tmp_path, loss={"identity": {"name": "identity", "weight": 0.0}}),
+        torch.device("cpu"),
+    )
+    assert not engine.gpair.identity and not engine.gpair.fuse
+    g_terms, _ = engine.forward_losses(*_batch().values())
+    assert "idt_A" not in g_terms
+
+
+def test_is_per_sample():
+    assert is_per_sample(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.InstanceNorm2d(3)))
+    assert not is_per_sample(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.BatchNorm2d(3)))
+
+
+def test_pairs_without_fuse_never_fuse():
+    net = torch.nn.Conv2d(3, 3, 1)
+    assert not GeneratorPair(net, net, identity=True, fuse=False).fuse
+    assert not DiscriminatorPair(net, net, object(), fuse=False).fuse
+
+
+def test_channels_last_auto_is_off_on_cpu():
+    assert not uses_channels_last(TrainSection(), torch.device("cpu"))
+    assert uses_channels_last(TrainSection(channels_last="on"), torch.device("cpu"))
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_reduced_precision_on_cpu_is_a_recipe_error(precision: str):
+    with pytest.raises(RecipeError, match="CUDA only"):
+        resolve_device(TrainSection(device="cpu", precision=precision))
+
+
+def test_bad_device_is_a_recipe_error():
+    with pytest.raises(RecipeError, match="not a device"):
+        resolve_device(TrainSection(device="toaster"))
+
+
+def test_pool_returns_mix_and_round_trips():
+    pool = ImagePool(2, seed=0)
+    first = torch.zeros(2, 3, 4, 4)
+    assert torch.equal(pool.query(first), first)  # filling: returns its input
+    state = pool.state_dict()
+    clone = ImagePool(2, seed=99)
+    clone.load_state_dict(state)
+    new = torch.ones(8, 3, 4, 4)
+    out_a, out_b = pool.query(new), clone.query(new)
+    assert torch.equal(out_a, out_b)
+    assert 0 < (out_a.flatten(1).mean(1) == 0).sum() < 8  # some old, some new
+    assert torch.equal(ImagePool(0).query(new), new)
+
+
+def test_schedules():
+    lin = OptimSection(epochs=200, schedule="linear", decay_start=100)
+    assert lr_factor(lin, 0) == 1.0 and lr_factor(lin, 98) == 1.0
+    assert lr_factor(lin, 99) == pytest.approx(1 - 0 / 101) and lr_factor(
+        lin, 100
+    ) == pytest.approx(1 - 1 / 101)
+    assert lr_factor(lin, 199) == pytest.approx(1 - 100 / 101)
+    assert lr_factor(OptimSection(epochs=10, schedule="constant"), 9) == 1.0
+    cos = OptimSection(epochs=10, schedule="cosine")
+    assert lr_factor(cos, 0) == 1.0 and lr_factor(cos, 5) == pytest.approx(0.5)
+    assert lr_factor(cos, 10) == pytest.approx(0.0, abs=1e-12)
+    step = OptimSection(epochs=10, schedule="step", step_size=3, gamma=0.5)
+    assert [lr_factor(step, e) for e in (0, 2, 3, 6)] == [1, 1, 0.5, 0.25]
+    assert not math.isnan(lr_factor(OptimSection(epochs=1, schedule="linear"), 0))
+
+
+def test_ema_tracks_weights():
+    net = torch.nn.Linear(2, 2)
+    ema = EMA({"G": net}, decay=0.5)
+    before = ema.shadow["G"].weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    ema.update()
+    torch.testing.assert_close(ema.shadow["G"].weight, before + 0.5)
+
+
+def test_grad_clip_applies_before_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The clipped gradient is what the optimiser sees (the study clipped after stepping)."""
+    engine = Engine(tiny_recipe(tmp_path, optim={"grad_clip": 1e-3}), torch.device("cpu"))
+    seen = []
+    original = engine.opt_G.step
+
+    def step(*a, **k):
+        grads = [
+            p.grad for g in engine.opt_G.param_groups for p in g["params"] if p.grad is not None
+        ]
+        seen.append(
+            torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(x) for x in grads]))
+        )
+        return original(*a, **k)
+
+    monkeypatch.setattr(engine.opt_G, "step", step)
+    engine.train_step(_batch(), step=1)
+    assert seen and seen[0] <= 1e-3 * (1 + 1e-4)
+
+
+def test_non_finite_loss_names_step_and_term(tmp_path: Path):
+    from translkit.training.engine import NonFiniteLossError
+
+    engine = Engine(tiny_recipe(tmp_path), torch.device("cpu"))
+    before = {k: v.clone() for k, v in engine.nets["G_AB"].state_dict().items()}
+    batch = _batch()
+    batch["A"][0, 0, 0, 0] = float("nan")
+    with pytest.raises(NonFiniteLossError, match=r"step 7: loss term '\w+' is nan"):
+        engine.train_step(batch, step=7)
+    after = engine.nets["G_AB"].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
