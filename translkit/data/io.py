@@ -8,6 +8,8 @@ only ever sees RGB.
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,7 +19,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from translkit.errors import DataError
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLITS", "list_images", "load_rgb", "split_dir", "to_rgb"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "SPLITS",
+    "list_images",
+    "load_rgb",
+    "move_into_place",
+    "split_dir",
+    "to_rgb",
+]
 
 #: File suffixes (lower case) treated as images.
 IMAGE_EXTENSIONS = frozenset(
@@ -113,3 +123,20 @@ def _high_depth_to_rgb(img: Image.Image) -> Image.Image:
         peak = 65535.0
     arr = np.clip(np.nan_to_num(arr) / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(arr).convert("RGB")
+
+
+def move_into_place(tmp: Path, out: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``out``, replacing what is there.
+
+    Callers check beforehand that replacing ``out`` is wanted. An empty ``out`` is removed;
+    a non-empty one is renamed aside first and deleted after the new folder is in place.
+    """
+    old = None
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    elif out.exists() or out.is_symlink():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from translkit.data.io import move_into_place
 from translkit.data.synthetic_draw import GARMENTS, Scene, draw_scene
 from translkit.errors import DataError
 
@@ -161,17 +162,12 @@ def _render_all(
 
 def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
     """Rename ``tmp`` to ``out``; a dataset another process finished meanwhile is kept."""
-    old = None
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    elif out.exists() and overwrite:
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
+    if not overwrite and (out / _MANIFEST).is_file():
+        shutil.rmtree(tmp, ignore_errors=True)  # a concurrent run wrote the same dataset
+        return
     try:
-        tmp.rename(out)
+        move_into_place(tmp, out)
     except OSError:
         if not (out / _MANIFEST).is_file():
             raise DataError(f"cannot move the generated dataset into {out}") from None
-        shutil.rmtree(tmp, ignore_errors=True)  # a concurrent run wrote the same dataset
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,175 @@
+"""``translkit data``: build the synthetic benchmark or DeepFashion domains, check a dataset."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from translkit.cli import new_group
+
+__all__ = ["register"]
+
+group = new_group("data", "Build and check unpaired datasets (trainA/ trainB/ testA/ testB/).")
+console = Console()
+
+
+@group.command("synth")
+def synth(
+    out: Path = typer.Argument(..., help="Folder to create (must not exist or be empty)."),
+    size: int = typer.Option(64, "--size", min=16, help="Image side in pixels."),
+    train: int = typer.Option(200, "--train", min=0, help="Training images per domain."),
+    test: int = typer.Option(24, "--test", min=0, help="Test images per domain (plus twins)."),
+    seed: int = typer.Option(0, "--seed", help="Generator seed (same seed, same dataset)."),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="Rendering processes (default: up to 4)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
+) -> None:
+    """Write the built-in synthetic leather (A) ↔ denim (B) benchmark, with test ground truth."""
+    from translkit.data import synthetic
+
+    start = time.perf_counter()
+    synthetic.make_synthetic(
+        out, size=size, train=train, test=test, seed=seed, overwrite=overwrite, workers=workers
+    )
+    took = time.perf_counter() - start
+    images = 2 * train + 4 * test
+    console.print(
+        f"wrote {out}: trainA/trainB {train} each, testA/testB {test} each with "
+        f"testA_truth/testB_truth twins, {size}×{size} px "
+        f"({images} images in {took:.1f} s, {images / max(took, 1e-9):.0f} images/s)"
+    )
+
+
+@group.command("deepfashion")
+def deepfashion(
+    root: Path = typer.Option(
+        ...,
+        "--root",
+        help="Local DeepFashion (Category and Attribute Prediction) root with Anno/, Eval/, Img/.",
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder to create."),
+    a: str = typer.Option("leather", "--a", help="Attribute of domain A."),
+    b: str = typer.Option("denim", "--b", help="Attribute of domain B."),
+    include_variants: bool = typer.Option(
+        False,
+        "--include-variants",
+        help="Also use attributes whose name contains the word ('faux leather').",
+    ),
+    link: str = typer.Option("copy", "--link", help="'copy' or 'symlink' the images."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
+) -> None:
+    """Build domains A/B from DeepFashion attributes (never downloads it: licence-restricted)."""
+    from translkit.data import deepfashion as df
+
+    rep = df.build_deepfashion(
+        root,
+        out,
+        a=a,
+        b=b,
+        include_variants=include_variants,
+        link=link,  # type: ignore[arg-type]
+        overwrite=overwrite,
+    )
+    table = Table(title=f"DeepFashion domains in {rep.out}")
+    for col in (
+        "split",
+        f"A ({', '.join(rep.attributes['A'])})",
+        f"B ({', '.join(rep.attributes['B'])})",
+        "both (dropped)",
+    ):
+        table.add_column(col, justify="right" if col != "split" else "left")
+    for split in ("train", "test"):
+        table.add_row(
+            split, str(rep.counts[f"{split}A"]), str(rep.counts[f"{split}B"]), str(rep.both[split])
+        )
+    console.print(table)
+    console.print(
+        f"missing image files: {len(rep.missing)}"
+        + (f" (e.g. {', '.join(rep.missing[:3])})" if rep.missing else "")
+    )
+    if rep.unpartitioned:
+        console.print(f"not in the partition file (skipped): {rep.unpartitioned}")
+    console.print(f"manifest: {Path(rep.out) / 'manifest.csv'}")
+
+
+@group.command("check")
+def check(
+    root: Path = typer.Argument(..., help="Dataset root holding trainA/ trainB/ testA/ testB/."),
+    crop_size: int = typer.Option(256, "--crop-size", min=1, help="Training crop size in px."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON report for scripts."),
+) -> None:
+    """Report counts, sizes, modes, unreadable files, duplicates and train/test leaks.
+
+    Exits 1 when something would break training (missing or empty train splits,
+    unreadable or truncated images).
+    """
+    from translkit.data import check as check_mod
+
+    report = check_mod.check_dataset(root, crop_size=crop_size)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    table = Table(title=f"dataset {report.root}")
+    for col in (
+        "split",
+        "images",
+        "modes",
+        "shorter side",
+        "sizes",
+        f"< {report.crop_size} px",
+        "unreadable",
+        "non-image",
+    ):
+        table.add_column(
+            col, justify="left" if col in ("split", "modes", "shorter side", "sizes") else "right"
+        )
+    for split, rep in report.splits.items():
+        sizes = (
+            f"{rep.distinct_sizes} distinct, {rep.min_size[0]}x{rep.min_size[1]}…"
+            f"{rep.max_size[0]}x{rep.max_size[1]}"
+            if rep.min_size
+            else "-"
+        )
+        table.add_row(
+            split,
+            str(rep.images),
+            ", ".join(f"{m} {n}" for m, n in rep.modes.items()) or "-",
+            ", ".join(f"{k}: {n}" for k, n in rep.shorter_side.items()) or "-",
+            sizes,
+            str(len(rep.smaller_than_crop)),
+            str(len(rep.unreadable)),
+            str(len(rep.non_images)),
+        )
+    console.print(table)
+    console.print(
+        f"duplicates: {report.duplicate_pairs} pair(s) of byte-identical files, "
+        f"{report.cross_split_pairs} across splits, {report.train_test_pairs} "
+        "between train and test"
+    )
+    for group_ in report.duplicate_groups[:10]:
+        console.print("  " + " = ".join(group_), highlight=False)
+    if len(report.duplicate_groups) > 10:
+        console.print(f"  ... and {len(report.duplicate_groups) - 10} more groups (see --json)")
+    for msg in report.warnings:
+        console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+    for msg in report.errors:
+        console.print(f"[bold red]error:[/] {msg}", highlight=False)
+    verdict = "[green]OK: trainable[/]" if report.ok else "[bold red]NOT trainable[/]"
+    console.print(verdict)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group)

@@ -1,0 +1,223 @@
+"""``translkit data check``: what in a dataset folder would break or bias training.
+
+Real unpaired datasets carry quirks (SPEC.md §4: the study's leather↔denim set has a
+grayscale image, sizes from 91 to 2667 px, and byte-identical duplicates, some across
+train and test). :func:`check_dataset` reports, per split, counts, size and mode
+histograms, unreadable or truncated files, non-image files and images smaller than the
+crop size, plus exact duplicates (SHA-256 of the file bytes) within and across splits.
+Problems that break training are ``errors``; the rest are ``warnings``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import statistics
+import warnings
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from translkit.data.io import IMAGE_EXTENSIONS, SPLITS
+from translkit.errors import DataError
+
+__all__ = ["CheckReport", "ImageRecord", "SplitReport", "check_dataset", "scan_image"]
+
+_SIDE_BUCKETS = ((128, "<128"), (256, "128-255"), (512, "256-511"), (1024, "512-1023"))
+
+
+@dataclass
+class ImageRecord:
+    """What one file holds: size and mode as stored, content hash, decode problem if any."""
+
+    path: str
+    sha256: str
+    size: tuple[int, int] | None = None
+    mode: str | None = None
+    problem: str | None = None
+
+
+def scan_image(path: Path, root: Path) -> ImageRecord:
+    """Hash ``path`` and decode it fully (at reduced JPEG scale) to catch truncation."""
+    data = path.read_bytes()
+    rec = ImageRecord(str(path.relative_to(root)), hashlib.sha256(data).hexdigest())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as img:
+                rec.size, rec.mode = (img.width, img.height), img.mode
+                if img.format == "JPEG":
+                    img.draft(img.mode, (64, 64))
+                img.load()
+    except UnidentifiedImageError:
+        rec.problem = "not an image PIL can read"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        rec.problem = "truncated" if "truncated" in str(err).lower() else f"unreadable ({err})"
+    return rec
+
+
+@dataclass
+class SplitReport:
+    images: int = 0
+    modes: dict[str, int] = field(default_factory=dict)
+    shorter_side: dict[str, int] = field(default_factory=dict)
+    min_size: list[int] | None = None
+    max_size: list[int] | None = None
+    median_shorter_side: float | None = None
+    distinct_sizes: int = 0
+    smaller_than_crop: list[str] = field(default_factory=list)
+    unreadable: list[dict[str, str]] = field(default_factory=list)
+    non_images: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    root: str
+    crop_size: int
+    splits: dict[str, SplitReport]
+    duplicate_groups: list[list[str]]
+    duplicate_pairs: int
+    cross_split_pairs: int
+    train_test_pairs: int
+    errors: list[str]
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """False when training on this dataset would fail."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def _split_names(root: Path) -> list[str]:
+    extra = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [s for s in SPLITS if (root / s).is_dir()] + [s for s in extra if s not in SPLITS]
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def _bucket(side: int) -> str:
+    for limit, name in _SIDE_BUCKETS:
+        if side < limit:
+            return name
+    return ">=1024"
+
+
+def _summarise(records: list[ImageRecord], crop_size: int) -> SplitReport:
+    rep = SplitReport(images=len(records))
+    good = [r for r in records if r.problem is None and r.size is not None]
+    rep.unreadable = [{"path": r.path, "reason": r.problem or ""} for r in records if r.problem]
+    rep.modes = dict(Counter(r.mode for r in good if r.mode).most_common())
+    sizes = [r.size for r in good if r.size]
+    if sizes:
+        shorter = [min(s) for s in sizes]
+        counts = Counter(_bucket(s) for s in shorter)
+        order = [name for _, name in _SIDE_BUCKETS] + [">=1024"]
+        rep.shorter_side = {name: counts[name] for name in order if counts[name]}
+        rep.min_size = list(min(sizes, key=lambda s: s[0] * s[1]))
+        rep.max_size = list(max(sizes, key=lambda s: s[0] * s[1]))
+        rep.median_shorter_side = float(statistics.median(shorter))
+        rep.distinct_sizes = len(set(sizes))
+        rep.smaller_than_crop = [r.path for r in good if r.size and min(r.size) < crop_size]
+    return rep
+
+
+def check_dataset(root: Path | str, *, crop_size: int = 256, threads: int = 4) -> CheckReport:
+    """Inspect every split folder of ``root``; see the module docstring for what is checked."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"dataset root {root} does not exist or is not a directory")
+    splits, records = {}, {}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for split in _split_names(root):
+            files = _files(root / split)
+            images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+            records[split] = list(pool.map(lambda p: scan_image(p, root), images))
+            splits[split] = _summarise(records[split], crop_size)
+            splits[split].non_images = [
+                str(p.relative_to(root)) for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS
+            ]
+    groups, pairs, cross, leaks = _duplicates(records)
+    errors, warns = _verdict(root, splits, crop_size, pairs, cross, leaks)
+    return CheckReport(str(root), crop_size, splits, groups, pairs, cross, leaks, errors, warns)
+
+
+def _duplicates(records: dict[str, list[ImageRecord]]) -> tuple[list[list[str]], int, int, int]:
+    """Groups of byte-identical files; pair counts overall, across splits, train↔test."""
+    by_hash: dict[str, list[str]] = defaultdict(list)
+    for recs in records.values():
+        for r in recs:
+            by_hash[r.sha256].append(r.path)
+    groups = sorted(sorted(g) for g in by_hash.values() if len(g) > 1)
+    pairs = cross = leaks = 0
+    for group in groups:
+        for a, b in itertools.combinations(group, 2):
+            sa, sb = Path(a).parts[0], Path(b).parts[0]
+            pairs += 1
+            cross += sa != sb
+            leaks += {sa[:4], sb[:4]} == {"trai", "test"}
+    return groups, pairs, cross, leaks
+
+
+def _verdict(
+    root: Path, splits: dict[str, SplitReport], crop: int, pairs: int, cross: int, leaks: int
+) -> tuple[list[str], list[str]]:
+    errors: list[str] = []
+    warns: list[str] = []
+    for split in SPLITS:
+        rep = splits.get(split)
+        if rep is None:
+            (errors if split.startswith("train") else warns).append(f"{split}/ is missing")
+        elif rep.images == 0:
+            errors.append(f"{split}/ holds no images")
+    for split, rep in splits.items():
+        if rep.unreadable:
+            named = ", ".join(f"{u['path']} ({u['reason']})" for u in rep.unreadable[:10])
+            more = f" and {len(rep.unreadable) - 10} more" if len(rep.unreadable) > 10 else ""
+            errors.append(f"{split}: {len(rep.unreadable)} unreadable image(s): {named}{more}")
+        other = {m: n for m, n in rep.modes.items() if m != "RGB"}
+        if other:
+            modes = ", ".join(f"{n} {m}" for m, n in other.items())
+            warns.append(
+                f"{split}: {sum(other.values())} non-RGB image(s) ({modes}); "
+                "converted to RGB on load"
+            )
+        if rep.distinct_sizes > 1:
+            warns.append(
+                f"{split}: mixed sizes, {rep.distinct_sizes} distinct, from "
+                f"{_wh(rep.min_size)} to {_wh(rep.max_size)}; resized on load"
+            )
+        if rep.smaller_than_crop:
+            warns.append(
+                f"{split}: {len(rep.smaller_than_crop)} image(s) smaller than the crop "
+                f"size {crop} px (upscaled on load): {', '.join(rep.smaller_than_crop[:5])}"
+                + (" ..." if len(rep.smaller_than_crop) > 5 else "")
+            )
+        if rep.non_images:
+            warns.append(
+                f"{split}: {len(rep.non_images)} non-image file(s) ignored: "
+                f"{', '.join(rep.non_images[:5])}" + (" ..." if len(rep.non_images) > 5 else "")
+            )
+    if pairs:
+        warns.append(
+            f"{pairs} duplicate pair(s) (byte-identical files), {cross} across splits, "
+            f"{leaks} between train and test"
+        )
+    return errors, warns
+
+
+def _wh(size: list[int] | None) -> str:
+    return f"{size[0]}x{size[1]}" if size else "?"
