@@ -185,38 +185,45 @@ def _verdict(
             errors.append(f"{split}/ holds no images")
     for split, rep in splits.items():
         if rep.unreadable:
-            named = ", ".join(f"{u['path']} ({u['reason']})" for u in rep.unreadable[:10])
-            more = f" and {len(rep.unreadable) - 10} more" if len(rep.unreadable) > 10 else ""
-            errors.append(f"{split}: {len(rep.unreadable)} unreadable image(s): {named}{more}")
-        other = {m: n for m, n in rep.modes.items() if m != "RGB"}
-        if other:
-            modes = ", ".join(f"{n} {m}" for m, n in other.items())
-            warns.append(
-                f"{split}: {sum(other.values())} non-RGB image(s) ({modes}); "
-                "converted to RGB on load"
-            )
-        if rep.distinct_sizes > 1:
-            warns.append(
-                f"{split}: mixed sizes, {rep.distinct_sizes} distinct, from "
-                f"{_wh(rep.min_size)} to {_wh(rep.max_size)}; resized on load"
-            )
-        if rep.smaller_than_crop:
-            warns.append(
-                f"{split}: {len(rep.smaller_than_crop)} image(s) smaller than the crop "
-                f"size {crop} px (upscaled on load): {', '.join(rep.smaller_than_crop[:5])}"
-                + (" ..." if len(rep.smaller_than_crop) > 5 else "")
-            )
-        if rep.non_images:
-            warns.append(
-                f"{split}: {len(rep.non_images)} non-image file(s) ignored: "
-                f"{', '.join(rep.non_images[:5])}" + (" ..." if len(rep.non_images) > 5 else "")
-            )
+            named = [f"{u['path']} ({u['reason']})" for u in rep.unreadable]
+            errors.append(f"{split}: {len(named)} unreadable image(s): {_names(named, 10)}")
+        warns += _split_warnings(split, rep, crop)
     if pairs:
         warns.append(
             f"{pairs} duplicate pair(s) (byte-identical files), {cross} across splits, "
             f"{leaks} between train and test"
         )
     return errors, warns
+
+
+def _split_warnings(split: str, rep: SplitReport, crop: int) -> list[str]:
+    warns = []
+    other = {m: n for m, n in rep.modes.items() if m != "RGB"}
+    if other:
+        modes = ", ".join(f"{n} {m}" for m, n in other.items())
+        warns.append(
+            f"{split}: {len(rep.non_rgb)} non-RGB image(s) ({modes}): {_names(rep.non_rgb)}; "
+            "converted to RGB on load"
+        )
+    if rep.distinct_sizes > 1:
+        warns.append(
+            f"{split}: mixed sizes, {rep.distinct_sizes} distinct, from "
+            f"{_wh(rep.min_size)} to {_wh(rep.max_size)}; resized on load"
+        )
+    if rep.smaller_than_crop:
+        warns.append(
+            f"{split}: {len(rep.smaller_than_crop)} image(s) with a side smaller than the crop "
+            f"size {crop} px (upsampled on load): {_names(rep.smaller_than_crop)}"
+        )
+    if rep.non_images:
+        warns.append(
+            f"{split}: {len(rep.non_images)} non-image file(s) ignored: {_names(rep.non_images)}"
+        )
+    return warns
+
+
+def _names(paths: list[str], n: int = 5) -> str:
+    return ", ".join(paths[:n]) + (f" and {len(paths) - n} more" if len(paths) > n else "")
 
 
 def _wh(size: list[int] | None) -> str:
