@@ -71,6 +71,7 @@ class SplitReport:
     median_shorter_side: float | None = None
     distinct_sizes: int = 0
     smaller_than_crop: list[str] = field(default_factory=list)
+    non_rgb: list[str] = field(default_factory=list)
     unreadable: list[dict[str, str]] = field(default_factory=list)
     non_images: list[str] = field(default_factory=list)
 
@@ -132,6 +133,7 @@ def _summarise(records: list[ImageRecord], crop_size: int) -> SplitReport:
         rep.median_shorter_side = float(statistics.median(shorter))
         rep.distinct_sizes = len(set(sizes))
         rep.smaller_than_crop = [r.path for r in good if r.size and min(r.size) < crop_size]
+    rep.non_rgb = [r.path for r in good if r.mode != "RGB"]
     return rep
 
 
