@@ -87,8 +87,15 @@ class TimmPatchDiscriminator(nn.Module):
         return self.head(self.backbone(x)[-1])
 
 
-def cached_weights(backbone: str) -> Path | None:
-    """A local copy of ``backbone``'s pretrained weights in the HF or torch hub cache."""
+def cached_weights(
+    backbone: str, *, hf_cache: str | Path | None = None, hub_dir: str | Path | None = None
+) -> Path | None:
+    """A local copy of ``backbone``'s pretrained weights, or ``None``; never downloads.
+
+    Looks in the Hugging Face hub cache (``hf_cache``, default ``HF_HUB_CACHE``) for the
+    model's ``hf_hub_id``, then in torch hub's ``checkpoints`` folder (``hub_dir``,
+    default ``torch.hub.get_dir()``) for its legacy ``url``.
+    """
     import timm
 
     cfg = timm.models.get_pretrained_cfg(backbone)
@@ -99,12 +106,15 @@ def cached_weights(backbone: str) -> Path | None:
         from huggingface_hub import try_to_load_from_cache
 
         for filename in _CACHE_FILES:
-            found = try_to_load_from_cache(hub_id, filename)
+            found = try_to_load_from_cache(
+                hub_id, filename, cache_dir=str(hf_cache) if hf_cache else None
+            )
             if isinstance(found, str) and Path(found).is_file():
                 return Path(found)
     url = getattr(cfg, "url", None)
     if url:
-        path = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+        root = Path(hub_dir) if hub_dir else Path(torch.hub.get_dir())
+        path = root / "checkpoints" / Path(urlparse(url).path).name
         if path.is_file():
             return path
     return None
