@@ -26,7 +26,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_run_directory_layout(finished_run):
-    recipe, result = finished_run
+    _recipe, result = finished_run
     run = result.run_dir
     assert result.finished and result.steps == 4 and result.epochs == 2
     for name in (
@@ -101,7 +101,7 @@ def test_test_objective_of_checkpoint_matches_eval_log(finished_run):
 
 
 def test_sample_grids_are_figure_4(finished_run):
-    recipe, result = finished_run
+    _recipe, result = finished_run
     grids = sorted((result.run_dir / "samples").glob("step_*.png"))
     assert [g.name for g in grids] == ["step_0000002.png", "step_0000004.png"]
     img = Image.open(grids[-1])
