@@ -146,7 +146,7 @@ def _render_all(
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
     results: list[tuple[str, dict[str, int]]] = []
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1 or sum(sizes.values()) < 256:  # a pool costs more than it saves
         results = [(job[1], _write_range(*job)) for job in jobs]
     else:
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")

@@ -1,0 +1,194 @@
+"""Unpaired loading: transforms, seeded pairing, ranks/skip/workers invariance, dataset checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from data_support import make_tree, write_image, write_truncated_jpeg
+
+from translkit.data import (
+    ImageTransform,
+    build_test_dataset,
+    build_train_loader,
+    check_trainable,
+    ensure_dataset,
+    epoch_pairs,
+    load_rgb,
+)
+from translkit.errors import DataError
+from translkit.recipe import DataSection
+
+
+def _data(root: Path, **kw: object) -> DataSection:
+    opts = {"root": str(root), "load_size": 36, "crop_size": 32, "rotation": 15.0}
+    opts.update(kw)
+    return DataSection(**opts)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "ds", {"trainA": 5, "trainB": 8, "testA": 3, "testB": 2})
+
+
+def _collect(loader) -> list[dict[str, torch.Tensor]]:
+    return [{k: v.clone() for k, v in b.items()} for b in loader]
+
+
+def test_train_batches_shape_range_and_length(tree: Path) -> None:
+    loader = build_train_loader(_data(tree), batch_size=3, seed=1, epoch=0)
+    assert len(loader) == 8 // 3  # larger domain, incomplete batch dropped
+    batches = _collect(loader)
+    assert len(batches) == 2
+    for b in batches:
+        assert set(b) == {"A", "B"}
+        for x in b.values():
+            assert x.shape == (3, 3, 32, 32) and x.dtype == torch.float32
+            assert x.min() >= -1 and x.max() <= 1
+
+
+def test_pairs_cycle_a_and_draw_b_at_random() -> None:
+    a, b = epoch_pairs(5, 12, seed=0, epoch=0)
+    assert len(a) == len(b) == 12
+    assert sorted(a.tolist()) == sorted([i % 5 for i in range(12)])  # every A at least twice
+    assert int(b.min()) >= 0 and int(b.max()) < 12
+    a2, b2 = epoch_pairs(5, 12, seed=0, epoch=1)
+    assert not (torch.equal(a, a2) and torch.equal(b, b2))  # reshuffled every epoch
+    a3, _ = epoch_pairs(9, 4, seed=0, epoch=0)
+    assert sorted(a3.tolist()) == list(range(9))  # A larger: each A exactly once
+
+
+def test_same_seed_same_batches_other_seed_or_epoch_differs(tree: Path) -> None:
+    data = _data(tree)
+    one = _collect(build_train_loader(data, batch_size=2, seed=3, epoch=0))
+    two = _collect(build_train_loader(data, batch_size=2, seed=3, epoch=0))
+    assert all(
+        torch.equal(x["A"], y["A"]) and torch.equal(x["B"], y["B"])
+        for x, y in zip(one, two, strict=True)
+    )
+    other = _collect(build_train_loader(data, batch_size=2, seed=4, epoch=0))
+    later = _collect(build_train_loader(data, batch_size=2, seed=3, epoch=1))
+    assert not torch.equal(one[0]["A"], other[0]["A"])
+    assert not torch.equal(one[0]["A"], later[0]["A"])
+
+
+def test_two_ranks_see_the_single_process_global_batches(tree: Path) -> None:
+    data = _data(tree)
+    full = _collect(build_train_loader(data, batch_size=4, seed=5, epoch=2))
+    ranks = [
+        _collect(build_train_loader(data, batch_size=4, seed=5, epoch=2, rank=r, world_size=2))
+        for r in range(2)
+    ]
+    assert len(ranks[0]) == len(ranks[1]) == len(full) == 2
+    for t, batch in enumerate(full):
+        for key in ("A", "B"):
+            joined = torch.cat([ranks[0][t][key], ranks[1][t][key]])
+            assert torch.equal(joined, batch[key])
+
+
+def test_skip_batches_resumes_mid_epoch_bit_identically(tree: Path) -> None:
+    data = _data(tree)
+    full = _collect(build_train_loader(data, batch_size=2, seed=0, epoch=1))
+    tail_loader = build_train_loader(data, batch_size=2, seed=0, epoch=1, skip_batches=2)
+    assert len(tail_loader) == len(full) == 4  # len() stays the full epoch
+    tail = _collect(tail_loader)
+    assert len(tail) == 2
+    for x, y in zip(tail, full[2:], strict=True):
+        assert torch.equal(x["A"], y["A"]) and torch.equal(x["B"], y["B"])
+
+
+def test_workers_do_not_change_the_batches(tree: Path) -> None:
+    inline = _collect(build_train_loader(_data(tree), batch_size=2, seed=0, epoch=0))
+    workers = _collect(
+        build_train_loader(_data(tree, num_workers=2), batch_size=2, seed=0, epoch=0)
+    )
+    for x, y in zip(inline, workers, strict=True):
+        assert torch.equal(x["A"], y["A"]) and torch.equal(x["B"], y["B"])
+
+
+def test_bad_batch_sizes(tree: Path) -> None:
+    with pytest.raises(DataError, match=r"batch size \(3\).*processes \(2\)"):
+        build_train_loader(_data(tree), batch_size=3, seed=0, epoch=0, world_size=2)
+    with pytest.raises(DataError, match="fewer than optim.batch_size"):
+        build_train_loader(_data(tree), batch_size=9, seed=0, epoch=0)
+
+
+def test_test_dataset_is_deterministic_centre_crop(tree: Path) -> None:
+    data = _data(tree, rotation=30.0)
+    ds = build_test_dataset(data, "A")
+    assert len(ds) == 3 and ds[0]["path"].endswith("testA/000.png")
+    assert torch.equal(ds[1]["image"], ds[1]["image"])  # no random augmentation
+    img = load_rgb(ds[1]["path"]).resize((36, 36), 3)  # bicubic, then the centre 32×32
+    expected = torch.from_numpy(np.asarray(img).astype(np.float32))
+    expected = (expected[2:34, 2:34].permute(2, 0, 1) / 255 - 0.5) / 0.5
+    assert (ds[1]["image"] - expected).abs().max() < 2.5 / 127.5
+    assert len(build_test_dataset(data, "B")) == 2
+    with pytest.raises(ValueError):
+        build_test_dataset(data, "C")
+
+
+def test_transform_options() -> None:
+    from PIL import Image
+
+    img = Image.new("RGB", (60, 20), (255, 0, 0))
+    g = torch.Generator().manual_seed(0)
+    assert ImageTransform("shorter_side", 24, 16)(img, g).shape == (3, 16, 16)
+    assert ImageTransform("none", 0, 32, train=False)(img).shape == (3, 32, 32)  # upscaled
+    red = ImageTransform("square", 20, 16, rotation=0)(img, g)
+    assert torch.allclose(red[0], torch.ones(16, 16)) and torch.allclose(
+        red[1], -torch.ones(16, 16)
+    )
+    with pytest.raises(DataError, match="load_size"):
+        ImageTransform("square", 16, 32)
+
+
+def test_ensure_dataset_explains_missing_data(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"does not exist.*trainA/.*translkit data deepfashion"):
+        ensure_dataset(_data(tmp_path / "nope"))
+    (tmp_path / "half" / "trainA").mkdir(parents=True)
+    with pytest.raises(DataError, match="no trainB folder"):
+        ensure_dataset(_data(tmp_path / "half"))
+
+
+def test_ensure_dataset_generates_the_synthetic_benchmark(tmp_path: Path) -> None:
+    data = _data(
+        tmp_path / "syn", synthetic=True, load_size=32, synthetic_train=3, synthetic_test=2
+    )
+    root = ensure_dataset(data)
+    assert sorted(p.name for p in (root / "trainA").iterdir()) == [
+        "000000.png",
+        "000001.png",
+        "000002.png",
+    ]
+    assert load_rgb(root / "testB" / "000001.png").size == (32, 32)
+    stamp = (root / "trainA" / "000000.png").stat().st_mtime_ns
+    assert ensure_dataset(data) == root  # present: left alone
+    assert (root / "trainA" / "000000.png").stat().st_mtime_ns == stamp
+
+
+def test_check_trainable_names_bad_files_and_empty_splits(tree: Path) -> None:
+    data = _data(tree)
+    check_trainable(tree, data)
+    write_truncated_jpeg(tree / "trainB" / "cut.jpg")
+    (tree / "testA" / "fake.png").write_text("no")
+    with pytest.raises(DataError) as err:
+        check_trainable(tree, data)
+    assert "2 unreadable" in str(err.value)
+    assert "trainB/cut.jpg (truncated)" in str(err.value)
+    assert "testA/fake.png (not an image)" in str(err.value)
+    for p in (tree / "trainA").iterdir():
+        p.unlink()
+    with pytest.raises(DataError, match="trainA/ holds no images"):
+        check_trainable(tree, data)
+
+
+def test_loader_reads_mixed_modes_and_sizes(tmp_path: Path) -> None:
+    root = tmp_path / "mixed"
+    write_image(root / "trainA" / "g.png", (50, 90), mode="L")
+    write_image(root / "trainA" / "p.png", (31, 33), mode="P")
+    write_image(root / "trainB" / "c.jpg", (200, 120), mode="CMYK")
+    write_image(root / "trainB" / "a.png", (64, 64), mode="RGBA")
+    batches = list(build_train_loader(_data(root), batch_size=2, seed=0, epoch=0))
+    assert len(batches) == 1 and batches[0]["A"].shape == (2, 3, 32, 32)
