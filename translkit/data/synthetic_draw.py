@@ -24,7 +24,7 @@ _LEATHER = {  # base colours (linear-ish RGB in [0, 1])
     "black": (0.055, 0.055, 0.065),
     "brown": (0.20, 0.11, 0.06),
     "oxblood": (0.22, 0.05, 0.06),
-    "tan": (0.33, 0.18, 0.09),
+    "chestnut": (0.27, 0.14, 0.07),
 }
 _SCALE = {
     "trousers": (0.68, 0.88),
