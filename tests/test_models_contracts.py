@@ -178,3 +178,33 @@ def test_loss_checks_catch():
         check_gan_loss(NoHalf())
     with pytest.raises(AssertionError, match="equal images is not 0"):
         check_pixel_loss(Offset())
+
+
+def test_builtin_options_are_plain_defaults():
+    """Recipes and `translkit run --dry-run` can show every option of every built-in."""
+    reg = translkit.get_registry()
+    for kind in ("generators", "discriminators", "losses"):
+        for entry in reg.kind(kind).entries():
+            if not entry.plugin.startswith("translkit."):
+                continue
+            for name, param in entry.parameters().items():
+                assert param.kind is param.POSITIONAL_OR_KEYWORD or param.kind is param.KEYWORD_ONLY
+                assert isinstance(param.default, (bool, int, float, str)), (entry.name, name)
+
+
+def test_recipe_resolution_fills_builtin_defaults():
+    from translkit.recipe import Recipe, resolve_recipe
+
+    recipe = resolve_recipe(Recipe())
+    assert recipe.generator.options == {
+        "ngf": 64,
+        "norm": "instance",
+        "dropout": False,
+        "padding": "reflect",
+        "upsample": "transposed",
+        "init": "normal",
+        "init_gain": 0.02,
+    }
+    assert recipe.discriminator.options["n_layers"] == 3
+    assert recipe.loss.cycle.options == {"weight": 10.0}
+    assert recipe.loss.gan.options == {"real_label": 1.0, "fake_label": 0.0}

@@ -67,6 +67,7 @@ def test_documented_defaults_match_the_code():
                 assert f"`{shown}`" in row, f"{entry.name}.{option}: default {shown} not in {row}"
 
 
+@pytest.mark.slow
 def test_examples_run(tmp_path):
     blocks = re.findall(r"<!-- run -->\n```python\n(.*?)```", DOC.read_text(), re.S)
     assert len(blocks) >= 3
