@@ -54,14 +54,24 @@ def fit_size(size: Size, multiple: int, *, non_square: bool = False) -> tuple[in
     return h, w
 
 
-def _inputs(batch: int, hw: tuple[int, int], seed: int) -> torch.Tensor:
+def _device(net: nn.Module) -> torch.device:
+    """Where the network lives (its first parameter or buffer; CPU if it has neither)."""
+    for t in (*net.parameters(), *net.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _inputs(
+    batch: int, hw: tuple[int, int], seed: int, device: torch.device | None = None
+) -> torch.Tensor:
+    """Reproducible images in ``[-1, 1]`` (drawn on the CPU, then moved to ``device``)."""
     gen = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, 3, *hw, generator=gen) * 2 - 1
+    return (torch.rand(batch, 3, *hw, generator=gen) * 2 - 1).to(device or "cpu")
 
 
 def _check_backward(net: nn.Module, out: torch.Tensor, what: str, seed: int) -> None:
     gen = torch.Generator().manual_seed(seed + 1)
-    weights = torch.randn(out.shape, generator=gen)
+    weights = torch.randn(out.shape, generator=gen).to(out.device)
     (out * weights).sum().backward()
     trainable = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
     assert trainable, f"{what} has no trainable parameters"
@@ -88,6 +98,8 @@ def check_generator(
 ) -> torch.Tensor:
     """Check a generator's contract at ``size`` (int or ``(h, w)``); returns its output.
 
+    Inputs are made on the network's device, so a CUDA network is checked on CUDA.
+
     ``size_multiple`` (if set) must be an int ≥ 1 dividing both sides of ``size``.
     """
     what = f"generator {type(net).__name__}"
@@ -101,7 +113,7 @@ def check_generator(
     )
     training = net.training
     net.train()
-    x = _inputs(batch, hw, seed)
+    x = _inputs(batch, hw, seed, _device(net))
     out = net(x)
     assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, not a tensor"
     assert out.shape == x.shape, f"{what} maps {tuple(x.shape)} to {tuple(out.shape)}"
@@ -123,7 +135,7 @@ def check_discriminator(
     what = f"discriminator {type(net).__name__}"
     training = net.training
     net.train()
-    x = _inputs(batch, _hw(size), seed).requires_grad_(True)
+    x = _inputs(batch, _hw(size), seed, _device(net)).requires_grad_(True)
     out = net(x)
     assert isinstance(out, torch.Tensor), f"{what} returned {type(out).__name__}, not a tensor"
     assert out.dim() >= 1 and out.shape[0] == batch, (
