@@ -193,10 +193,15 @@ def _mirror(seg: _Seg) -> _Seg:
     return ((-x0, y0), (-x1, y1))
 
 
+def _leg_centre(s: dict[str, float]) -> float:
+    """x of a trouser leg's hem centre: legs always part below the crotch."""
+    return max(s["w"] * 0.55 + s["spread"], s["hem"] + 0.03)
+
+
 def _trousers(x: np.ndarray, y: np.ndarray, s: dict[str, float]) -> _Shape:
     w, rise, hem = s["w"], s["rise"], s["hem"]
     hip = w * 1.08
-    cx = w * 0.55 + s["spread"]
+    cx = _leg_centre(s)
     mask = _poly(x, y, [(-w, 0.0), (w, 0.0), (hip, rise), (-hip, rise)])
     seams: list[_Seg] = [
         ((-w, 0.06), (w, 0.06)),
@@ -307,7 +312,7 @@ def _figure(x: np.ndarray, y: np.ndarray, scene: Scene) -> tuple[np.ndarray, np.
         skin = _capsule(x, y, ((-w * 0.45, 0.8), (-w * 0.45, 2.2)), 0.07, 0.05)
         skin |= _capsule(x, y, ((w * 0.45, 0.8), (w * 0.45, 2.2)), 0.07, 0.05)
         return skin, clothes
-    cx = w * 0.55 + s["spread"]
+    cx = _leg_centre(s)
     shoes = _disc(x, y, (-cx - 0.02, 1.03), 0.07) | _disc(x, y, (cx + 0.02, 1.03), 0.07)
     return np.zeros_like(clothes), clothes | shoes
 
