@@ -1,0 +1,97 @@
+"""Parameter counts and training-step cost of the built-in networks, side by side.
+
+For each network: parameters, milliseconds per forward + backward pass (median of
+``--repeats``, run round-robin after one warm-up pass) and, on CUDA, the peak memory.
+Ratios compare variants measured in this same run (``resize_conv`` vs ``transposed``
+upsampling, batch vs instance norm), never numbers from elsewhere.
+
+    python benchmarks/bench_models.py                      # CPU, 128 px, batch 1
+    python benchmarks/bench_models.py --device cuda --size 256 --batch 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+import translkit
+
+CASES = [
+    ("generators", "resnet_9blocks", {}),
+    ("generators", "resnet_9blocks", {"upsample": "resize_conv"}),
+    ("generators", "resnet_9blocks", {"norm": "batch"}),
+    ("generators", "resnet_6blocks", {}),
+    ("generators", "unet_256", {}),
+    ("generators", "unet_128", {}),
+    ("discriminators", "patchgan", {}),
+    ("discriminators", "five_layer", {}),
+    ("discriminators", "five_layer", {"variant": "bansal"}),
+    ("discriminators", "pixel", {}),
+]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def step(net: torch.nn.Module, x: torch.Tensor) -> float:
+    """Milliseconds of one forward + backward pass."""
+    _sync(x.device)
+    start = time.perf_counter()
+    net(x).float().square().mean().backward()
+    _sync(x.device)
+    net.zero_grad(set_to_none=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def peak_memory(net: torch.nn.Module, x: torch.Tensor) -> float:
+    """Peak CUDA memory (MiB) of one training pass; 0 on CPU."""
+    if x.device.type != "cuda":
+        return 0.0
+    torch.cuda.reset_peak_memory_stats(x.device)
+    step(net, x)
+    return torch.cuda.max_memory_allocated(x.device) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    reg = translkit.get_registry()
+    runs = []
+    for kind, name, options in CASES:
+        torch.manual_seed(0)
+        net = reg.kind(kind).create(name, **options).to(device).train()
+        size = max(args.size, getattr(net, "size_multiple", 1))
+        x = torch.rand(args.batch, 3, size, size, device=device) * 2 - 1
+        runs.append((name, options, net, x, [], peak_memory(net, x)))  # also the warm-up
+    for _ in range(args.repeats):  # round-robin, so drift in machine load hits all alike
+        for _name, _opts, net, x, times, _peak in runs:
+            times.append(step(net, x))
+    table = Table(title=f"{device} · {args.size}px · batch {args.batch} · median of {args.repeats}")
+    for col in ("network", "options", "params", "ms fwd+bwd", "peak MiB", "vs defaults"):
+        table.add_column(col)
+    base: dict[str, float] = {}
+    for name, options, net, _x, times, peak in runs:
+        ms = statistics.median(times)
+        base.setdefault(name, ms)
+        params = sum(p.numel() for p in net.parameters())
+        label = ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults"
+        table.add_row(
+            name, label, f"{params:,}", f"{ms:.1f}", f"{peak:.0f}", f"{ms / base[name]:.2f}×"
+        )
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()
