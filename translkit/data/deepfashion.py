@@ -18,14 +18,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from translkit.data.io import move_into_place
+from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
 from translkit.errors import DataError, suggest
 
 __all__ = ["DeepFashionReport", "build_deepfashion", "read_attributes", "read_partition"]
@@ -176,49 +174,44 @@ def build_deepfashion(
     if link not in ("copy", "symlink"):
         raise DataError(f"link must be 'copy' or 'symlink', got {link!r}")
     anno = _anno_dir(root)
-    names = [n for n, _ in read_attributes(anno / "list_attr_cloth.txt")]
-    cols_a = _columns(names, a, include_variants, "--a")
-    cols_b = _columns(names, b, include_variants, "--b")
+    sel = _selection(anno / "list_attr_cloth.txt", a, b, include_variants)
+    partition = read_partition(root / "Eval" / "list_eval_partition.txt")
+    refuse_to_clobber(out, overwrite)
+    report = DeepFashionReport(
+        str(out),
+        {"A": [sel.names[i] for i in sel.cols_a], "B": [sel.names[i] for i in sel.cols_b]},
+        counts=dict.fromkeys(("trainA", "trainB", "testA", "testB"), 0),
+        both={"train": 0, "test": 0},
+    )
+    with staged_dir(out) as tmp:
+        rows = _populate(tmp, root, anno / "list_attr_img.txt", sel, partition, link, report)
+        _write_manifest(tmp / "manifest.csv", rows)
+        move_into_place(tmp, out)
+    return report
+
+
+@dataclass
+class _Selection:
+    names: list[str]  # every attribute, in label-column order
+    cols_a: list[int]
+    cols_b: list[int]
+
+
+def _selection(cloth: Path, a: str, b: str, variants: bool) -> _Selection:
+    names = [n for n, _ in read_attributes(cloth)]
+    cols_a = _columns(names, a, variants, "--a")
+    cols_b = _columns(names, b, variants, "--b")
     if set(cols_a) & set(cols_b):
         shared = sorted(names[i] for i in set(cols_a) & set(cols_b))
         raise DataError(f"--a {a!r} and --b {b!r} share attribute(s) {shared}; pick distinct ones")
-    partition = read_partition(root / "Eval" / "list_eval_partition.txt")
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise DataError(f"{out} already exists and is not empty; pick a new folder or --overwrite")
-    report = DeepFashionReport(
-        str(out), {"A": [names[i] for i in cols_a], "B": [names[i] for i in cols_b]}
-    )
-    report.counts = dict.fromkeys(("trainA", "trainB", "testA", "testB"), 0)
-    report.both = {"train": 0, "test": 0}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        rows = _populate(
-            tmp,
-            root,
-            anno / "list_attr_img.txt",
-            len(names),
-            cols_a,
-            cols_b,
-            partition,
-            link,
-            report,
-        )
-        _write_manifest(tmp / "manifest.csv", rows)
-        move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return report
+    return _Selection(names, cols_a, cols_b)
 
 
 def _populate(
     tmp: Path,
     root: Path,
     attr_img: Path,
-    n_attr: int,
-    cols_a: list[int],
-    cols_b: list[int],
+    sel: _Selection,
     partition: dict[str, str],
     link: str,
     report: DeepFashionReport,
@@ -226,7 +219,7 @@ def _populate(
     for split in report.counts:
         (tmp / split).mkdir()
     rows = []
-    for name, has_a, has_b in _select(attr_img, n_attr, cols_a, cols_b):
+    for name, has_a, has_b in _select(attr_img, len(sel.names), sel.cols_a, sel.cols_b):
         status = partition.get(name)
         if status is None:
             report.unpartitioned += 1

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,9 @@ __all__ = [
     "list_images",
     "load_rgb",
     "move_into_place",
+    "refuse_to_clobber",
     "split_dir",
+    "staged_dir",
     "to_rgb",
 ]
 
@@ -140,3 +144,24 @@ def move_into_place(tmp: Path, out: Path) -> None:
     tmp.rename(out)
     if old is not None:
         shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
+def refuse_to_clobber(out: Path, overwrite: bool) -> None:
+    """:class:`DataError` when ``out`` exists, is not an empty folder and ``overwrite`` is off."""
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(f"{out} already exists and is not empty; pick a new folder or --overwrite")
+
+
+@contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """A temporary sibling folder of ``out`` to build into; deleted if the build fails.
+
+    The caller moves it into place (:func:`move_into_place`) before the block ends.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

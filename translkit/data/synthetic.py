@@ -24,14 +24,13 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from translkit.data.io import move_into_place
+from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
 from translkit.data.synthetic_draw import GARMENTS, Scene, draw_scene
 from translkit.errors import DataError
 
@@ -106,13 +105,8 @@ def make_synthetic(
             f"synthetic benchmark: need size >= 16 and some images, got size={size}, "
             f"train={train}, test={test}"
         )
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise DataError(
-            f"{out} already exists and is not empty; pick a new folder or pass --overwrite"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    refuse_to_clobber(out, overwrite)
+    with staged_dir(out) as tmp:
         for split in SYNTHETIC_SPLITS:
             (tmp / split).mkdir()
         sizes = {"trainA": train, "trainB": train, "testA": test, "testB": test}
@@ -128,9 +122,6 @@ def make_synthetic(
         }
         (tmp / _MANIFEST).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _move_into_place(tmp, out, overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -1,9 +1,9 @@
-"""Vectorised drawing of the synthetic benchmark's scenes (garment shapes, figure, materials).
+"""Scenes, materials and composition of the synthetic leather↔denim benchmark.
 
-All shapes live in a garment frame: x to the right centred on the garment, y down from
-its top (0) to its hem (1). :func:`draw_scene` maps every pixel of a 2× supersampled
-grid into that frame, evaluates the shapes and material there (so textures move with
-the garment), and averages 2×2 blocks down to the output size.
+:class:`Scene` holds everything random about one image except its material. :func:`draw_scene`
+maps every pixel of a 2× supersampled grid into the garment frame
+(:mod:`translkit.data.synthetic_shapes`), evaluates shapes and material there (so textures
+move with the garment), and averages 2×2 blocks down to the output size.
 """
 
 from __future__ import annotations
@@ -15,11 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from translkit.data.synthetic_shapes import (
+    Seg,
+    Shape,
+    blur,
+    disc,
+    figure_masks,
+    garment_shape,
+    value_noise,
+)
+
 __all__ = ["GARMENTS", "Scene", "draw_scene"]
 
 GARMENTS = ("trousers", "skirt", "shirt", "jacket")
 _SS = 2  # supersampling factor
-_Seg = tuple[tuple[float, float], tuple[float, float]]
 _LEATHER = {  # base colours (linear-ish RGB in [0, 1])
     "black": (0.055, 0.055, 0.065),
     "brown": (0.20, 0.11, 0.06),
@@ -120,203 +129,6 @@ def _sample_shape(garment: str, rng: np.random.Generator) -> dict[str, float]:
     }
 
 
-# -- primitives ------------------------------------------------------------------------
-def _poly(x: np.ndarray, y: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
-    """Inside a convex polygon (either winding)."""
-    sign = np.zeros(x.shape, dtype=np.int8)
-    inside = np.ones(x.shape, dtype=bool)
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
-        cross = np.sign((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)).astype(np.int8)
-        inside &= (cross * sign) >= 0
-        sign = np.where(sign == 0, cross, sign)
-    return inside
-
-
-def _segment(x: np.ndarray, y: np.ndarray, seg: _Seg) -> tuple[np.ndarray, np.ndarray, float]:
-    """Distance to a segment, the position along it (0..1) and its length."""
-    (x0, y0), (x1, y1) = seg
-    dx, dy = x1 - x0, y1 - y0
-    length2 = dx * dx + dy * dy or 1e-12
-    t = np.clip(((x - x0) * dx + (y - y0) * dy) / length2, 0.0, 1.0)
-    return np.hypot(x - x0 - t * dx, y - y0 - t * dy), t, float(np.sqrt(length2))
-
-
-def _capsule(x: np.ndarray, y: np.ndarray, seg: _Seg, r0: float, r1: float) -> np.ndarray:
-    d, t, _ = _segment(x, y, seg)
-    return d < r0 + (r1 - r0) * t
-
-
-def _disc(x: np.ndarray, y: np.ndarray, c: tuple[float, float], r: float) -> np.ndarray:
-    return (x - c[0]) ** 2 + (y - c[1]) ** 2 < r * r
-
-
-def _blur(img: np.ndarray, r: int) -> np.ndarray:
-    """Two passes of a separable box filter of radius ``r`` (≈ Gaussian), edge-clamped."""
-    if r < 1:
-        return img
-    out = img.astype(np.float32)
-    for _ in range(2):
-        for axis in (0, 1):
-            pad = [(0, 0)] * out.ndim
-            pad[axis] = (r + 1, r)
-            c = np.cumsum(np.pad(out, pad, mode="edge"), axis=axis)
-            hi = np.take(c, np.arange(2 * r + 1, c.shape[axis]), axis=axis)
-            lo = np.take(c, np.arange(0, c.shape[axis] - 2 * r - 1), axis=axis)
-            out = (hi - lo) / (2 * r + 1)
-    return out
-
-
-def _value_noise(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, cells: int) -> np.ndarray:
-    """Smooth noise in [0, 1] over the frame region x∈[-1,1], y∈[-0.6,1.6]."""
-    grid = rng.random((cells + 2, cells + 2)).astype(np.float32)
-    gx = np.clip((x + 1.0) / 2.0 * cells, 0, cells - 1e-6)
-    gy = np.clip((y + 0.6) / 2.2 * cells, 0, cells - 1e-6)
-    ix, iy = gx.astype(np.int64), gy.astype(np.int64)
-    fx, fy = gx - ix, gy - iy
-    fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
-    top = grid[iy, ix] * (1 - fx) + grid[iy, ix + 1] * fx
-    bot = grid[iy + 1, ix] * (1 - fx) + grid[iy + 1, ix + 1] * fx
-    return top * (1 - fy) + bot * fy
-
-
-# -- garments ------------------------------------------------------------------------------
-@dataclass
-class _Shape:
-    mask: np.ndarray
-    seams: list[_Seg]
-    studs: list[tuple[float, float]]
-    opening: np.ndarray | None = None  # inside the outline but showing what is beneath
-
-
-def _mirror(seg: _Seg) -> _Seg:
-    (x0, y0), (x1, y1) = seg
-    return ((-x0, y0), (-x1, y1))
-
-
-def _leg_centre(s: dict[str, float]) -> float:
-    """x of a trouser leg's hem centre: legs always part below the crotch."""
-    return max(s["w"] * 0.55 + s["spread"], s["hem"] + 0.03)
-
-
-def _trousers(x: np.ndarray, y: np.ndarray, s: dict[str, float]) -> _Shape:
-    w, rise, hem = s["w"], s["rise"], s["hem"]
-    hip = w * 1.08
-    cx = _leg_centre(s)
-    mask = _poly(x, y, [(-w, 0.0), (w, 0.0), (hip, rise), (-hip, rise)])
-    seams: list[_Seg] = [
-        ((-w, 0.06), (w, 0.06)),
-        ((0.03, 0.06), (0.03, rise - 0.05)),
-        ((0.03, rise - 0.05), (0.0, rise)),
-    ]
-    for sgn in (-1.0, 1.0):
-        leg = [
-            (sgn * hip, rise - 0.02),
-            (0.0, rise - 0.02),
-            (sgn * (cx - hem), 1.0),
-            (sgn * (cx + hem), 1.0),
-        ]
-        mask |= _poly(x, y, leg)
-        side = [
-            ((-hip + 0.015, rise), (-cx - hem + 0.015, 0.985)),
-            ((-0.012, rise + 0.02), (-cx + hem - 0.012, 0.985)),
-            ((-cx - hem + 0.01, 0.965), (-cx + hem - 0.01, 0.965)),
-            ((-w * 0.55, 0.065), (-w * 1.02, 0.17)),
-        ]
-        seams += side if sgn < 0 else [_mirror(seg) for seg in side]
-    return _Shape(mask, seams, [(0.0, 0.03)])
-
-
-def _skirt(x: np.ndarray, y: np.ndarray, s: dict[str, float]) -> _Shape:
-    w, hem = s["w"], s["hem"]
-    mask = _poly(x, y, [(-w, 0.0), (w, 0.0), (hem, 1.0), (-hem, 1.0)])
-    seams: list[_Seg] = [((-w, 0.08), (w, 0.08)), ((-hem + 0.01, 0.96), (hem - 0.01, 0.96))]
-    panels = int(s["panels"])
-    if panels == 0:
-        seams.append(((0.0, 0.08), (0.0, 1.0)))
-    for k in range(1, panels + 1):
-        f = k / (panels + 1)
-        seams += [((-w * f, 0.08), (-hem * f, 1.0)), ((w * f, 0.08), (hem * f, 1.0))]
-    return _Shape(mask, seams, [(0.0, 0.04)])
-
-
-def _top(x: np.ndarray, y: np.ndarray, s: dict[str, float], jacket: bool) -> _Shape:
-    sw, hw = s["sw"], s["sw"] * s["flare"]
-    mask = _poly(x, y, [(-0.07, 0.0), (0.07, 0.0), (sw, 0.06), (hw, 1.0), (-hw, 1.0), (-sw, 0.06)])
-    seams: list[_Seg] = [((-hw + 0.01, 0.965), (hw - 0.01, 0.965))]
-    studs: list[tuple[float, float]] = []
-    a, length, r = s["arm_angle"], s["sleeve"], s["radius"]
-    for sgn in (-1.0, 1.0):
-        start = (sgn * (sw - 0.03), 0.1)
-        end = (start[0] + sgn * math.sin(a) * length, 0.1 + math.cos(a) * length)
-        mask |= _capsule(x, y, (start, end), r, r * 0.8)
-        cuff = 0.85 if length > 0.4 else 0.8
-        cx, cy = start[0] + (end[0] - start[0]) * cuff, 0.1 + (end[1] - 0.1) * cuff
-        nx, ny = math.cos(a) * r * 0.8, -sgn * math.sin(a) * r * 0.8
-        seams += [
-            ((cx - nx, cy - ny), (cx + nx, cy + ny)),
-            ((sgn * (sw - 0.07), 0.05), (sgn * (sw - 0.07), 0.22)),
-        ]
-    opening = None
-    if jacket:
-        opening = _poly(x, y, [(-0.07, -0.01), (0.07, -0.01), (0.0, 0.3)]) & (y > 0)
-        seams += [
-            ((0.0, 0.3), (0.0, 1.0)),
-            ((-0.07, 0.0), (-0.15, 0.34)),
-            ((0.07, 0.0), (0.15, 0.34)),
-            ((-hw, 0.88), (hw, 0.88)),
-        ]
-        if s["pocket"]:
-            seams += [((-0.19, 0.62), (-0.1, 0.7)), ((0.19, 0.62), (0.1, 0.7))]
-        studs += [(0.0, 0.3), (0.0, 0.94)]
-    else:
-        mask &= ~_disc(x, y, (0.0, -0.03), 0.08)
-        seams.append(((0.025, 0.05), (0.025, 1.0)))
-        studs += [(0.045, 0.12 + k * 0.16) for k in range(6)]
-        if s["pocket"]:
-            seams += [
-                ((-0.17, 0.24), (-0.08, 0.24)),
-                ((-0.17, 0.24), (-0.17, 0.35)),
-                ((-0.08, 0.24), (-0.08, 0.35)),
-                ((-0.17, 0.35), (-0.08, 0.35)),
-            ]
-    return _Shape(mask, seams, studs, opening)
-
-
-def _garment(x: np.ndarray, y: np.ndarray, scene: Scene) -> _Shape:
-    if scene.garment == "trousers":
-        return _trousers(x, y, scene.shape)
-    if scene.garment == "skirt":
-        return _skirt(x, y, scene.shape)
-    return _top(x, y, scene.shape, jacket=scene.garment == "jacket")
-
-
-def _figure(x: np.ndarray, y: np.ndarray, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the simple figure wearing the garment: (skin, other clothes)."""
-    s = scene.shape
-    if scene.garment in ("shirt", "jacket"):
-        skin = _disc(x, y, (0.0, -0.2), 0.12) | _capsule(x, y, ((0, -0.1), (0, 0.05)), 0.05, 0.05)
-        a, length = s["arm_angle"], s["sleeve"]
-        for sgn in (-1.0, 1.0):
-            start = (sgn * (s["sw"] - 0.03), 0.1)
-            hand = (
-                start[0] + sgn * math.sin(a) * (length + 0.08),
-                0.1 + math.cos(a) * (length + 0.08),
-            )
-            skin |= _capsule(x, y, (start, hand), 0.045, 0.04) | _disc(x, y, hand, 0.05)
-        clothes = _capsule(x, y, ((-0.1, 0.9), (-0.11, 1.8)), 0.075, 0.06)
-        clothes |= _capsule(x, y, ((0.1, 0.9), (0.11, 1.8)), 0.075, 0.06)
-        return skin, clothes
-    w = s["w"]
-    clothes = _poly(x, y, [(-w * 1.1, -0.6), (w * 1.1, -0.6), (w, 0.02), (-w, 0.02)])
-    if scene.garment == "skirt":
-        skin = _capsule(x, y, ((-w * 0.45, 0.8), (-w * 0.45, 2.2)), 0.07, 0.05)
-        skin |= _capsule(x, y, ((w * 0.45, 0.8), (w * 0.45, 2.2)), 0.07, 0.05)
-        return skin, clothes
-    cx = _leg_centre(s)
-    shoes = _disc(x, y, (-cx - 0.02, 1.03), 0.07) | _disc(x, y, (cx + 0.02, 1.03), 0.07)
-    return np.zeros_like(clothes), clothes | shoes
-
-
 # -- materials and composition ---------------------------------------------------------------
 _LIGHT = np.array([-0.45, -0.55, 0.7], dtype=np.float32)
 _LIGHT /= np.linalg.norm(_LIGHT)
@@ -340,14 +152,14 @@ class _Surface:
     opx: float  # one output pixel in frame units
 
 
-def _surface(x: np.ndarray, y: np.ndarray, shape: _Shape, scene: Scene, size: int) -> _Surface:
+def _surface(x: np.ndarray, y: np.ndarray, shape: Shape, scene: Scene, size: int) -> _Surface:
     opx = 1.0 / (size * scene.scale)
     spx = opx / _SS
     mask = shape.mask if shape.opening is None else shape.mask & ~shape.opening
-    inset = _blur(mask.astype(np.float32), max(1, round(0.03 / spx)))
+    inset = blur(mask.astype(np.float32), max(1, round(0.03 / spx)))
     amp, freq, phase = scene.folds
     frng = np.random.default_rng(scene.texture_seed + 1)
-    n1, n2 = _value_noise(x, y, frng, 4), _value_noise(x, y, frng, 4)
+    n1, n2 = value_noise(x, y, frng, 4), value_noise(x, y, frng, 4)
     folds = n1 * np.sin(2 * np.pi * (freq * y + 0.35 * freq * x + phase))
     folds += n2 * np.sin(2 * np.pi * (0.7 * freq * x - 0.4 * freq * y + 2 * phase))
     h = inset * 0.03 + amp * folds
@@ -361,7 +173,7 @@ def _surface(x: np.ndarray, y: np.ndarray, shape: _Shape, scene: Scene, size: in
     return _Surface(x, y, mask, inset, normal.astype(np.float32), seam_d, seam_s, opx)
 
 
-def _seam_field(x: np.ndarray, y: np.ndarray, seams: list[_Seg]) -> tuple[np.ndarray, np.ndarray]:
+def _seam_field(x: np.ndarray, y: np.ndarray, seams: list[Seg]) -> tuple[np.ndarray, np.ndarray]:
     """Distance to the nearest seam segment and the arc length along it, all seams at once."""
     seg = np.asarray(seams, dtype=np.float32).reshape(-1, 4)[:, :, None]
     x0, y0, dx, dy = seg[:, 0], seg[:, 1], seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]
@@ -386,7 +198,7 @@ def _leather(surf: _Surface, scene: Scene, rng: np.random.Generator) -> np.ndarr
     n = surf.normal
     diffuse = np.clip(n @ _LIGHT, 0, 1)
     spec = np.clip(n @ _HALF, 0, 1) ** 28 * scene.sheen
-    grain = _blur(rng.standard_normal(surf.mask.shape).astype(np.float32), 1) * 0.12
+    grain = blur(rng.standard_normal(surf.mask.shape).astype(np.float32), 1) * 0.12
     band_pos = rng.uniform(0.1, 0.8)
     band = np.exp(-(((0.8 * surf.x + 0.6 * surf.y - band_pos) / 0.1) ** 2)) * 0.1 * scene.sheen
     col = base * (0.5 + 0.7 * diffuse + grain)[..., None]
@@ -403,7 +215,7 @@ def _leather(surf: _Surface, scene: Scene, rng: np.random.Generator) -> np.ndarr
 def _denim(surf: _Surface, scene: Scene, rng: np.random.Generator) -> np.ndarray:
     dark = np.array([0.09, 0.15, 0.34], dtype=np.float32)
     light = np.array([0.52, 0.64, 0.80], dtype=np.float32)
-    noise = _value_noise(surf.x, surf.y, rng, 6)
+    noise = value_noise(surf.x, surf.y, rng, 6)
     fade = np.clip(scene.wash * 0.8 + 0.45 * (noise - 0.5) + 0.5 * (surf.inset - 0.8), 0, 1)
     col = dark + (light - dark) * fade[..., None]
     period = max(0.016, 3.0 * surf.opx)
@@ -444,16 +256,16 @@ def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
     )
 
 
-def _crop_shape(shape: _Shape, box: tuple[slice, slice]) -> _Shape:
+def _crop_shape(shape: Shape, box: tuple[slice, slice]) -> Shape:
     opening = None if shape.opening is None else shape.opening[box]
-    return _Shape(shape.mask[box], shape.seams, shape.studs, opening)
+    return Shape(shape.mask[box], shape.seams, shape.studs, opening)
 
 
 def _paint_garment(
     img: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
-    shape: _Shape,
+    shape: Shape,
     scene: Scene,
     size: int,
     material: str,
@@ -465,7 +277,7 @@ def _paint_garment(
     img[surf.mask] = col[surf.mask]
     studs = np.zeros(surf.mask.shape, dtype=bool)
     for c in shape.studs:
-        studs |= _disc(x, y, c, max(0.014, 0.9 * surf.opx))
+        studs |= disc(x, y, c, max(0.014, 0.9 * surf.opx))
     img[studs & shape.mask] = _METAL
 
 
@@ -475,15 +287,15 @@ def draw_scene(scene: Scene, size: int, material: str) -> np.ndarray:
     x, y, py = _frame(scene, n)
     top, bottom = (np.array(c, dtype=np.float32) for c in scene.background)
     img = top + (bottom - top) * py[..., None]
-    shape = _garment(x, y, scene)
-    shadow = _blur(
+    shape = garment_shape(x, y, scene.garment, scene.shape)
+    shadow = blur(
         np.roll(shape.mask, (round(0.02 * n), round(0.015 * n)), (0, 1)).astype(np.float32),
         max(1, round(0.02 * n)),
     )
     img *= (1 - 0.22 * shadow)[..., None]
     inner = np.array(scene.outfit if scene.figure else top * 0.75, dtype=np.float32)
     if scene.figure:
-        skin, clothes = _figure(x, y, scene)
+        skin, clothes = figure_masks(x, y, scene.garment, scene.shape)
         img[clothes] = np.array(scene.outfit, dtype=np.float32) * 0.9
         img[skin] = np.array(scene.skin, dtype=np.float32)
     box = _bbox(shape.mask, margin=round(0.06 * size * scene.scale * _SS) + 2)
