@@ -190,12 +190,13 @@ class FidelityMetric:
 
     # -- the call ----------------------------------------------------------------------
     def __call__(self, inputs: MetricInputs) -> dict[str, float]:
+        weights = self.weights(inputs)  # first: a missing file is the error to report
         fake_files = _files(Path(inputs.fake), "translated-image")
         binary = self.kind != "is"
         real_files = _files(Path(inputs.real), "real-image") if binary else []
         sizes = {_image_size(p) for p in fake_files + real_files}
         resize = None if len(sizes) == 1 else MIXED_SIZE
-        kwargs = self.fidelity_kwargs(len(fake_files), len(real_files), inputs)
+        kwargs = self.fidelity_kwargs(len(fake_files), len(real_files), inputs, weights)
         tag = f"{'native' if resize is None else resize}-{kwargs['_digest']}"
         cache = Path(inputs.cache_dir) if inputs.cache_dir else default_cache_dir()
         kwargs.pop("_digest")
@@ -218,13 +219,18 @@ class FidelityMetric:
             self.info["resized_to"] = float(resize)
         return {_FIDELITY_KEYS[k]: float(v) for k, v in raw.items() if k in _FIDELITY_KEYS}
 
-    def fidelity_kwargs(self, n_fake: int, n_real: int, inputs: MetricInputs) -> dict[str, Any]:
+    def weights(self, inputs: MetricInputs) -> Path | None:
+        """The weights file of this metric's feature extractor (``None``: download)."""
+        extractor = "inception" if self.kind != "prc" else self.extractor
+        explicit = inputs.inception_weights if extractor == "inception" else None
+        return resolve_weights(explicit, extractor=extractor)
+
+    def fidelity_kwargs(
+        self, n_fake: int, n_real: int, inputs: MetricInputs, weights: Path | None
+    ) -> dict[str, Any]:
         """Keyword arguments for ``torch_fidelity.calculate_metrics`` (inputs aside)."""
         self.info = {}
         extractor = "inception" if self.kind != "prc" else self.extractor
-        weights = resolve_weights(
-            inputs.inception_weights if extractor == "inception" else None, extractor=extractor
-        )
         kwargs: dict[str, Any] = {
             _FLAGS[self.kind]: True,
             "batch_size": inputs.batch_size,

@@ -34,6 +34,7 @@ from translkit.checkpoint import (
     load_generators,
 )
 from translkit.errors import CheckpointError, TranslkitError
+from translkit.inference.translate import pad_to_multiple, pick_direction
 
 __all__ = [
     "FORMATS",
@@ -111,15 +112,9 @@ def _export_onnx(wrapped: PadCrop, sample: torch.Tensor, tmp: Path, opset: int |
 
 def _export_torchscript(wrapped: PadCrop, sample: torch.Tensor, tmp: Path) -> None:
     with _quiet():
-        traced = torch.jit.trace(wrapped.net, pad_sample(sample, wrapped.multiple))
+        traced = torch.jit.trace(wrapped.net, pad_to_multiple(sample, wrapped.multiple))
         scripted = torch.jit.script(PadCrop(traced, wrapped.multiple))
         scripted.save(str(tmp))
-
-
-def pad_sample(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    from translkit.inference.translate import pad_to_multiple
-
-    return pad_to_multiple(x, multiple)
 
 
 def _export_safetensors(spec: dict[str, Any], direction: str, source: Path, tmp: Path) -> None:
@@ -160,10 +155,12 @@ def export_generator(
     try:
         if format == "safetensors":
             ckpt = load_checkpoint(checkpoint)
-            spec = dict(generator_specs(ckpt)[direction], plugins=checkpoint_plugins(ckpt))
+            specs = generator_specs(ckpt)
+            pick_direction(specs, direction, checkpoint)  # type: ignore[arg-type]
+            spec = dict(specs[direction], plugins=checkpoint_plugins(ckpt))
             _export_safetensors(spec, direction, checkpoint, tmp)
         else:
-            net = load_generators(checkpoint)[direction].float().eval()
+            net = pick_direction(load_generators(checkpoint), direction, checkpoint).float().eval()
             multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
             wrapped = PadCrop(net, multiple).eval()
             if format == "onnx":

@@ -19,7 +19,7 @@ from PIL import Image
 from translkit.checkpoint import DIRECTIONS, load_generators
 from translkit.data.io import IMAGE_EXTENSIONS, list_images, load_rgb
 from translkit.errors import TranslkitError
-from translkit.inference.translate import Precision, Translator
+from translkit.inference.translate import Precision, Translator, pick_direction
 
 __all__ = [
     "TranslateReport",
@@ -181,7 +181,7 @@ def translate_checkpoint(
     if direction not in DIRECTIONS:
         raise TranslkitError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     pairs = plan_outputs(Path(source), Path(output))
-    net = load_generators(checkpoint)[direction]
+    net = pick_direction(load_generators(checkpoint), direction, checkpoint)
     translator = Translator(
         net,
         device=device,

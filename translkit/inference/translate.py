@@ -24,7 +24,7 @@ from torch import nn
 
 from translkit.errors import TranslkitError
 
-__all__ = ["Precision", "Translator", "pad_to_multiple", "resolve_device"]
+__all__ = ["Precision", "Translator", "pad_to_multiple", "pick_direction", "resolve_device"]
 
 Precision = Literal["fp32", "bf16", "fp16"]
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -45,6 +45,17 @@ def resolve_device(device: str) -> torch.device:
             f"device {device!r} requested but CUDA is not available; use --device cpu"
         )
     return dev
+
+
+def pick_direction(nets: dict[str, nn.Module], direction: str, source: object) -> nn.Module:
+    """``nets[direction]``, or an error naming the directions ``source`` holds."""
+    if direction not in nets:
+        have = ", ".join(sorted(nets)) or "none"
+        raise TranslkitError(
+            f"checkpoint {source} has no {direction} generator (it holds: {have}); "
+            "pick one of those with --direction"
+        )
+    return nets[direction]
 
 
 def _reflect_pad(x: torch.Tensor, pad_w: int, pad_h: int) -> torch.Tensor:
