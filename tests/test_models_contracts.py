@@ -208,3 +208,30 @@ def test_recipe_resolution_fills_builtin_defaults():
     assert recipe.discriminator.options["n_layers"] == 3
     assert recipe.loss.cycle.options == {"weight": 10.0}
     assert recipe.loss.gan.options == {"real_label": 1.0, "fake_label": 0.0}
+
+
+def test_cli_lists_builtins_with_summaries():
+    import json
+
+    from typer.testing import CliRunner
+
+    from translkit.cli import app
+
+    expected = {
+        "generators": {
+            "resnet",
+            "resnet_9blocks",
+            "resnet_6blocks",
+            "unet",
+            "unet_256",
+            "unet_128",
+        },
+        "discriminators": {"five_layer", "patchgan", "pixel", "timm"},
+        "losses": {"lsgan", "bce", "hinge", "wgan_gp", "cycle", "identity"},
+    }
+    for kind, names in expected.items():
+        result = CliRunner().invoke(app, ["list", kind, "--json"])
+        assert result.exit_code == 0, result.output
+        rows = {row["name"]: row for row in json.loads(result.output)[kind]}
+        assert names <= set(rows)
+        assert all(rows[n]["summary"] and rows[n]["plugin"].startswith("translkit.") for n in names)
