@@ -74,7 +74,8 @@ def make_norm(norm: str, channels: int) -> nn.Module:
         return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
     if norm == "none":
         return nn.Identity()
-    raise check_choice("norm", norm, NORMS)  # pragma: no cover - check_choice raises
+    check_choice("norm", norm, NORMS)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def conv_bias(norm: str) -> bool:
@@ -88,7 +89,8 @@ def make_pad(padding: str, amount: int) -> nn.Module:
         return nn.ReflectionPad2d(amount)
     if padding == "zeros":
         return nn.ZeroPad2d(amount)
-    raise check_choice("padding", padding, PADDINGS)  # pragma: no cover
+    check_choice("padding", padding, PADDINGS)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def init_weights(net: nn.Module, init: str = "normal", gain: float = 0.02) -> nn.Module:
