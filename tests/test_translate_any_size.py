@@ -1,0 +1,223 @@
+"""Translation at the input's own size: padding, batching, tiles, files, CLI, imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scoring_support import generators_checkpoint, write_images
+from torch import nn
+from typer.testing import CliRunner
+
+from translkit.cli import app
+from translkit.errors import TranslkitError
+from translkit.inference import Translator, pad_to_multiple, translate_checkpoint
+from translkit.plugins import get_registry
+
+runner = CliRunner()
+
+
+def _net(name: str = "resnet_6blocks", **options) -> nn.Module:
+    torch.manual_seed(0)
+    return get_registry().generators.create(name, ngf=4, **options).eval()
+
+
+@pytest.mark.parametrize(("name", "options"), [("resnet_6blocks", {}), ("unet", {"num_downs": 5})])
+def test_odd_and_non_square_inputs_keep_their_size(name: str, options: dict) -> None:
+    net = _net(name, **options)
+    x = torch.rand(2, 3, 37, 53) * 2 - 1
+    y = Translator(net)(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+def test_pad_reflects_and_repeats_when_pad_exceeds_the_image() -> None:
+    x = torch.arange(15.0).reshape(1, 1, 3, 5)
+    padded = pad_to_multiple(x, 4)
+    assert padded.shape[-2:] == (4, 8)
+    assert torch.equal(padded[..., :3, :5], x)
+    assert torch.equal(padded[0, 0, 0, 5:], torch.tensor([3.0, 2.0, 1.0]))  # reflection
+    assert pad_to_multiple(x, 16).shape[-2:] == (16, 16)  # 13 > 2: reflected repeatedly
+
+
+def test_batched_and_channels_last_match_single_contiguous() -> None:
+    net = _net()
+    x = torch.rand(4, 3, 29, 35) * 2 - 1
+    one = Translator(net, batch_size=1, channels_last=False)(x)
+    batched = Translator(_net(), batch_size=4, channels_last=False)(x)
+    cl = Translator(_net(), batch_size=4, channels_last=True)(x)
+    assert torch.allclose(one, batched, atol=1e-5)
+    assert torch.allclose(one, cl, atol=1e-5)
+
+
+class _Pointwise(nn.Module):
+    """A per-pixel network: tiling it must reproduce the whole-image result."""
+
+    size_multiple = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[-1] % 8 == 0 and x.shape[-2] % 8 == 0
+        return torch.tanh(self.conv(x))
+
+
+def test_tiles_blend_back_to_the_whole_image() -> None:
+    x = torch.rand(1, 3, 70, 101) * 2 - 1
+    net = _Pointwise()
+    whole = Translator(net)(x)
+    tiled = Translator(net, tile=30, overlap=8, batch_size=3)
+    assert tiled.tile == 32  # rounded up to the multiple
+    assert torch.allclose(tiled(x), whole, atol=1e-6)
+    y = Translator(_net(), tile=24, overlap=6)(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+def test_bad_settings_are_clear_errors() -> None:
+    with pytest.raises(TranslkitError, match="overlap 40 must be smaller"):
+        Translator(_Pointwise(), tile=32, overlap=40)
+    with pytest.raises(TranslkitError, match="CUDA only"):
+        Translator(_Pointwise(), precision="bf16", device="cpu")
+
+
+def _rotated_jpeg(path: Path) -> None:
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise when displayed: 40×30 stored, 30×40 shown
+    img.save(path, exif=exif)
+
+
+def _inputs(root: Path) -> None:
+    write_images(root, 2, [(37, 53), (37, 53)])
+    (root / "sub").mkdir()
+    Image.new("L", (21, 16), 128).save(root / "sub" / "gray.jpg")
+    Image.new("RGBA", (18, 18), (255, 0, 0, 100)).save(root / "sub" / "alpha.png")
+    Image.new("P", (19, 23)).save(root / "palette.gif")
+    _rotated_jpeg(root / "rotated.jpg")
+    (root / "broken.png").write_bytes(b"not an image")
+
+
+def test_folder_is_translated_recursively_at_each_size(tmp_path: Path) -> None:
+    ckpt = generators_checkpoint(tmp_path / "g.pt", ngf=4)
+    src, out = tmp_path / "in", tmp_path / "out"
+    _inputs(src)
+    report = translate_checkpoint(ckpt, src, out, device="cpu", batch_size=2)
+    assert [p.name for p, _ in report.failed] == ["broken.png"]
+    assert len(report.written) == 6
+    expected = {
+        "000.png": (37, 53),
+        "001.png": (37, 53),
+        "sub/gray.jpg": (21, 16),
+        "sub/alpha.png": (18, 18),
+        "palette.png": (19, 23),
+        "rotated.jpg": (30, 40),
+    }
+    for rel, size in expected.items():
+        with Image.open(out / rel) as img:
+            assert (img.size, img.mode) == (size, "RGB"), rel
+    assert not list(out.rglob(".*.tmp"))  # atomic writes leave nothing behind
+
+
+def test_cli_translates_and_exits_1_when_a_file_failed(tmp_path: Path) -> None:
+    ckpt = generators_checkpoint(tmp_path / "g.pt", ngf=4)
+    src = tmp_path / "in"
+    _inputs(src)
+    result = runner.invoke(
+        app,
+        [
+            "translate",
+            str(ckpt),
+            str(src),
+            str(tmp_path / "o"),
+            "--direction",
+            "b2a",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "broken.png" in result.output and "6 written" in result.output
+    (src / "broken.png").unlink()
+    single = runner.invoke(
+        app,
+        [
+            "translate",
+            str(ckpt),
+            str(src / "000.png"),
+            str(tmp_path / "one.png"),
+            "--tile",
+            "16",
+            "--overlap",
+            "4",
+        ],
+    )
+    assert single.exit_code == 0, single.output
+    assert Image.open(tmp_path / "one.png").size == (37, 53)
+
+
+def test_cli_passes_its_options_through(tmp_path: Path, monkeypatch) -> None:
+    import translkit.inference.files as files
+
+    seen = {}
+
+    def fake(checkpoint, source, output, **kw):
+        seen.update(kw, checkpoint=checkpoint)
+        return files.TranslateReport()
+
+    monkeypatch.setattr(files, "translate_checkpoint", fake)
+    args = [
+        "translate",
+        "c.pt",
+        "in",
+        "out",
+        "-d",
+        "b2a",
+        "-b",
+        "3",
+        "--tile",
+        "256",
+        "--overlap",
+        "16",
+        "--device",
+        "cpu",
+        "--no-channels-last",
+    ]
+    assert runner.invoke(app, args).exit_code == 0
+    assert seen["direction"] == "b2a" and seen["batch_size"] == 3 and seen["tile"] == 256
+    assert seen["overlap"] == 16 and seen["channels_last"] is False and seen["device"] == "cpu"
+
+
+def test_checkpoint_imported_from_the_reference_code(tmp_path: Path) -> None:
+    from translkit.importers import import_junyanz
+
+    torch.manual_seed(1)
+    zhu = get_registry().generators.create("resnet_6blocks", ngf=4)
+    state = {f"module.{k}": v for k, v in zhu.state_dict().items()}  # DataParallel names
+    torch.save(state, tmp_path / "latest_net_G_A.pth")
+    ckpt = import_junyanz(
+        tmp_path / "latest_net_G_A.pth", tmp_path / "zhu.pt", generator="resnet_6blocks", ngf=4
+    )
+    write_images(tmp_path / "in", 1, (45, 31))
+    report = translate_checkpoint(ckpt, tmp_path / "in", tmp_path / "out", device="cpu")
+    assert report.ok and Image.open(tmp_path / "out" / "000.png").size == (45, 31)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(Translator(zhu.eval())(x), zhu(x), atol=1e-6)
+    with pytest.raises(TranslkitError, match="no b2a generator"):
+        translate_checkpoint(ckpt, tmp_path / "in", tmp_path / "o2", direction="b2a")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_half_precision_on_cuda_is_close_to_fp32(precision: str) -> None:
+    net = _net()
+    x = torch.rand(3, 3, 61, 47) * 2 - 1
+    ref = Translator(net, device="cuda")(x)
+    half = Translator(_net(), device="cuda", precision=precision)(x)
+    assert half.shape == x.shape and half.dtype == torch.float32
+    assert (half - ref).abs().max() < 0.05
