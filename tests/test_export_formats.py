@@ -1,0 +1,100 @@
+"""Export: ONNX Runtime and TorchScript outputs equal PyTorch's; safetensors round trip."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from scoring_support import generators_checkpoint
+from typer.testing import CliRunner
+
+from translkit.checkpoint import load_generators
+from translkit.cli import app
+from translkit.errors import TranslkitError
+from translkit.inference import Translator
+from translkit.inference.export import export_generator, load_safetensors
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generators_checkpoint(tmp_path_factory.mktemp("ckpt") / "g.pt", ngf=4)
+
+
+def _reference(ckpt: Path, direction: str, x: torch.Tensor) -> torch.Tensor:
+    return Translator(load_generators(ckpt)[direction])(x)
+
+
+@pytest.mark.slow
+def test_onnx_runtime_matches_pytorch_on_non_square_inputs(checkpoint: Path, tmp_path) -> None:
+    import onnxruntime as ort
+
+    path = export_generator(checkpoint, tmp_path / "g.onnx", format="onnx", direction="b2a")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for shape in [(1, 3, 37, 53), (2, 3, 64, 40)]:  # dynamic batch, height and width
+        x = torch.rand(*shape) * 2 - 1
+        (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        ref = _reference(checkpoint, "b2a", x)
+        assert out.shape == shape
+        assert (torch.from_numpy(out) - ref).abs().max() < 1e-4
+
+
+@pytest.mark.slow
+def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
+    path = export_generator(checkpoint, tmp_path / "g.ts", format="torchscript")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = torch.jit.load(str(path))
+    x = torch.rand(2, 3, 45, 31) * 2 - 1
+    with torch.no_grad():
+        out = module(x)
+    assert out.shape == x.shape
+    assert (out - _reference(checkpoint, "a2b", x)).abs().max() < 1e-4
+
+
+def test_safetensors_round_trip(checkpoint: Path, tmp_path: Path) -> None:
+    path = export_generator(
+        checkpoint, tmp_path / "g.safetensors", format="safetensors", direction="b2a"
+    )
+    net = load_safetensors(path)
+    original = load_generators(checkpoint)["b2a"]
+    for key, value in original.state_dict().items():
+        assert torch.equal(net.state_dict()[key], value), key
+    x = torch.rand(1, 3, 32, 36) * 2 - 1
+    assert torch.equal(Translator(net)(x), Translator(original)(x))
+
+
+def test_cli_export_and_errors(checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.safetensors"
+    ok = runner.invoke(app, ["export", str(checkpoint), "--format", "safetensors", "-o", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert out.is_file() and "wrote" in ok.output
+    bad = runner.invoke(app, ["export", str(checkpoint), "--format", "tflite", "-o", "x"])
+    assert bad.exit_code == 1 and "onnx, torchscript, safetensors" in bad.output
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(1)}, str(tmp_path / "foreign.safetensors"))
+    with pytest.raises(TranslkitError, match="not exported by translkit"):
+        load_safetensors(tmp_path / "foreign.safetensors")
+
+
+def test_cli_passes_options_through(monkeypatch, tmp_path: Path) -> None:
+    import translkit.inference.export as export
+
+    seen = {}
+
+    def fake(checkpoint, output, **kw):
+        seen.update(kw)
+        Path(output).write_bytes(b"x")
+        return Path(output)
+
+    monkeypatch.setattr(export, "export_generator", fake)
+    out = tmp_path / "m.onnx"
+    result = runner.invoke(
+        app, ["export", "c.pt", "-f", "onnx", "-d", "b2a", "--opset", "18", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen == {"format": "onnx", "direction": "b2a", "opset": 18}
