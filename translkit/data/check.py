@@ -14,16 +14,13 @@ import hashlib
 import io
 import itertools
 import statistics
-import warnings
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
-from translkit.data.io import IMAGE_EXTENSIONS, SPLITS
+from translkit.data.io import IMAGE_EXTENSIONS, SPLITS, inspect_image
 from translkit.errors import DataError
 
 __all__ = ["CheckReport", "ImageRecord", "SplitReport", "check_dataset", "scan_image"]
@@ -46,18 +43,7 @@ def scan_image(path: Path, root: Path) -> ImageRecord:
     """Hash ``path`` and decode it fully (at reduced JPEG scale) to catch truncation."""
     data = path.read_bytes()
     rec = ImageRecord(str(path.relative_to(root)), hashlib.sha256(data).hexdigest())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as img:
-                rec.size, rec.mode = (img.width, img.height), img.mode
-                if img.format == "JPEG":
-                    img.draft(img.mode, (64, 64))
-                img.load()
-    except UnidentifiedImageError:
-        rec.problem = "not an image PIL can read"
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        rec.problem = "truncated" if "truncated" in str(err).lower() else f"unreadable ({err})"
+    rec.size, rec.mode, rec.problem = inspect_image(io.BytesIO(data))
     return rec
 
 

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -24,6 +25,7 @@ from translkit.errors import DataError
 __all__ = [
     "IMAGE_EXTENSIONS",
     "SPLITS",
+    "inspect_image",
     "list_images",
     "load_rgb",
     "move_into_place",
@@ -94,6 +96,32 @@ def load_rgb(path: Path | str, *, draft: int | None = None) -> Image.Image:
         raise DataError(
             f"image {path} is unreadable or truncated ({err}); re-export or remove it"
         ) from None
+
+
+def inspect_image(
+    source: Path | str | BinaryIO, *, draft: int = 64
+) -> tuple[tuple[int, int] | None, str | None, str | None]:
+    """``(size, mode, problem)`` of an image file as stored; ``problem`` is None when it decodes.
+
+    The file is fully decoded (JPEGs at a reduced scale of at least ``draft`` px) so that
+    truncation is caught; ``problem`` is ``"truncated"``, ``"not an image"`` or
+    ``"unreadable (...)"``.
+    """
+    size = mode = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(source) as img:
+                size, mode = (img.width, img.height), img.mode
+                if img.format == "JPEG":
+                    img.draft(img.mode, (draft, draft))
+                img.load()
+    except UnidentifiedImageError:
+        return size, mode, "not an image"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        problem = "truncated" if "truncated" in str(err).lower() else f"unreadable ({err})"
+        return size, mode, problem
+    return size, mode, None
 
 
 def to_rgb(img: Image.Image, path: Path | str = "<image>") -> Image.Image:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from translkit.data.io import SPLITS, list_images, load_rgb
+from translkit.data.io import SPLITS, inspect_image, list_images, load_rgb
 from translkit.data.transforms import ImageTransform, draft_size
 from translkit.errors import DataError
 from translkit.recipe import DataSection
@@ -113,23 +113,11 @@ def check_trainable(root: Path | str, data: DataSection) -> None:
 
 
 def _unreadable(paths: list[Path], draft: int) -> list[tuple[Path, str]]:
-    def probe(path: Path) -> tuple[Path, str] | None:
-        try:
-            load_rgb(path, draft=draft)
-        except DataError as err:
-            return path, _reason(str(err))
-        return None
+    def probe(path: Path) -> tuple[Path, str | None]:
+        return path, inspect_image(path, draft=draft)[2]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return [r for r in pool.map(probe, paths) if r is not None]
-
-
-def _reason(message: str) -> str:
-    if "truncated" in message.lower():
-        return "truncated"
-    if "not an image" in message:
-        return "not an image"
-    return "unreadable"
+        return [(p, why) for p, why in pool.map(probe, paths) if why is not None]
 
 
 def _domain_images(root: Path, split: str) -> list[Path]:
