@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translkit.data.io import SPLITS, inspect_image, list_images, load_rgb
-from translkit.data.transforms import ImageTransform, draft_size
+from translkit.data.transforms import ImageTransform, check_sizes, draft_size
 from translkit.errors import DataError
 from translkit.recipe import DataSection
 
@@ -88,6 +88,7 @@ def check_trainable(root: Path | str, data: DataSection) -> None:
     Images are decoded at reduced scale on a few threads, so this takes seconds.
     """
     root = Path(root)
+    check_sizes(data.resize, data.load_size, data.crop_size)
     problems: list[str] = []
     paths: list[Path] = []
     for split in SPLITS:
@@ -107,8 +108,8 @@ def check_trainable(root: Path | str, data: DataSection) -> None:
         problems.append(f"{len(bad)} unreadable image(s): {', '.join(named)}{more}")
     if problems:
         raise DataError(
-            f"dataset {root} cannot be trained on: {'; '.join(problems)}. Remove or re-export "
-            f"the files named (`translkit data check {root}` gives a full report)"
+            f"dataset {root} cannot be trained on: {'; '.join(problems)}. Fix these (remove "
+            f"or re-export unreadable files); `translkit data check {root}` gives a full report"
         )
 
 
