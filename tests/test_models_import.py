@@ -139,6 +139,7 @@ def test_guess_options():
         "norm": "batch",
         "dropout": True,
     }
+    assert guess_junyanz_options(_ref_resnet("batch").state_dict())["dropout"] is False
     unet = RefUnetGenerator(8, NGF, ref_norm("instance")).state_dict()
     assert guess_junyanz_options(unet) == {"generator": "unet_256", "ngf": NGF, "norm": "instance"}
 
@@ -247,3 +248,31 @@ def test_cli_error_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert "refused for safety" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: _ref_resnet("batch", n_blocks=6, dropout=True), "resnet_6blocks"),
+        (lambda: _ref_resnet(n_blocks=4), "resnet"),
+        (lambda: randomise_norms(RefUnetGenerator(7, NGF, ref_norm("batch"))).eval(), "unet_128"),
+    ],
+)
+def test_auto_detects_the_generator(tmp_path, make, name):
+    torch.manual_seed(4)
+    ref = make()
+    torch.save(ref.state_dict(), tmp_path / "g.pth")
+    dst = import_junyanz(tmp_path / "g.pth", tmp_path / "o.pt", generator="auto")
+    assert load_checkpoint(dst)["generators"]["a2b"]["name"] == name
+    size = (128, 128) if name.startswith("unet") else (64, 64)
+    assert _compare(dst, ref, size=size) < 1e-5
+
+
+def test_cli_auto_reports_what_it_found(tmp_path):
+    torch.save(_ref_resnet("batch", n_blocks=6).state_dict(), tmp_path / "g.pth")
+    result = CliRunner().invoke(
+        app,
+        ["import", "junyanz", str(tmp_path / "g.pth"), "-g", "auto", "-o", str(tmp_path / "o.pt")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "resnet_6blocks, norm batch, ngf 8" in result.output

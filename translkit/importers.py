@@ -80,7 +80,8 @@ def guess_junyanz_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, A
         opts: dict[str, Any] = {} if name != "unet" else {"num_downs": depth}
         return {"generator": name, **opts, "ngf": ngf, "norm": "batch" if batch else "instance"}
     blocks = {int(m[1]) for k in state_dict if (m := _BLOCK.match(k))}
-    second = {int(m[2]) for k in state_dict if (m := _BLOCK.match(k))}
+    # the second conv sits at index 5, or 6 after a dropout (a norm's weight there is 1-d)
+    convs = {int(m[2]) for k, v in state_dict.items() if (m := _BLOCK.match(k)) and v.dim() == 4}
     n = len(blocks)
     name = {9: "resnet_9blocks", 6: "resnet_6blocks"}.get(n, "resnet")
     weight = state_dict.get("model.1.weight")
@@ -89,7 +90,7 @@ def guess_junyanz_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, A
         **({} if name != "resnet" else {"n_blocks": n}),
         "ngf": int(weight.shape[0]) if weight is not None else None,
         "norm": "batch" if "model.2.weight" in state_dict else "instance",
-        "dropout": 6 in second,
+        "dropout": 6 in convs,
     }
 
 
@@ -146,6 +147,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _directions(sources: Any, direction: str) -> dict[str, Path]:
+    if isinstance(sources, (str, Path)):
+        if direction not in DIRECTIONS:
+            raise CheckpointError(f"direction {direction!r} must be one of {', '.join(DIRECTIONS)}")
+        sources = {direction: sources}
+    bad = [d for d in sources if d not in DIRECTIONS]
+    if bad or not sources:
+        raise CheckpointError(f"directions {bad!r} must be among {', '.join(DIRECTIONS)}")
+    return {d: Path(src) for d, src in sources.items()}
+
+
 def import_junyanz(
     sources: str | Path | Mapping[str, str | Path],
     dst: str | Path,
@@ -163,18 +175,14 @@ def import_junyanz(
     :param sources: one ``.pth`` path (imported as ``direction``) or a mapping
         ``{"a2b": G_A.pth, "b2a": G_B.pth}``.
     :param dst: checkpoint to write (atomically); refused if it exists unless ``overwrite``.
-    :param generator: registered generator name (``resnet_9blocks``, ``unet_256``, ...).
+    :param generator: registered generator name (``resnet_9blocks``, ``unet_256``, ...),
+        or ``auto``: read the generator, ``norm``, ``ngf`` (and block count, dropout)
+        off the first file's keys and shapes, ignoring ``norm`` and ``ngf``.
     :param norm: ``instance`` (CycleGAN's default) or ``batch``; ``ngf`` likewise.
     :param options: further generator options (``dropout``, ``n_blocks``, ...).
     :returns: ``dst``.
     """
-    if isinstance(sources, (str, Path)):
-        if direction not in DIRECTIONS:
-            raise CheckpointError(f"direction {direction!r} must be one of {', '.join(DIRECTIONS)}")
-        sources = {direction: sources}
-    bad = [d for d in sources if d not in DIRECTIONS]
-    if bad or not sources:
-        raise CheckpointError(f"directions {bad!r} must be among {', '.join(DIRECTIONS)}")
+    paths = _directions(sources, direction)
     dst = Path(dst)
     if dst.exists() and not overwrite:
         raise CheckpointError(f"{dst} already exists; pass --overwrite to replace it")
@@ -182,7 +190,14 @@ def import_junyanz(
         from translkit.plugins import get_registry
 
         registry = get_registry()
-    opts = {"norm": norm, "ngf": ngf, **(options or {})}
+    states = {d: read_state_dict(path) for d, path in paths.items()}
+    if generator == "auto":
+        guess = guess_junyanz_options(next(iter(states.values())))
+        generator = guess.pop("generator")
+        opts = {k: v for k, v in guess.items() if v is not None}
+    else:
+        opts = {"norm": norm, "ngf": ngf}
+    opts.update(options or {})
     try:
         net = registry.generators.create(generator, **opts)
     except ComponentError as err:
@@ -191,12 +206,15 @@ def import_junyanz(
     defaults = {n: p.default for n, p in entry.parameters().items() if p.default is not p.empty}
     full = {**defaults, **opts}
     specs, meta_src = {}, {}
-    for d, src in sources.items():
-        src = Path(src)
-        weights, dropped = convert_junyanz_state_dict(read_state_dict(src), net, source=str(src))
+    for d, state in states.items():
+        weights, dropped = convert_junyanz_state_dict(state, net, source=str(paths[d]))
         net.load_state_dict(weights)  # strict: proves the file builds the network
         specs[d] = {"name": generator, "options": dict(full), "state_dict": weights}
-        meta_src[d] = {"path": str(src), "sha256": _sha256(src), "dropped_keys": len(dropped)}
+        meta_src[d] = {
+            "path": str(paths[d]),
+            "sha256": _sha256(paths[d]),
+            "dropped_keys": len(dropped),
+        }
     from translkit import __version__
 
     ckpt = {

@@ -9,6 +9,7 @@ import tomllib
 import typer
 
 from translkit import importers
+from translkit.checkpoint import load_checkpoint
 from translkit.cli import new_group
 from translkit.errors import ComponentError
 
@@ -38,7 +39,11 @@ def junyanz(
     src: Path = typer.Argument(..., metavar="SRC.pth", help="latest_net_G_A.pth or similar."),
     output: Path = typer.Option(..., "--output", "-o", metavar="DST", help="File to write."),
     generator: str = typer.Option(
-        "resnet_9blocks", "--generator", "-g", help="Generator it was trained as."
+        "resnet_9blocks",
+        "--generator",
+        "-g",
+        help="Generator it was trained as (the reference's --netG), or 'auto' to read "
+        "generator, --norm and --ngf off the file.",
     ),
     norm: str = typer.Option("instance", "--norm", help="instance or batch (the --norm used)."),
     ngf: int = typer.Option(64, "--ngf", help="Filters of the first conv (the --ngf used)."),
@@ -70,6 +75,9 @@ def junyanz(
         options=_parse_options(options),
         overwrite=overwrite,
     )
+    if generator == "auto":  # say what was detected
+        spec = next(iter(load_checkpoint(dst)["generators"].values()))
+        generator, norm, ngf = spec["name"], spec["options"]["norm"], spec["options"]["ngf"]
     typer.echo(f"wrote {dst} ({', '.join(sorted(sources))}: {generator}, norm {norm}, ngf {ngf})")
 
 
