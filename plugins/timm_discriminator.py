@@ -29,7 +29,7 @@ _CACHE_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_mod
 def _create_backbone(backbone: str, feature_index: int) -> nn.Module:
     import timm
 
-    if backbone not in timm.list_models():
+    if not timm.is_model(backbone):  # also accepts pretrained tags: resnet18.a1_in1k
         hint = suggest(backbone, timm.list_models(backbone.split("_")[0][:3] + "*"))
         raise ComponentError(
             f"option backbone={backbone!r} is not a timm model{hint}; "
