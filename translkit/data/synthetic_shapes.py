@@ -30,14 +30,14 @@ Seg = tuple[tuple[float, float], tuple[float, float]]
 
 
 def poly(x: np.ndarray, y: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
-    """Inside a convex polygon (either winding)."""
-    sign = np.zeros(x.shape, dtype=np.int8)
-    inside = np.ones(x.shape, dtype=bool)
+    """Inside a convex polygon (either winding): on the same side of every edge."""
+    left = np.ones(x.shape, dtype=bool)
+    right = np.ones(x.shape, dtype=bool)
     for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):
-        cross = np.sign((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)).astype(np.int8)
-        inside &= (cross * sign) >= 0
-        sign = np.where(sign == 0, cross, sign)
-    return inside
+        cross = (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+        left &= cross >= 0
+        right &= cross <= 0
+    return left | right
 
 
 def segment(x: np.ndarray, y: np.ndarray, seg: Seg) -> tuple[np.ndarray, np.ndarray, float]:
@@ -79,11 +79,13 @@ def value_noise(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, cells: i
     grid = rng.random((cells + 2, cells + 2)).astype(np.float32)
     gx = np.clip((x + 1.0) / 2.0 * cells, 0, cells - 1e-6)
     gy = np.clip((y + 0.6) / 2.2 * cells, 0, cells - 1e-6)
-    ix, iy = gx.astype(np.int64), gy.astype(np.int64)
+    ix, iy = gx.astype(np.intp), gy.astype(np.intp)
     fx, fy = gx - ix, gy - iy
     fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
-    top = grid[iy, ix] * (1 - fx) + grid[iy, ix + 1] * fx
-    bot = grid[iy + 1, ix] * (1 - fx) + grid[iy + 1, ix + 1] * fx
+    flat, row = grid.ravel(), cells + 2
+    i = iy * row + ix
+    top = flat.take(i) * (1 - fx) + flat.take(i + 1) * fx
+    bot = flat.take(i + row) * (1 - fx) + flat.take(i + row + 1) * fx
     return top * (1 - fy) + bot * fy
 
 
