@@ -1,0 +1,229 @@
+"""Train-step benchmark: seconds/iteration, images/s, peak memory and GFLOP/s of one CycleGAN
+iteration, for the reference step structure (Zhu et al.'s ``optimize_parameters``) and for
+translkit's engine in eager fp32, channels_last and torch.compile, side by side.
+
+    python benchmarks/train_step.py                       # 64/128/256 px, all modes
+    python benchmarks/train_step.py --sizes 64 128 --modes reference eager --iters 8
+
+Model: the recipe's networks (default ``recipes/cyclegan_zhu2017.toml``: ResNet-9 + PatchGAN,
+instance norm, identity loss on), batch 1. Timing alternates the modes iteration by
+iteration in one process, so a noisy shared machine slows all of them alike; the table
+reports medians. Peak memory is measured in a fresh subprocess per mode and size (peak RSS
+on CPU, ``max_memory_allocated`` on CUDA). FLOPs come from ``torch.utils.flop_counter``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from translkit.recipe import load_recipe, resolve_recipe  # noqa: E402
+from translkit.training.engine import Engine  # noqa: E402
+
+MODES = ("reference", "eager", "channels_last", "compile")
+
+
+def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
+    """An engine for ``mode``; ``reference`` gets the same networks with fusion off."""
+    overrides = [f"train.device={device}", "optim.batch_size=1", f"data.crop_size={size}"]
+    overrides.append(f"train.fuse={'off' if mode == 'reference' else 'auto'}")
+    overrides.append(f"train.channels_last={'on' if mode == 'channels_last' else 'off'}")
+    overrides.append(f"train.compile={'true' if mode == 'compile' else 'false'}")
+    recipe = resolve_recipe(load_recipe(recipe_path, overrides))
+    return Engine(recipe, torch.device(device))
+
+
+def reference_step(e: Engine, real_A: torch.Tensor, real_B: torch.Tensor) -> None:
+    """Zhu et al.'s ``CycleGANModel.optimize_parameters``: forward (4 passes), G step with D
+    frozen and 2 separate identity passes, then D_A and D_B each scoring real and fake in
+    separate passes with separate backward calls. Nothing reused, nothing fused."""
+    G_AB, G_BA, D_A, D_B = (e.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
+    mse = torch.nn.functional.mse_loss
+    fake_B = G_AB(real_A)
+    rec_A = G_BA(fake_B)
+    fake_A = G_BA(real_B)
+    rec_B = G_AB(fake_A)
+    D_A.requires_grad_(False)
+    D_B.requires_grad_(False)
+    e.opt_G.zero_grad()
+    idt_B = G_AB(real_B)
+    idt_A = G_BA(real_A)
+    pred_B, pred_A = D_B(fake_B), D_A(fake_A)
+    loss_G = (
+        mse(pred_B, torch.ones_like(pred_B))
+        + mse(pred_A, torch.ones_like(pred_A))
+        + e.cycle(rec_A, real_A)
+        + e.cycle(rec_B, real_B)
+        + e.identity(idt_A, real_A)
+        + e.identity(idt_B, real_B)
+    )
+    loss_G.backward()
+    e.opt_G.step()
+    D_A.requires_grad_(True)
+    D_B.requires_grad_(True)
+    e.opt_D.zero_grad()
+    for net, real, fake, pool in ((D_B, real_B, fake_B, "B"), (D_A, real_A, fake_A, "A")):
+        fake = e.pools[pool].query(fake)
+        pr, pf = net(real), net(fake.detach())
+        loss_D = 0.5 * (mse(pr, torch.ones_like(pr)) + mse(pf, torch.zeros_like(pf)))
+        loss_D.backward()
+    e.opt_D.step()
+
+
+def make_step(e: Engine, mode: str, size: int, device: str) -> Any:
+    g = torch.Generator().manual_seed(0)
+    batch = {d: (torch.rand(1, 3, size, size, generator=g) * 2 - 1).to(device) for d in "AB"}
+    if mode == "reference":
+        return lambda: reference_step(e, batch["A"], batch["B"])
+    return lambda: e.train_step(batch)
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def count_flops(step: Any) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
+
+
+def matmul_peak(device: str, n: int = 2048, reps: int = 10) -> float:
+    """Measured fp32 matmul GFLOP/s on ``device`` (best of ``reps``)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(reps):
+        sync(device)
+        t = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def peak_memory(args: argparse.Namespace, size: int, mode: str) -> float:
+    """Peak memory (MB) of a few iterations of ``mode`` in a fresh process."""
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--sizes",
+        str(size),
+        "--recipe",
+        args.recipe,
+        "--device",
+        args.device,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["peak_mb"])
+
+
+def child(args: argparse.Namespace) -> None:
+    size = args.sizes[0]
+    e = build(args.recipe, size, args.child, args.device)
+    step = make_step(e, args.child, size, args.device)
+    for _ in range(3):
+        step()
+    sync(args.device)
+    if args.device.startswith("cuda"):
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_mb": peak}))
+
+
+def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]]:
+    modes = list(args.modes)
+    steps = {}
+    for mode in modes:
+        e = build(args.recipe, size, mode, args.device)
+        steps[mode] = make_step(e, mode, size, args.device)
+        for _ in range(args.warmup if mode != "compile" else args.warmup + 2):
+            steps[mode]()
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    iters = args.iters or max(2, {64: 10, 128: 5}.get(size, 3))
+    for _ in range(iters):  # interleaved: a busy machine slows every mode alike
+        for mode in modes:
+            sync(args.device)
+            t = time.perf_counter()
+            steps[mode]()
+            sync(args.device)
+            times[mode].append(time.perf_counter() - t)
+    rows = {}
+    for mode in modes:
+        sec = statistics.median(times[mode])
+        flops = count_flops(steps["eager" if mode == "compile" else mode])
+        rows[mode] = {
+            "s_per_iter": sec,
+            "images_per_s": 1 / sec,
+            "gflop": flops / 1e9,
+            "gflop_per_s": flops / sec / 1e9,
+        }
+        if not args.no_memory:
+            rows[mode]["peak_mb"] = peak_memory(args, size, mode)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipe", default=str(ROOT / "recipes" / "cyclegan_zhu2017.toml"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--iters", type=int, default=0, help="timed iterations (0: by size)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the peak-memory subprocesses"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    peak = matmul_peak(args.device)
+    print(
+        f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"fp32 matmul peak {peak:.1f} GFLOP/s"
+    )
+    results = {}
+    for size in args.sizes:
+        results[size] = rows = time_size(args, size)
+        ref = rows.get("reference")
+        print(f"\n{size} px, batch 1")
+        print(
+            f"{'mode':<14}{'s/iter':>9}{'img/s':>8}{'GFLOP':>8}{'GFLOP/s':>9}{'%peak':>7}"
+            f"{'peak MB':>9}{'× ref':>7}"
+        )
+        for mode, r in rows.items():
+            ratio = f"{ref['s_per_iter'] / r['s_per_iter']:.2f}" if ref else "-"
+            mem = f"{r['peak_mb']:.0f}" if "peak_mb" in r else "-"
+            print(
+                f"{mode:<14}{r['s_per_iter']:>9.3f}{r['images_per_s']:>8.2f}{r['gflop']:>8.1f}"
+                f"{r['gflop_per_s']:>9.1f}{100 * r['gflop_per_s'] / peak:>6.0f}%{mem:>9}{ratio:>7}"
+            )
+    if args.json:
+        args.json.write_text(json.dumps({"matmul_gflops": peak, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
