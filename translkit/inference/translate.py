@@ -14,6 +14,7 @@ recursive folders, per-file error reporting and atomic writes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 from collections.abc import Iterator
 from typing import Literal
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from translkit.errors import TranslkitError
+from translkit.inference.optimize import optimize_for_inference
 
 __all__ = ["Precision", "Translator", "pad_to_multiple", "pick_direction", "resolve_device"]
 
@@ -105,8 +107,11 @@ class Translator:
     :param batch_size: images (or tiles) per forward pass (default 8).
     :param precision: ``fp32`` (default), or ``bf16``/``fp16`` autocast on CUDA only.
     :param channels_last: run in the channels-last memory format; ``None`` (default)
-        enables it on CUDA, where it is faster (on CPU :mod:`benchmarks.translate`
-        measures it; outputs match contiguous ones to float tolerance).
+        enables it on CUDA only: on this project's CPU it is slower
+        (``benchmarks/translate.py`` measures it; outputs match to float tolerance).
+    :param optimize: run a copy of ``net`` with the exact-function rewrites of
+        :func:`~translkit.inference.optimize.optimize_for_inference` (default ``True``);
+        ``net`` itself is never modified.
     """
 
     def __init__(
@@ -119,6 +124,7 @@ class Translator:
         batch_size: int = 8,
         precision: Precision = "fp32",
         channels_last: bool | None = None,
+        optimize: bool = True,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         if precision not in ("fp32", *_DTYPES):
@@ -143,6 +149,7 @@ class Translator:
         self.precision = precision
         self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
         self.net = net.eval().to(self.device, memory_format=fmt)
 
     # -- core ----------------------------------------------------------------------------
