@@ -221,3 +221,21 @@ def test_half_precision_on_cuda_is_close_to_fp32(precision: str) -> None:
     half = Translator(_net(), device="cuda", precision=precision)(x)
     assert half.shape == x.shape and half.dtype == torch.float32
     assert (half - ref).abs().max() < 0.05
+
+
+def test_group_norm_rewrite_keeps_the_function_and_the_callers_net() -> None:
+    from translkit.inference.optimize import optimize_for_inference
+
+    net = _net()
+    fast = optimize_for_inference(net)
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in fast.modules())
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in net.modules())  # original untouched
+    assert fast.size_multiple == net.size_multiple
+    x = torch.rand(2, 3, 36, 28) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(fast(x), net(x), atol=1e-5)
+    affine = nn.Sequential(nn.InstanceNorm2d(3, affine=True))
+    nn.init.normal_(affine[0].weight)
+    assert torch.allclose(optimize_for_inference(affine)(x), affine.eval()(x), atol=1e-5)
+    tracked = nn.Sequential(nn.InstanceNorm2d(3, track_running_stats=True)).eval()
+    assert isinstance(optimize_for_inference(tracked)[0], nn.InstanceNorm2d)
