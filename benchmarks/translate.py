@@ -52,6 +52,7 @@ def modes(net: nn.Module, batch: int) -> dict[str, Mode]:
             batch_size=batch, channels_last=True
         ),
         f"translkit default: batch {batch}, group norm": translator(batch_size=batch),
+        f"batch {batch}, group norm, torch.compile": translator(batch_size=batch, compile=True),
     }
 
 
@@ -76,8 +77,11 @@ def main() -> None:
     net = get_registry().generators.create(args.generator).eval()
     x = torch.rand(args.images, 3, args.size, args.size) * 2 - 1
     table = modes(net, args.batch_size)
-    for fn in table.values():  # warm-up: allocator, oneDNN primitive caches
-        fn(x[: min(2, args.images)])
+    warm = {}
+    for name, fn in table.items():  # warm-up: allocator, oneDNN caches, compilation
+        start = time.perf_counter()
+        fn(x[: args.batch_size])
+        warm[name] = time.perf_counter() - start
     speeds: dict[str, list[float]] = {name: [] for name in table}
     outputs: dict[str, torch.Tensor] = {}
     for _ in range(args.rounds):
@@ -90,11 +94,13 @@ def main() -> None:
         f"{args.generator} at {args.size}x{args.size}, {args.images} images, "
         f"{args.rounds} rounds, torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
-    print(f"{'mode':<46} {'images/s':>9} {'speed-up':>9} {'max |diff|':>11}")
+    print(f"{'mode':<46} {'images/s':>9} {'speed-up':>9} {'max |diff|':>11} {'warm-up s':>10}")
     for name in table:
         speed = statistics.median(speeds[name])
         diff = (outputs[name] - outputs[ref_name]).abs().max().item()
-        print(f"{name:<46} {speed:>9.3f} {speed / ref_speed:>8.2f}x {diff:>11.2e}")
+        print(
+            f"{name:<46} {speed:>9.3f} {speed / ref_speed:>8.2f}x {diff:>11.2e} {warm[name]:>10.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -185,10 +185,25 @@ def test_cli_passes_its_options_through(tmp_path: Path, monkeypatch) -> None:
         "--device",
         "cpu",
         "--no-channels-last",
+        "--compile",
     ]
     assert runner.invoke(app, args).exit_code == 0
     assert seen["direction"] == "b2a" and seen["batch_size"] == 3 and seen["tile"] == 256
     assert seen["overlap"] == 16 and seen["channels_last"] is False and seen["device"] == "cpu"
+    assert seen["compile"] is True
+
+
+def test_compile_wraps_the_optimised_copy(monkeypatch) -> None:
+    wrapped = []
+
+    def fake_compile(module):
+        wrapped.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    translator = Translator(_net(), compile=True)
+    assert wrapped == [translator.net]
+    assert translator(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
 
 
 def test_checkpoint_imported_from_the_reference_code(tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ def translate(
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
     precision: str = typer.Option("fp32", "--precision", help="fp32; bf16 or fp16 on CUDA."),
+    compile: bool = typer.Option(
+        False, "--compile", help="torch.compile the network (slow first batch, faster after)."
+    ),
     channels_last: bool = typer.Option(
         None,
         "--channels-last/--no-channels-last",
@@ -59,6 +62,7 @@ def translate(
             device=device,
             precision=precision,  # type: ignore[arg-type]
             channels_last=channels_last,
+            compile=compile,
             on_total=lambda n: bar.update(task, total=n),
             on_done=lambda n: bar.advance(task, n),
         )

@@ -170,6 +170,7 @@ def translate_checkpoint(
     device: str = "auto",
     precision: Precision = "fp32",
     channels_last: bool | None = None,
+    compile: bool = False,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> TranslateReport:
@@ -190,6 +191,7 @@ def translate_checkpoint(
         batch_size=batch_size,
         precision=precision,
         channels_last=channels_last,
+        compile=compile,
     )
     if on_total:
         on_total(len(pairs))

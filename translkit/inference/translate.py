@@ -112,6 +112,9 @@ class Translator:
     :param optimize: run a copy of ``net`` with the exact-function rewrites of
         :func:`~translkit.inference.optimize.optimize_for_inference` (default ``True``);
         ``net`` itself is never modified.
+    :param compile: wrap the network in ``torch.compile`` (default ``False``). The first
+        batch of each new image size compiles (about 30–120 s on a CPU), later batches
+        run faster; worth it for folders of many same-sized images.
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class Translator:
         precision: Precision = "fp32",
         channels_last: bool | None = None,
         optimize: bool = True,
+        compile: bool = False,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         if precision not in ("fp32", *_DTYPES):
@@ -151,6 +155,7 @@ class Translator:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
         self.net = net.eval().to(self.device, memory_format=fmt)
+        self._run = torch.compile(self.net) if compile else self.net
 
     # -- core ----------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
@@ -163,7 +168,7 @@ class Translator:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            y = self.net(x)
+            y = self._run(x)
         return y.float().contiguous()
 
     @torch.inference_mode()
