@@ -18,6 +18,7 @@ Papers: Salimans et al. 2016 (IS), Heusel et al. 2017 (FID), Bińkowski et al. 2
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -132,17 +133,18 @@ def _files(folder: Path, role: str) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
+def _progress(enabled: bool, bars: list[tuple[str, int]]) -> Iterator[list[Callable[[], None]]]:
+    """One rich progress display with a bar per ``(description, total)``; yields tickers."""
     if not enabled:
-        yield lambda: None
+        yield [lambda: None for _ in bars]
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        tasks = [progress.add_task(desc, total=total) for desc, total in bars]
+        yield [functools.partial(progress.advance, task) for task in tasks]
 
 
 class FidelityMetric:
@@ -197,22 +199,18 @@ class FidelityMetric:
         sizes = {_image_size(p) for p in fake_files + real_files}
         resize = None if len(sizes) == 1 else MIXED_SIZE
         kwargs = self.fidelity_kwargs(len(fake_files), len(real_files), inputs, weights)
-        tag = f"{'native' if resize is None else resize}-{kwargs['_digest']}"
+        tag = f"{'native' if resize is None else resize}-{weights_digest(weights)}"
         cache = Path(inputs.cache_dir) if inputs.cache_dir else default_cache_dir()
-        kwargs.pop("_digest")
         kwargs["cache_root"] = str(cache)
         show = bool(inputs.extras.get("progress", False))
-        with contextlib.ExitStack() as stack:
-            fake_tick = stack.enter_context(
-                _progress(show, f"{self.kind}: translated", len(fake_files))
-            )
-            kwargs["input1"] = ImageFolderDataset(fake_files, resize, fake_tick)
+        bars = [(f"{self.kind}: translated images", len(fake_files))]
+        if binary:
+            bars.append((f"{self.kind}: real images", len(real_files)))
+        with _progress(show, bars) as ticks:
+            kwargs["input1"] = ImageFolderDataset(fake_files, resize, ticks[0])
             kwargs["input1_cache_name"] = _cache_name("fake", fake_files, inputs.fake, tag)
             if binary:
-                real_tick = stack.enter_context(
-                    _progress(show, f"{self.kind}: real", len(real_files))
-                )
-                kwargs["input2"] = ImageFolderDataset(real_files, resize, real_tick)
+                kwargs["input2"] = ImageFolderDataset(real_files, resize, ticks[1])
                 kwargs["input2_cache_name"] = _cache_name("real", real_files, inputs.real, tag)
             raw = _run_fidelity(kwargs, inputs.device)
         if resize is not None:
@@ -238,7 +236,6 @@ class FidelityMetric:
             "rng_seed": self.seed,
             "verbose": False,
             "save_cpu_ram": True,  # no DataLoader workers: progress is reported in-process
-            "_digest": weights_digest(weights),
         }
         if self.kind == "prc" and extractor == "inception":
             kwargs.update(feature_extractor="inception-v3-compat", feature_layer_prc="2048")

@@ -175,27 +175,26 @@ def _samples_section(run_dir: Path) -> str:
     return _section("Samples over time", note + figs)
 
 
+def _pivot_table(scores: dict[str, Any], goals: dict[str, str]) -> str:
+    from translkit.scoring import pivot_scores
+
+    numeric = {k: float(v) for k, v in scores.items() if isinstance(v, (int, float))}
+    columns, rows = pivot_scores(numeric, goals)
+    body = [(m, better, *(vals.get(c, "-") for c in columns)) for m, better, vals in rows]
+    return _table(body, ["metric", "better", *columns])
+
+
 def _scores_section(run_dir: Path) -> str:
     parts = []
     scores = _read_json(run_dir / "scores.json")
     if isinstance(scores, dict) and scores.get("scores"):
-        goals = scores.get("goals", {})
-        rows = [
-            (k, {"min": "lower", "max": "higher"}.get(goals.get(k, ""), ""), float(v))
-            for k, v in sorted(scores["scores"].items())
-        ]
         parts.append(f"<p>checkpoint <code>{_esc(scores.get('checkpoint', '?'))}</code></p>")
-        parts.append(_table(rows, ["metric", "better", "value"]))
+        parts.append(_pivot_table(scores["scores"], scores.get("goals", {})))
     evals = _read_jsonl(run_dir / "eval.jsonl")
     if evals:
-        last = evals[-1]
-        rows = [
-            (k, float(v))
-            for k, v in sorted(last.items())
-            if isinstance(v, (int, float)) and k not in ("epoch", "step", "time")
-        ]
-        parts.append(f"<p>last evaluation (epoch {_esc(last.get('epoch', '?'))})</p>")
-        parts.append(_table(rows, ["metric", "value"]))
+        last = {k: v for k, v in evals[-1].items() if k not in ("epoch", "step", "time")}
+        parts.append(f"<p>last evaluation (epoch {_esc(evals[-1].get('epoch', '?'))})</p>")
+        parts.append(_pivot_table(last, {}))
     return _section("Scores", "\n".join(parts)) if parts else ""
 
 

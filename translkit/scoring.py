@@ -19,12 +19,12 @@ import json
 import os
 import tempfile
 import time
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from torch import nn
 
 from translkit.errors import TranslkitError
@@ -50,6 +50,7 @@ __all__ = [
     "MetricError",
     "ScoreResult",
     "default_cache_dir",
+    "pivot_scores",
     "score_folders",
     "score_generators",
     "score_run",
@@ -341,10 +342,11 @@ def score_run(
     return out
 
 
-def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = None) -> Any:
-    """A rich table: one row per metric key, one column per direction (or ``value``)."""
-    from rich.table import Table
-
+def pivot_scores(
+    scores: Mapping[str, float], goals: Mapping[str, str] | None = None
+) -> tuple[list[str], list[tuple[str, str, dict[str, float]]]]:
+    """Columns (``a2b``, ``b2a``, ``value`` for unprefixed keys) and rows
+    ``(metric, "lower" | "higher" | "", {column: value})`` of a flat score dict."""
     goals = goals or {}
     columns: list[str] = []
     rows: dict[str, dict[str, float]] = {}
@@ -354,18 +356,28 @@ def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = 
         if col not in columns:
             columns.append(col)
         rows.setdefault(metric, {})[col] = value
-    table = Table(title="scores")
-    table.add_column("metric")
-    table.add_column("better")
-    for col in columns:
-        table.add_column(col, justify="right")
+    out = []
     for metric, vals in rows.items():
         goal = next(
             (goals[f"{c}/{metric}"] for c in columns if f"{c}/{metric}" in goals),
             goals.get(metric, ""),
         )
-        arrow = {"min": "lower", "max": "higher"}.get(goal, "")
-        table.add_row(metric, arrow, *(_fmt(vals.get(c)) for c in columns))
+        out.append((metric, {"min": "lower", "max": "higher"}.get(goal, ""), vals))
+    return columns, out
+
+
+def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = None) -> Any:
+    """A rich table: one row per metric key, one column per direction (or ``value``)."""
+    from rich.table import Table
+
+    columns, rows = pivot_scores(scores, goals)
+    table = Table(title="scores")
+    table.add_column("metric")
+    table.add_column("better")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for metric, better, vals in rows:
+        table.add_row(metric, better, *(_fmt(vals.get(c)) for c in columns))
     return table
 
 
