@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from translkit.errors import RecipeError
 from translkit.recipe import (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-import tomllib
 
 from translkit.errors import ComponentError, RecipeError, suggest
 
