@@ -85,7 +85,11 @@ def reference_step(e: Engine, real_A: torch.Tensor, real_B: torch.Tensor) -> Non
 def make_step(e: Engine, mode: str, size: int, device: str) -> Any:
     g = torch.Generator().manual_seed(0)
     batch = {d: (torch.rand(1, 3, size, size, generator=g) * 2 - 1).to(device) for d in "AB"}
-    if mode == "reference":
+    if mode == "reference":  # Zhu's optimisers: torch's default Adam (no fused kernel)
+        params = [p for k in ("G_AB", "G_BA") for p in e.nets[k].parameters()]
+        e.opt_G = torch.optim.Adam(params, lr=e.base_lr["G"], betas=(0.5, 0.999))
+        params = [p for k in ("D_A", "D_B") for p in e.nets[k].parameters()]
+        e.opt_D = torch.optim.Adam(params, lr=e.base_lr["D"], betas=(0.5, 0.999))
         return lambda: reference_step(e, batch["A"], batch["B"])
     return lambda: e.train_step(batch)
 

@@ -9,11 +9,11 @@ against ``G_BA``'s fakes), ``D_B`` domain B. Loss terms::
     G_total  = sum of the above
     D_A      = gan.D(D_A(real_A), D_A(pool(fake_A)))  (+ D_A_penalty, e.g. WGAN-GP), same for D_B
 
-Work is never done twice where the result is provably the same: with the identity loss on
-and a per-sample norm (instance norm, none — never batch norm) each generator runs once on
-``cat([its input, the identity input])``; a per-sample discriminator scores real and pooled
-fakes in one pass. ``fuse=False`` runs Zhu's separate passes instead; a test checks that
-both give the same losses and gradients.
+Work is never done twice where the result is provably the same: with a per-sample norm
+(instance norm, none — never batch norm) independent passes of the same generator run as
+one batch (3 generator calls per step instead of Zhu's 6 with identity, 4 without); a
+per-sample discriminator scores real and pooled fakes in one pass. ``fuse=False`` runs
+Zhu's separate passes instead; a test checks that both give the same losses and gradients.
 """
 
 from __future__ import annotations
@@ -50,24 +50,28 @@ class GeneratorPair(nn.Module):
     ``forward(real_A, real_B)`` returns ``fake_B, rec_A, fake_A, rec_B, idt_A, idt_B``
     (identities are ``None`` when ``identity`` is off).
 
+    The fused path (per-sample norms only) makes 3 generator calls instead of Zhu's 4–6::
+
+        fake_A, idt_A        = G_BA([real_B, real_A])
+        fake_B, idt_B, rec_B = G_AB([real_A, real_B, fake_A])
+        rec_A                = G_BA(fake_B)
+
+    Same arithmetic, fewer and larger calls (better use of the cores at small sizes).
+
     :param identity: compute the identity outputs ``G_BA(real_A)``, ``G_AB(real_B)``.
-    :param fuse: run each generator once on translation + identity input (per-sample norms only).
+    :param fuse: batch independent passes of the same generator together.
     """
 
     def __init__(self, G_AB: nn.Module, G_BA: nn.Module, *, identity: bool, fuse: bool) -> None:
         super().__init__()
         self.G_AB, self.G_BA = G_AB, G_BA
         self.identity = identity
-        self.fuse = fuse and identity and is_per_sample(G_AB) and is_per_sample(G_BA)
+        self.fuse = fuse and is_per_sample(G_AB) and is_per_sample(G_BA)
 
     def forward(self, real_A: torch.Tensor, real_B: torch.Tensor) -> tuple[Any, ...]:
-        idt_A = idt_B = None
         if self.fuse:
-            fake_B, idt_B = _run_fused(self.G_AB, real_A, real_B)
-            fake_A, idt_A = _run_fused(self.G_BA, real_B, real_A)
-            rec_A = self.G_BA(fake_B)
-            rec_B = self.G_AB(fake_A)
-            return fake_B, rec_A, fake_A, rec_B, idt_A, idt_B
+            return self._fused(real_A, real_B)
+        idt_A = idt_B = None
         fake_B = self.G_AB(real_A)  # Zhu's order: A→B→A, B→A→B, then identities
         rec_A = self.G_BA(fake_B)
         fake_A = self.G_BA(real_B)
@@ -75,6 +79,19 @@ class GeneratorPair(nn.Module):
         if self.identity:
             idt_B = self.G_AB(real_B)
             idt_A = self.G_BA(real_A)
+        return fake_B, rec_A, fake_A, rec_B, idt_A, idt_B
+
+    def _fused(self, real_A: torch.Tensor, real_B: torch.Tensor) -> tuple[Any, ...]:
+        n = real_A.shape[0]
+        if self.identity:
+            fake_A, idt_A = _run_fused(self.G_BA, real_B, real_A)
+            out = self.G_AB(torch.cat([real_A, real_B, fake_A], 0))
+            fake_B, idt_B, rec_B = out[:n], out[n : 2 * n], out[2 * n :]
+        else:
+            idt_A = idt_B = None
+            fake_A = self.G_BA(real_B)
+            fake_B, rec_B = _run_fused(self.G_AB, real_A, fake_A)
+        rec_A = self.G_BA(fake_B)
         return fake_B, rec_A, fake_A, rec_B, idt_A, idt_B
 
 
