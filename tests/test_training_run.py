@@ -184,3 +184,22 @@ def test_non_finite_run_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch: 
     assert ckpt["step"] == 2 and all(
         torch.isfinite(v).all() for v in ckpt["models"]["G_AB"].values()
     )
+
+
+@pytest.mark.slow
+def test_training_guide_example_runs(tmp_path: Path):
+    import re
+    import subprocess
+    import sys
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+    blocks = re.findall(r"<!-- run -->\n```python\n(.*?)```", text, re.S)
+    assert blocks
+    for code in blocks:
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        steps, rate = out.stdout.split()[:2]
+        assert int(steps) == 2 and float(rate) > 0
+    assert (tmp_path / "runs/tiny/samples/step_0000002.png").is_file()
