@@ -212,3 +212,33 @@ def test_non_finite_loss_names_step_and_term(tmp_path: Path):
         engine.train_step(batch, step=7)
     after = engine.nets["G_AB"].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_cuda_fast_paths_match_fp32_nchw(tmp_path: Path, precision: str):
+    """On CUDA, channels_last ("auto") and reduced precision stay close to the fp32 NCHW path."""
+    device = torch.device("cuda")
+    ref = Engine(
+        tiny_recipe(
+            tmp_path,
+            train={"device": "cuda", "pool_size": 0, "fuse": "off", "channels_last": "off"},
+        ),
+        device,
+    )
+    fast = Engine(
+        tiny_recipe(tmp_path, train={"device": "cuda", "pool_size": 0, "precision": precision}),
+        device,
+    )
+    assert fast.channels_last
+    batch = _batch()
+    t_ref, g_ref = _losses_and_grads(ref, batch)
+    t_fast, g_fast = _losses_and_grads(fast, batch)
+    tol = {"fp32": (1e-4, 1e-5), "bf16": (5e-2, 5e-3), "fp16": (2e-2, 2e-3)}[precision]
+    scale = fast.scaler.get_scale() if precision == "fp16" else 1.0
+    for k in t_ref:
+        torch.testing.assert_close(t_fast[k], t_ref[k], rtol=tol[0], atol=tol[1], msg=k)
+    for k in g_ref:
+        got = g_fast[k].float() / scale
+        torch.testing.assert_close(got, g_ref[k], rtol=tol[0] * 10, atol=tol[1] * 10, msg=k)
