@@ -34,6 +34,7 @@ from translkit.contracts import MetricInputs
 from translkit.data.io import list_images, load_rgb
 from translkit.errors import TranslkitError
 from translkit.inception import EXTRACTORS, resolve_weights, weights_digest
+from translkit.inference.files import oriented_size
 from translkit.scoring import (
     KEY_F_SCORE,
     KEY_FID,
@@ -116,13 +117,10 @@ def folder_digest(files: list[Path], root: Path) -> str:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    try:
-        with Image.open(path) as img:
-            size = img.size
-            orientation = img.getexif().get(0x0112, 1)
-    except OSError as err:
-        raise MetricError(f"image {path} cannot be read: {err}") from None
-    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+    size = oriented_size(path)
+    if size is None:
+        raise MetricError(f"image {path} cannot be read; remove or re-export it")
+    return size
 
 
 def _files(folder: Path, role: str) -> list[Path]:

@@ -35,7 +35,6 @@ def _direct(fake: Path, real: Path, **kw: object) -> dict[str, float]:
         cuda=False,
         cache=False,
         verbose=False,
-        save_cpu_ram=True,
         feature_extractor_weights_path=str(inception_weights()),
         **kw,
     )

@@ -24,6 +24,7 @@ from translkit.inference.translate import Precision, Translator, pick_direction
 __all__ = [
     "TranslateReport",
     "image_to_tensor",
+    "oriented_size",
     "plan_outputs",
     "tensor_to_image",
     "translate_checkpoint",
@@ -100,7 +101,9 @@ def _save_atomic(img: Image.Image, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _oriented_size(path: Path) -> tuple[int, int] | None:
+def oriented_size(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` as displayed (EXIF rotation applied), from the header only;
+    ``None`` when the file cannot be opened."""
     try:
         with Image.open(path) as img:
             w, h = img.size
@@ -120,7 +123,7 @@ def translate_files(
     report = TranslateReport()
     groups: dict[tuple[int, int] | None, list[tuple[Path, Path]]] = defaultdict(list)
     for pair in pairs:
-        groups[_oriented_size(pair[0])].append(pair)
+        groups[oriented_size(pair[0])].append(pair)
     for size, members in groups.items():
         step = translator.batch_size if size is not None else 1
         for i in range(0, len(members), step):

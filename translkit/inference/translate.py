@@ -107,8 +107,9 @@ class Translator:
     :param batch_size: images (or tiles) per forward pass (default 8).
     :param precision: ``fp32`` (default), or ``bf16``/``fp16`` autocast on CUDA only.
     :param channels_last: run in the channels-last memory format; ``None`` (default)
-        enables it on CUDA only: on this project's CPU it is slower
-        (``benchmarks/translate.py`` measures it; outputs match to float tolerance).
+        enables it on CUDA, and on the CPU together with ``optimize`` (group norm is
+        faster channels-last there, instance norm is not; ``benchmarks/translate.py``
+        measures it). Outputs match the contiguous ones to float tolerance (tested).
     :param optimize: run a copy of ``net`` with the exact-function rewrites of
         :func:`~translkit.inference.optimize.optimize_for_inference` (default ``True``);
         ``net`` itself is never modified.
@@ -151,7 +152,9 @@ class Translator:
         self.overlap = overlap
         self.batch_size = batch_size
         self.precision = precision
-        self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
+        if channels_last is None:
+            channels_last = self.device.type == "cuda" or optimize
+        self.channels_last = channels_last
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
         self.net = net.eval().to(self.device, memory_format=fmt)
