@@ -71,13 +71,15 @@ def generators_checkpoint(path: Path, name: str = "resnet_6blocks", **options: A
     return save_checkpoint(obj, path)
 
 
-def make_run_dir(run_dir: Path, data_root: Path, *, metrics: list[str] | None = None) -> Path:
+def make_run_dir(
+    run_dir: Path, data_root: Path, *, metrics: list[str] | None = None, weights: str = ""
+) -> Path:
     """A run directory by hand: resolved recipe and a ``translkit.training/1`` latest.pt."""
     raw = {
         "run": {"name": run_dir.name, "output_dir": str(run_dir.parent)},
         "data": {"root": str(data_root)},
         "generator": {"name": "resnet_6blocks", "ngf": 4},
-        "eval": {"metrics": metrics or []},
+        "eval": {"metrics": metrics or [], "inception_weights": weights},
     }
     recipe = resolve_recipe(recipe_from_dict(raw))
     run_dir.mkdir(parents=True, exist_ok=True)

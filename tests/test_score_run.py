@@ -20,6 +20,11 @@ runner = CliRunner()
 SIZES = [(33, 27), (40, 40), (25, 31)]
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSLKIT_CACHE", str(tmp_path / "cache"))  # never ~/.cache
+
+
 @pytest.fixture
 def data_root(tmp_path: Path) -> Path:
     root = tmp_path / "data"
@@ -140,12 +145,13 @@ def test_scores_table_has_a_column_per_direction() -> None:
 
 
 @pytest.mark.slow
-def test_cli_scores_a_run_with_fid_and_the_recipe_weights(run_dir: Path) -> None:
-    weights = str(inception_weights())
-    result = runner.invoke(
-        app, ["score", str(run_dir), "--metrics", "fid", "--inception-weights", weights]
-    )
+def test_cli_scores_a_run_with_the_recipe_weights(tmp_path: Path, data_root: Path) -> None:
+    run = make_run_dir(
+        tmp_path / "runs" / "w", data_root, metrics=["kid"], weights=str(inception_weights())
+    )  # eval.inception_weights
+    result = runner.invoke(app, ["score", str(run)])  # metrics from eval.metrics
     assert result.exit_code == 0, result.output
-    scores = json.loads((run_dir / "scores.json").read_text())["scores"]
-    assert {"a2b/fid", "b2a/fid", "a2b/psnr"} <= set(scores) and "b2a/psnr" not in scores
-    assert scores["a2b/fid"] > 0
+    assert "kid_subset_size" in result.output  # the adapted subset size is reported
+    scores = json.loads((run / "scores.json").read_text())["scores"]
+    assert {"a2b/kid", "b2a/kid", "a2b/psnr"} <= set(scores) and "b2a/psnr" not in scores
+    assert scores["a2b/kid"] != 0
