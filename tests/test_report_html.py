@@ -113,6 +113,7 @@ def test_report_holds_every_section_with_embedded_images(run_dir: Path) -> None:
     assert len(re.findall(r'alt="step_\d+"', page)) == MAX_SAMPLE_GRIDS
     assert 'alt="step_0000100"' in page and 'alt="step_0001200"' in page  # first and last
     assert "87.5" in page and "12.5" in page and "2.14.1" in page
+    assert 'alt="training throughput (images/s)"' in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page  # recipe text escaped
 
 

@@ -82,6 +82,8 @@ def _section(title: str, body: str) -> str:
 
 def _table(rows: Iterable[Iterable[Any]], header: Iterable[str] | None = None) -> str:
     def cell(v: Any) -> str:
+        if v is None:
+            return '<td class="num">-</td>'
         if isinstance(v, float):
             return f'<td class="num">{v:.6g}</td>'
         if isinstance(v, int) and not isinstance(v, bool):
@@ -180,7 +182,7 @@ def _pivot_table(scores: dict[str, Any], goals: dict[str, str]) -> str:
 
     numeric = {k: float(v) for k, v in scores.items() if isinstance(v, (int, float))}
     columns, rows = pivot_scores(numeric, goals)
-    body = [(m, better, *(vals.get(c, "-") for c in columns)) for m, better, vals in rows]
+    body = [(m, better, *(vals.get(c) for c in columns)) for m, better, vals in rows]
     return _table(body, ["metric", "better", *columns])
 
 
@@ -205,7 +207,9 @@ def _summary_section(run_dir: Path) -> str:
     rows = [
         (k, v if not isinstance(v, (dict, list)) else json.dumps(v)) for k, v in summary.items()
     ]
-    return _section("Summary and timings", _table(rows))
+    speed = _curves(_read_jsonl(run_dir / "metrics.jsonl"), re.compile(r"^images_per_s$"), "step")
+    plot = _plot(speed, "training throughput (images/s)", "step") if speed else ""
+    return _section("Summary and timings", _table(rows) + plot)
 
 
 def _environment_section(run_dir: Path) -> str:

@@ -356,6 +356,8 @@ def pivot_scores(
         if col not in columns:
             columns.append(col)
         rows.setdefault(metric, {})[col] = value
+    order = [*TEST_FOLDERS, "value"]
+    columns.sort(key=order.index)
     out = []
     for metric, vals in rows.items():
         goal = next(
