@@ -34,6 +34,8 @@ def test_onnx_runtime_matches_pytorch_on_non_square_inputs(checkpoint: Path, tmp
 
     path = export_generator(checkpoint, tmp_path / "g.onnx", format="onnx", direction="b2a")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image"]
+    assert [o.name for o in session.get_outputs()] == ["translated"]
     for shape in [(1, 3, 37, 53), (2, 3, 64, 40)]:  # dynamic batch, height and width
         x = torch.rand(*shape) * 2 - 1
         (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
