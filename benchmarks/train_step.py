@@ -32,15 +32,17 @@ sys.path.insert(0, str(ROOT))
 from translkit.recipe import load_recipe, resolve_recipe  # noqa: E402
 from translkit.training.engine import Engine  # noqa: E402
 
-MODES = ("reference", "eager", "channels_last", "compile")
+MODES = ("reference", "eager", "channels_last", "compile", "amp")
+CUDA_ONLY = ("amp",)  # bf16 autocast + channels_last + compile
 
 
 def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     """An engine for ``mode``; ``reference`` gets the same networks with fusion off."""
     overrides = [f"train.device={device}", "optim.batch_size=1", f"data.crop_size={size}"]
     overrides.append(f"train.fuse={'off' if mode == 'reference' else 'auto'}")
-    overrides.append(f"train.channels_last={'on' if mode == 'channels_last' else 'off'}")
-    overrides.append(f"train.compile={'true' if mode == 'compile' else 'false'}")
+    overrides.append(f"train.channels_last={'on' if mode in ('channels_last', 'amp') else 'off'}")
+    overrides.append(f"train.compile={'true' if mode in ('compile', 'amp') else 'false'}")
+    overrides.append(f"train.precision={'bf16' if mode == 'amp' else 'fp32'}")
     recipe = resolve_recipe(load_recipe(recipe_path, overrides))
     return Engine(recipe, torch.device(device))
 
@@ -148,19 +150,28 @@ def child(args: argparse.Namespace) -> None:
     sync(args.device)
     if args.device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    else:  # VmHWM: this process's own peak RSS (ru_maxrss would include the parent's)
+        status = Path("/proc/self/status")
+        if status.is_file():
+            line = next(x for x in status.read_text().splitlines() if x.startswith("VmHWM:"))
+            peak = int(line.split()[1]) / 1024
+        else:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peak_mb": peak}))
 
 
 def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]]:
-    modes = list(args.modes)
+    modes = [m for m in args.modes if args.device.startswith("cuda") or m not in CUDA_ONLY]
     steps = {}
-    for mode in modes:
-        e = build(args.recipe, size, mode, args.device)
-        steps[mode] = make_step(e, mode, size, args.device)
-        for _ in range(args.warmup if mode != "compile" else args.warmup + 2):
-            steps[mode]()
+    for mode in list(modes):
+        try:
+            e = build(args.recipe, size, mode, args.device)
+            steps[mode] = make_step(e, mode, size, args.device)
+            for _ in range(args.warmup if mode not in ("compile", "amp") else args.warmup + 2):
+                steps[mode]()
+        except Exception as err:  # e.g. a compiler failure: report it, time the rest
+            print(f"{size} px {mode}: failed: {type(err).__name__}: {str(err)[:200]}")
+            modes.remove(mode)
     times: dict[str, list[float]] = {m: [] for m in modes}
     iters = args.iters or max(2, {64: 10, 128: 5}.get(size, 3))
     for _ in range(iters):  # interleaved: a busy machine slows every mode alike
@@ -173,7 +184,8 @@ def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]
     rows = {}
     for mode in modes:
         sec = statistics.median(times[mode])
-        flops = count_flops(steps["eager" if mode == "compile" else mode])
+        compiled = mode in ("compile", "amp")  # count the same arithmetic, uncompiled
+        flops = count_flops(steps.get("eager", steps[mode]) if compiled else steps[mode])
         rows[mode] = {
             "s_per_iter": sec,
             "images_per_s": 1 / sec,
@@ -212,18 +224,20 @@ def main() -> None:
     results = {}
     for size in args.sizes:
         results[size] = rows = time_size(args, size)
-        ref = rows.get("reference")
+        ref, eager = rows.get("reference"), rows.get("eager")
         print(f"\n{size} px, batch 1")
         print(
             f"{'mode':<14}{'s/iter':>9}{'img/s':>8}{'GFLOP':>8}{'GFLOP/s':>9}{'%peak':>7}"
-            f"{'peak MB':>9}{'× ref':>7}"
+            f"{'peak MB':>9}{'× ref':>7}{'× eager':>9}"
         )
         for mode, r in rows.items():
             ratio = f"{ref['s_per_iter'] / r['s_per_iter']:.2f}" if ref else "-"
+            vs_eager = f"{eager['s_per_iter'] / r['s_per_iter']:.2f}" if eager else "-"
             mem = f"{r['peak_mb']:.0f}" if "peak_mb" in r else "-"
             print(
                 f"{mode:<14}{r['s_per_iter']:>9.3f}{r['images_per_s']:>8.2f}{r['gflop']:>8.1f}"
                 f"{r['gflop_per_s']:>9.1f}{100 * r['gflop_per_s'] / peak:>6.0f}%{mem:>9}{ratio:>7}"
+                f"{vs_eager:>9}"
             )
     if args.json:
         args.json.write_text(json.dumps({"matmul_gflops": peak, "results": results}, indent=2))

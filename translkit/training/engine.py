@@ -97,48 +97,14 @@ class Engine:
 
             registry = get_registry(recipe.plugins)
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
-        train, optim = recipe.train, recipe.optim
-        torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
-        self.nets: dict[str, nn.Module] = {}
-        for key, comp, reg in (
-            ("G_AB", recipe.generator, registry.generators),
-            ("G_BA", recipe.generator, registry.generators),
-            ("D_A", recipe.discriminator, registry.discriminators),
-            ("D_B", recipe.discriminator, registry.discriminators),
-        ):
-            net = reg.create(comp.name, **comp.options)
-            if self.info.enabled:
-                net = convert_sync_batchnorm(net, device.type)
-            self.nets[key] = net.to(device).train()
-        self.gan = registry.losses.create(recipe.loss.gan.name, **recipe.loss.gan.options)
-        if not is_gan_loss(self.gan):
-            raise RecipeError(
-                f"[loss.gan] {recipe.loss.gan.name!r} is not an adversarial (GAN) loss"
-            )
-        self.cycle = registry.losses.create(recipe.loss.cycle.name, **recipe.loss.cycle.options)
-        self.identity = registry.losses.create(
-            recipe.loss.identity.name, **recipe.loss.identity.options
-        )
+        train = recipe.train
+        self._build_components(registry)
         self.channels_last = uses_channels_last(train, device)
         if self.channels_last:
             for net in self.nets.values():
                 net.to(memory_format=torch.channels_last)
         self._build_exec(train)
-        fused = device.type in ("cpu", "cuda")  # one vectorised kernel, not a per-tensor loop
-        self.opt_G = torch.optim.Adam(
-            _params(self.nets["G_AB"], self.nets["G_BA"]),
-            lr=optim.lr,
-            betas=tuple(optim.betas),
-            fused=fused,
-        )
-        lr_d = optim.lr if optim.lr_d is None else optim.lr_d
-        self.opt_D = torch.optim.Adam(
-            _params(self.nets["D_A"], self.nets["D_B"]),
-            lr=lr_d,
-            betas=tuple(optim.betas),
-            fused=fused,
-        )
-        self.base_lr = {"G": optim.lr, "D": lr_d}
+        self._build_optimizers()
         self.dtype = _DTYPES[train.precision]
         self.scaler = torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
         self.ema = (
@@ -152,9 +118,54 @@ class Engine:
             "B": ImagePool(train.pool_size, pool_seed + 1),
         }
 
+    def _build_components(self, registry: Any) -> None:
+        """The four networks (same seed on every rank) and the three losses."""
+        recipe, device = self.recipe, self.device
+        torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
+        self.nets: dict[str, nn.Module] = {}
+        for key, comp, reg in (
+            ("G_AB", recipe.generator, registry.generators),
+            ("G_BA", recipe.generator, registry.generators),
+            ("D_A", recipe.discriminator, registry.discriminators),
+            ("D_B", recipe.discriminator, registry.discriminators),
+        ):
+            net = reg.create(comp.name, **comp.options)
+            if self.info.enabled:
+                net = convert_sync_batchnorm(net, device.type)
+            self.nets[key] = net.to(device).train()
+        loss = recipe.loss
+        self.gan = registry.losses.create(loss.gan.name, **loss.gan.options)
+        if not is_gan_loss(self.gan):
+            raise RecipeError(f"[loss.gan] {loss.gan.name!r} is not an adversarial (GAN) loss")
+        self.cycle = registry.losses.create(loss.cycle.name, **loss.cycle.options)
+        self.identity = registry.losses.create(loss.identity.name, **loss.identity.options)
+
+    def _build_optimizers(self) -> None:
+        """One Adam for both generators, one for both discriminators (Zhu et al.)."""
+        optim = self.recipe.optim
+        fused = self.device.type in ("cpu", "cuda")  # one vectorised kernel, not a loop
+        lr_d = optim.lr if optim.lr_d is None else optim.lr_d
+        self.base_lr = {"G": optim.lr, "D": lr_d}
+        self.opt_G = torch.optim.Adam(
+            _params(self.nets["G_AB"], self.nets["G_BA"]),
+            lr=optim.lr,
+            betas=tuple(optim.betas),
+            fused=fused,
+        )
+        self.opt_D = torch.optim.Adam(
+            _params(self.nets["D_A"], self.nets["D_B"]),
+            lr=lr_d,
+            betas=tuple(optim.betas),
+            fused=fused,
+        )
+
     def _build_exec(self, train: TrainSection) -> None:
         """The modules actually called: compiled and DDP-wrapped views of :attr:`nets`."""
-        run = {k: (torch.compile(v) if train.compile else v) for k, v in self.nets.items()}
+        # static shapes: the fused calls use batches n, 2n and 3n (one graph each)
+        run = {
+            k: (torch.compile(v, dynamic=False) if train.compile else v)
+            for k, v in self.nets.items()
+        }
         self.D_exec = {"D_A": run["D_A"], "D_B": run["D_B"]}
         use_identity = float(getattr(self.identity, "weight", 0.0)) > 0
         fuse = train.fuse != "off"
