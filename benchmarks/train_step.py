@@ -110,7 +110,7 @@ def count_flops(step: Any) -> float:
     return float(counter.get_total_flops())
 
 
-def matmul_peak(device: str, n: int = 2048, reps: int = 10) -> float:
+def matmul_peak(device: str, n: int = 2048, reps: int = 20) -> float:
     """Measured fp32 matmul GFLOP/s on ``device`` (best of ``reps``)."""
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
@@ -247,8 +247,15 @@ def main() -> None:
                 f"{r['gflop_per_s']:>9.1f}{100 * r['gflop_per_s'] / peak:>6.0f}%{mem:>9}{ratio:>7}"
                 f"{vs_eager:>9}"
             )
+    again = matmul_peak(args.device)
+    if again > peak * 1.05:
+        print(
+            f"\n(matmul peak re-measured at the end: {again:.1f} GFLOP/s; the machine was busy "
+            "at the start, so read %peak against this)"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"matmul_gflops": peak, "results": results}, indent=2))
+        out = {"matmul_gflops": max(peak, again), "results": results}
+        args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
