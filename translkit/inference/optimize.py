@@ -3,8 +3,9 @@
 Instance normalisation (Ulyanov et al. 2016, used by every CycleGAN generator) is group
 normalisation (Wu & He 2018) with one channel per group: both normalise each channel
 of each image over its height and width. On the CPU, PyTorch's ``instance_norm`` goes
-through a reshaped batch-norm kernel that is 2–3× slower than ``group_norm`` (measured
-by ``benchmarks/translate.py``), so for inference each ``InstanceNorm2d`` that uses
+through a reshaped batch-norm kernel that ran 2–3× slower than ``group_norm`` in a
+micro-benchmark on this project's CPU (whole-network effect: ``benchmarks/translate.py``),
+so for inference each ``InstanceNorm2d`` that uses
 per-image statistics is swapped for the equivalent ``GroupNorm``. Outputs agree to
 float rounding (~1e-6; tested). Instance norms with tracked running statistics are left
 alone: in eval mode they use those statistics, which group norm cannot.
