@@ -242,3 +242,14 @@ def test_cuda_fast_paths_match_fp32_nchw(tmp_path: Path, precision: str):
     for k in g_ref:
         got = g_fast[k].float() / scale
         torch.testing.assert_close(got, g_ref[k], rtol=tol[0] * 10, atol=tol[1] * 10, msg=k)
+
+
+def test_fuse_policy():
+    from translkit.training.engine import fuses_passes
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert fuses_passes(TrainSection(), 64, cpu) and fuses_passes(TrainSection(), 128, cpu)
+    assert not fuses_passes(TrainSection(), 256, cpu)  # measured slower there on CPU
+    assert fuses_passes(TrainSection(), 256, cuda)
+    assert fuses_passes(TrainSection(fuse="on"), 256, cpu)
+    assert not fuses_passes(TrainSection(fuse="off"), 32, cuda)

@@ -133,10 +133,11 @@ class TrainSection:
         "Memory format; `auto` enables it only where it is correct and faster.", default="auto"
     )
     compile: bool = _doc("Wrap the networks in torch.compile.", default=False)
-    fuse: Literal["auto", "off"] = _doc(
-        "`auto` runs each generator once on its two inputs (translation + identity) and each "
-        "discriminator once on real + fake when its norm is per-sample; `off` runs every pass "
-        "separately (Zhu's step structure).",
+    fuse: Literal["auto", "on", "off"] = _doc(
+        "Batch independent passes of the same network (3 generator calls per step instead of "
+        "6; one discriminator call for real + fake) when its norm is per-sample. `auto`: on "
+        "CUDA, and on CPU up to 128 px crops (faster there, slower at 256 px); `on`: always; "
+        "`off`: Zhu's separate passes.",
         default="auto",
     )
     pool_size: int = _doc("History pool of generated images (0 disables).", default=50)
