@@ -66,11 +66,21 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def _looks_like_torch_file(path: Path) -> bool:
+    """A zip archive (torch >= 1.6) or a legacy pickle stream (starts with PROTO 0x80)."""
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, "rb") as fh:
+        return fh.read(1) == b"\x80"
+
+
 def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``: a checkpoint is untrusted input."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if not _looks_like_torch_file(path):
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:

@@ -175,6 +175,7 @@ def score_generators(
     batch_size: int = 8,
     progress: bool = False,
     result: ScoreResult | None = None,
+    plugins: Sequence[str] = (),
 ) -> dict[str, float]:
     """Translate ``data.root``'s test splits and score each direction.
 
@@ -185,6 +186,7 @@ def score_generators(
     :param out_dir: translations are written to ``out_dir/<direction>/``.
     :param checkpoint: passed to metrics as ``extras["checkpoint"]`` (``objective``).
     :param result: filled with goals and info as well, when given.
+    :param plugins: extra plugin modules providing metrics (a recipe's ``plugins``).
     :returns: ``{"a2b/<key>": value, "b2a/<key>": value, ...}``.
     """
     from translkit.inference.files import plan_outputs, translate_files
@@ -192,7 +194,7 @@ def score_generators(
 
     root = Path(data.root)
     total = result if result is not None else ScoreResult()
-    registry = _registry()
+    registry = _registry(plugins)
     shared = [m for m in metrics if not _directional(registry, m)]
     metrics = [m for m in metrics if m not in shared]
     for direction, net in generators.items():
@@ -327,6 +329,7 @@ def score_run(
             checkpoint=ckpt,
             progress=progress,
             result=result,
+            plugins=recipe.get("plugins", []),
         )
     out = {
         "run_dir": str(run_dir),

@@ -163,6 +163,7 @@ def evaluate_engine(engine: Any, run_dir: Path, epoch: int) -> dict[str, float]:
                         out_dir=run_dir / "eval" / f"epoch_{epoch:04d}",
                         device=str(engine.device),
                         inception_weights=weights or None,
+                        plugins=recipe.plugins,
                     )
                 )
         finally:
