@@ -119,6 +119,9 @@ def test_cli_run_end_to_end(tmp_path: Path):
     result = runner.invoke(app, ["run", str(path)])
     assert result.exit_code == 0, result.output
     assert (recipe.run_dir / "checkpoints/latest.pt").is_file()
+    # Without a terminal (a log file, CI) progress comes as plain lines, then the summary.
+    assert "step " in result.stderr and "img/s" in result.stderr
+    assert "evaluation: objective=" in result.stderr and "training summary" in result.stderr
     again = runner.invoke(app, ["run", str(path)])
     assert again.exit_code == 1 and "already exists" in again.output
     args = _normalise_argv(["run", str(path), "--resume", "--set", "optim.epochs=2"])

@@ -25,6 +25,8 @@ from rich.table import Table
 
 __all__ = ["RunLog", "truncate_jsonl"]
 
+#: Without a live display, seconds between plain progress lines.
+PLAIN_LINE_SECONDS = 30.0
 _SHOWN = ("G_total", "D_A", "D_B", "cycle_A", "cycle_B")
 
 
@@ -67,6 +69,8 @@ class RunLog:
         self.evals = open(run_dir / "eval.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self.tb = _tensorboard(run_dir / "tensorboard") if tensorboard else None
         self.progress: Progress | None = None
+        self.total_steps = total_steps
+        self._last_line = time.monotonic()
         if show:
             self.progress = Progress(
                 TextColumn("[bold]epoch {task.fields[epoch]}"),
@@ -93,10 +97,18 @@ class RunLog:
             for key, value in record.items():
                 if key.startswith(("loss/", "lr/")) or key == "images_per_s":
                     self.tb.add_scalar(key, value, record["step"])
-        if self.progress is not None:
-            losses = " ".join(
-                f"{k}={record[f'loss/{k}']:.3f}" for k in _SHOWN if f"loss/{k}" in record
-            )
+        losses = " ".join(f"{k}={record[f'loss/{k}']:.3f}" for k in _SHOWN if f"loss/{k}" in record)
+        if self.progress is None:  # no terminal (a log file, CI): a plain line now and then
+            now = time.monotonic()
+            if now - self._last_line >= PLAIN_LINE_SECONDS or record["step"] >= self.total_steps:
+                self._last_line = now
+                self.console.print(
+                    f"step {record['step']}/{self.total_steps} epoch {record['epoch']} "
+                    f"{record['images_per_s']:.1f} img/s {losses}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+        else:
             self.progress.update(
                 self.task,
                 completed=record["step"],
@@ -130,8 +142,8 @@ class RunLog:
             self.tb.add_image(tag, grid, step)
 
     def print(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.console.print(text)
+        console = self.progress.console if self.progress is not None else self.console
+        console.print(text, highlight=False, soft_wrap=True)
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
         if self.progress is not None:
@@ -140,7 +152,7 @@ class RunLog:
         self.evals.close()
         if self.tb is not None:
             self.tb.close()
-        if summary is not None and self.progress is not None:
+        if summary is not None:
             self.console.print(_summary_table(summary))
 
 
