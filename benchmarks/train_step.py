@@ -41,6 +41,7 @@ def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     """An engine for ``mode``; ``reference`` gets the same networks with fusion off."""
     overrides = [f"train.device={device}", "optim.batch_size=1", f"data.crop_size={size}"]
     overrides.append(f"train.fuse={'off' if mode == 'reference' else 'auto'}")
+    overrides.append(f"train.fast_norm={'off' if mode == 'reference' else 'auto'}")
     overrides.append(f"train.channels_last={'on' if mode in ('channels_last', 'amp') else 'off'}")
     overrides.append(f"train.compile={'true' if mode in ('compile', 'amp') else 'false'}")
     overrides.append(f"train.precision={'bf16' if mode == 'amp' else 'fp32'}")

@@ -140,6 +140,11 @@ class TrainSection:
         "`off`: Zhu's separate passes.",
         default="auto",
     )
+    fast_norm: Literal["auto", "off"] = _doc(
+        "`auto`: on CPU, run each instance norm as the identical group norm (a faster kernel "
+        "there; same function, same checkpoints); `off`: keep the networks' own layers.",
+        default="auto",
+    )
     pool_size: int = _doc("History pool of generated images (0 disables).", default=50)
     ema: float = _doc("EMA decay of generator weights (0 disables).", default=0.0)
     checkpoint_every: int = _doc("Write a checkpoint every N epochs.", default=1)

@@ -23,6 +23,7 @@ from torch import nn
 
 from translkit.contracts import is_gan_loss
 from translkit.errors import RecipeError, TranslkitError
+from translkit.norms import swap_instance_norms
 from translkit.recipe import Recipe, TrainSection
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
@@ -145,6 +146,8 @@ class Engine:
             ("D_B", recipe.discriminator, registry.discriminators),
         ):
             net = reg.create(comp.name, **comp.options)
+            if recipe.train.fast_norm == "auto" and device.type == "cpu":
+                swap_instance_norms(net)  # exact; faster kernel on CPU (translkit.norms)
             if self.info.enabled:
                 net = convert_sync_batchnorm(net, device.type)
             self.nets[key] = net.to(device).train()
