@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from translkit.errors import CheckpointError
+from translkit.fileio import atomic_path
 
 __all__ = [
     "DIRECTIONS",
@@ -45,16 +46,8 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     A crash mid-write leaves the previous file intact, never a truncated one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
     try:  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY)
         try:

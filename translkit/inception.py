@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from translkit.errors import TranslkitError
+from translkit.fileio import atomic_path
 
 __all__ = [
     "ENV_INCEPTION_WEIGHTS",
@@ -180,8 +181,6 @@ def write_random_inception_weights(path: str | Path, *, seed: int = 0) -> Path:
         elif isinstance(module, nn.BatchNorm2d):
             module.reset_parameters()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(net.state_dict(), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(net.state_dict(), tmp)
     return path

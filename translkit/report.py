@@ -15,7 +15,6 @@ import base64
 import html
 import io
 import json
-import os
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit.errors import TranslkitError
+from translkit.fileio import write_text_atomic
 
 __all__ = ["MAX_SAMPLE_GRIDS", "REPORT_FILE", "build_report", "write_report"]
 
@@ -274,11 +274,4 @@ def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
     run_dir = Path(run_dir)
     output = Path(output) if output else run_dir / REPORT_FILE
     text = build_report(run_dir)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return output
+    return write_text_atomic(output, text)

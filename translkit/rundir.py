@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from translkit.fileio import write_text_atomic
 from translkit.plugins import load_plugins
 from translkit.recipe import Recipe
 
@@ -61,20 +61,11 @@ def environment_info(plugin_modules: list[str] | tuple[str, ...] = ()) -> dict[s
     }
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_run_metadata(run_dir: str | Path, recipe: Recipe) -> None:
     """Write ``recipe.resolved.toml`` and ``environment.json`` into ``run_dir``."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     header = f"# resolved from {recipe.source}; every default filled in\n"
-    _atomic_write_text(run_dir / RECIPE_FILE, header + recipe.to_toml())
+    write_text_atomic(run_dir / RECIPE_FILE, header + recipe.to_toml())
     info = environment_info(recipe.plugins)
-    _atomic_write_text(run_dir / ENVIRONMENT_FILE, json.dumps(info, indent=2) + "\n")
+    write_text_atomic(run_dir / ENVIRONMENT_FILE, json.dumps(info, indent=2) + "\n")

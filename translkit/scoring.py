@@ -28,6 +28,7 @@ from typing import Any
 from torch import nn
 
 from translkit.errors import TranslkitError
+from translkit.fileio import write_text_atomic
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -278,14 +279,7 @@ def _run_recipe(run_dir: Path) -> dict[str, Any]:
 
 
 def _atomic_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def score_run(

@@ -6,7 +6,6 @@ the rest continue; the CLI turns a non-empty ``failed`` list into exit code 1.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from PIL import Image
 from translkit.checkpoint import DIRECTIONS, load_generators
 from translkit.data.io import IMAGE_EXTENSIONS, list_images, load_rgb
 from translkit.errors import TranslkitError
+from translkit.fileio import atomic_path
 from translkit.inference.translate import Precision, Translator, pick_direction
 
 __all__ = [
@@ -91,14 +91,9 @@ def _output_name(path: Path) -> Path:
 
 
 def _save_atomic(img: Image.Image, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = _WRITABLE.get(path.suffix.lower(), "PNG")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         img.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def oriented_size(path: Path) -> tuple[int, int] | None:

@@ -7,10 +7,11 @@ Read from ``metrics.jsonl`` (the mean of the logged values of each epoch) and
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from translkit.fileio import atomic_path
 
 __all__ = ["PLOTS", "epoch_means", "read_jsonl", "write_plots"]
 
@@ -75,9 +76,10 @@ def write_plots(run_dir: Path) -> list[Path]:
         ax.legend()
         fig.tight_layout()
         path = out_dir / f"{stem}.png"
-        tmp = out_dir / f".{stem}.tmp.png"
-        fig.savefig(tmp)
-        plt.close(fig)
-        os.replace(tmp, path)
+        try:
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp)
+        finally:
+            plt.close(fig)
         written.append(path)
     return written

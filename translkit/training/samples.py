@@ -7,13 +7,14 @@ The A→B block sits left of the B→A block; each block has one column per imag
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+
+from translkit.fileio import atomic_path
 
 __all__ = ["fixed_samples", "render_grid", "save_grid"]
 
@@ -64,8 +65,6 @@ def render_grid(
 def save_grid(grid: torch.Tensor, path: Path) -> Path:
     """Write a ``(3, H, W)`` grid in [0, 1] as PNG atomically."""
     arr = (grid.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(arr).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(arr).save(tmp, format="PNG")
     return path

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from translkit.errors import RecipeError
+from translkit.fileio import write_text_atomic
 from translkit.recipe import Recipe
 from translkit.training import checkpoints as ck
 from translkit.training.distributed import DistInfo
@@ -390,9 +391,7 @@ class Trainer:
             "run_dir": str(self.run_dir),
         }
         if self.info.is_main:
-            tmp = self.run_dir / ".summary.json.tmp"
-            tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, self.run_dir / "summary.json")
+            write_text_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
             if self.log is not None:
                 self.log.close(summary)
                 self.log = None

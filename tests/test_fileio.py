@@ -1,0 +1,27 @@
+"""atomic_path: a file appears whole or not at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from translkit.fileio import atomic_path, write_text_atomic
+
+
+def test_replaces_target_and_keeps_suffix(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "grid.png"
+    with atomic_path(target) as tmp:
+        assert tmp.suffix == ".png" and tmp.parent == target.parent and not target.exists()
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in target.parent.iterdir()] == ["grid.png"]
+
+
+def test_error_leaves_previous_file_and_no_temporary(tmp_path: Path) -> None:
+    target = write_text_atomic(tmp_path / "summary.json", "old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
