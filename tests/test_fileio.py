@@ -25,3 +25,17 @@ def test_error_leaves_previous_file_and_no_temporary(tmp_path: Path) -> None:
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_read_jsonl_skips_a_torn_last_line_and_is_strict_when_asked(tmp_path: Path) -> None:
+    from translkit.errors import TranslkitError
+    from translkit.fileio import read_jsonl
+
+    path = tmp_path / "metrics.jsonl"
+    assert read_jsonl(path) == []
+    path.write_text('{"step": 1}\n\n{"step": 2}\n{"ste')
+    assert read_jsonl(path, strict=True) == [{"step": 1}, {"step": 2}]
+    path.write_text('{"step": 1}\nnot json\n{"step": 3}\n')
+    assert read_jsonl(path) == [{"step": 1}, {"step": 3}]
+    with pytest.raises(TranslkitError, match="line 2 is not valid JSON"):
+        read_jsonl(path, strict=True)

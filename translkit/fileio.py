@@ -6,12 +6,16 @@ target; on any error the temporary file is removed and the previous file stays i
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_path", "write_text_atomic"]
+from translkit.errors import TranslkitError
+
+__all__ = ["atomic_path", "read_jsonl", "write_text_atomic"]
 
 
 @contextmanager
@@ -38,3 +42,25 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def read_jsonl(path: str | Path, *, strict: bool = False) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file; a missing file has none.
+
+    A torn last line (a run still writing) is always skipped. Any other malformed line is
+    skipped too, unless ``strict``, which raises naming the file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if strict and n < len(lines):
+                raise TranslkitError(f"{path}: line {n} is not valid JSON") from None
+    return rows

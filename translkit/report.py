@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit.errors import TranslkitError
-from translkit.fileio import write_text_atomic
+from translkit.fileio import read_jsonl, write_text_atomic
 
 __all__ = ["MAX_SAMPLE_GRIDS", "REPORT_FILE", "build_report", "write_report"]
 
@@ -52,19 +52,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if n < len(lines):  # a torn last line (run still writing) is skipped
-                raise TranslkitError(f"{path}: line {n} is not valid JSON") from None
-    return rows
+    return read_jsonl(path, strict=True)
 
 
 def _png(data: bytes, alt: str) -> str:

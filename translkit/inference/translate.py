@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.inference.optimize import optimize_for_inference
 
@@ -34,19 +35,7 @@ _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` → CUDA when available, else CPU; CUDA requested but absent is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise TranslkitError(
-            f"device {device!r} is not valid; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TranslkitError(
-            f"device {device!r} requested but CUDA is not available; use --device cpu"
-        )
-    return dev
+    return parse_device(device, option="--device")
 
 
 def pick_direction(nets: dict[str, nn.Module], direction: str, source: object) -> nn.Module:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from translkit.contracts import is_gan_loss
+from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
 from translkit.norms import swap_instance_norms
 from translkit.recipe import Recipe, TrainSection
@@ -47,22 +48,9 @@ class NonFiniteLossError(TranslkitError):
 
 def resolve_device(train: TrainSection, info: DistInfo | None = None) -> torch.device:
     """``train.device`` as a device (``auto``: CUDA when available); checks precision."""
-    name = train.device
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise RecipeError(
-            f"train.device {train.device!r} is not a device: use auto, cpu, cuda or cuda:N"
-        ) from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RecipeError(
-                "train.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'"
-            )
-        if info is not None and info.enabled and device.index is None:
-            device = torch.device("cuda", info.local_rank)
+    device = parse_device(train.device, option="train.device", error=RecipeError)
+    if device.type == "cuda" and info is not None and info.enabled and device.index is None:
+        device = torch.device("cuda", info.local_rank)
     if train.precision != "fp32" and device.type != "cuda":
         raise RecipeError(
             f"train.precision = {train.precision!r} is supported on CUDA only; on {device.type} "

@@ -138,7 +138,6 @@ def evaluate_engine(engine: Any, run_dir: Path, epoch: int) -> dict[str, float]:
     Metric translations go to ``run_dir/eval/epoch_NNNN/<direction>/``. When ``eval.select``
     names a bare metric key (``fid``), the mean of its directions is added under that key.
     """
-    import os
 
     recipe = engine.recipe
     gens = engine.generators()
@@ -152,9 +151,6 @@ def evaluate_engine(engine: Any, run_dir: Path, epoch: int) -> dict[str, float]:
             if metrics:
                 from translkit.scoring import score_generators
 
-                weights = recipe.eval.inception_weights or os.environ.get(
-                    "TRANSLKIT_INCEPTION_WEIGHTS"
-                )
                 record.update(
                     score_generators(
                         gens,
@@ -162,7 +158,7 @@ def evaluate_engine(engine: Any, run_dir: Path, epoch: int) -> dict[str, float]:
                         metrics,
                         out_dir=run_dir / "eval" / f"epoch_{epoch:04d}",
                         device=str(engine.device),
-                        inception_weights=weights or None,
+                        inception_weights=recipe.eval.inception_weights or None,
                         plugins=recipe.plugins,
                     )
                 )

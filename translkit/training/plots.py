@@ -6,12 +6,11 @@ Read from ``metrics.jsonl`` (the mean of the logged values of each epoch) and
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from translkit.fileio import atomic_path
+from translkit.fileio import atomic_path, read_jsonl
 
 __all__ = ["PLOTS", "epoch_means", "read_jsonl", "write_plots"]
 
@@ -22,19 +21,6 @@ PLOTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cycle": ("Cycle-consistency (and identity) losses", ("cycle_A", "cycle_B", "idt_A", "idt_B")),
     "objective": ("Total objective", ("G_total", "D_total")),
 }
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON-lines file (missing file: none; a torn last line is skipped)."""
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
 
 
 def epoch_means(records: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
