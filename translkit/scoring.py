@@ -15,11 +15,11 @@ are shortened to these).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
 import time
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,8 @@ from torch import nn
 
 from translkit.errors import TranslkitError
 from translkit.fileio import write_text_atomic
+from translkit.recipe import Recipe, load_recipe
+from translkit.rundir import RECIPE_FILE
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -266,16 +268,14 @@ def _checkpoint_path(run_dir: Path, checkpoint: str) -> Path:
     return path
 
 
-def _run_recipe(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "recipe.resolved.toml"
+def _run_recipe(run_dir: Path) -> Recipe:
+    """The run's resolved recipe, read through the same typed model as any recipe."""
+    path = run_dir / RECIPE_FILE
     if not path.is_file():
         raise TranslkitError(
             f"{run_dir} is not a run directory: {path.name} is missing (`translkit run` writes it)"
         )
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise TranslkitError(f"{path} is not valid TOML: {err}") from None
+    return load_recipe(path)
 
 
 def _atomic_json(path: Path, obj: Any) -> None:
@@ -299,17 +299,14 @@ def score_run(
     :param data_root: overrides the recipe's ``data.root``.
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
-    from types import SimpleNamespace
-
     from translkit.checkpoint import load_generators
 
     run_dir = Path(run_dir)
     recipe = _run_recipe(run_dir)
     ckpt = _checkpoint_path(run_dir, checkpoint)
-    ev = recipe.get("eval", {})
-    names = list(metrics or ev.get("metrics") or DEFAULT_METRICS)
-    weights = inception_weights or ev.get("inception_weights") or None
-    data = SimpleNamespace(root=str(data_root or recipe.get("data", {}).get("root", "")))
+    names = list(metrics or recipe.eval.metrics or DEFAULT_METRICS)
+    weights = inception_weights or recipe.eval.inception_weights or None
+    data = dataclasses.replace(recipe.data, root=str(data_root or recipe.data.root))
     started = time.perf_counter()
     result = ScoreResult()
     with tempfile.TemporaryDirectory(prefix="translkit-score-") as tmp:
@@ -323,7 +320,7 @@ def score_run(
             checkpoint=ckpt,
             progress=progress,
             result=result,
-            plugins=recipe.get("plugins", []),
+            plugins=recipe.plugins,
         )
     out = {
         "run_dir": str(run_dir),
