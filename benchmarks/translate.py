@@ -25,9 +25,9 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from translkit.plugins import get_registry
 
 from translkit.inference import Translator
-from translkit.plugins import get_registry
 
 Mode = Callable[[torch.Tensor], torch.Tensor]
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import translkit
-from translkit.plugins import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
+from translkit.plugin_manager import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
 
 # Keep torch to what the CI machine has and make runs repeatable.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -17,12 +16,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 @pytest.fixture(autouse=True)
 def _isolated_plugins(monkeypatch: pytest.MonkeyPatch):
-    """Each test starts with no cached plugin manager and no plugin env switches."""
+    """Each test starts with no plugin env switches."""
     monkeypatch.delenv(ENV_BLOCK, raising=False)
     monkeypatch.delenv(ENV_DISABLE_AUTOLOAD, raising=False)
-    translkit.reset_plugins()
-    yield
-    translkit.reset_plugins()
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from translkit import get_registry
 from translkit.checkpoint import GENERATORS_FORMAT, TRAINING_FORMAT, save_checkpoint
-from translkit.inception import write_random_inception_weights
-from translkit.plugins import get_registry
 from translkit.recipe import recipe_from_dict, resolve_recipe
+from translkit.testing import write_random_inception_weights
 
 _WEIGHTS: Path | None = None
 
@@ -67,7 +67,7 @@ def generator_spec(name: str = "resnet_6blocks", seed: int = 0, **options: Any) 
 def generators_checkpoint(path: Path, name: str = "resnet_6blocks", **options: Any) -> Path:
     """A ``translkit.generators/1`` file (the format imports and exports use)."""
     specs = {d: generator_spec(name, seed=i, **options) for i, d in enumerate(("a2b", "b2a"))}
-    obj = {"format": GENERATORS_FORMAT, "generators": specs, "plugins": [], "meta": {"test": 1}}
+    obj = {"format": GENERATORS_FORMAT, "generators": specs, "meta": {"test": "1"}}
     return save_checkpoint(obj, path)
 
 
@@ -81,7 +81,7 @@ def make_run_dir(
         "generator": {"name": "resnet_6blocks", "ngf": 4},
         "eval": {"metrics": metrics or [], "inception_weights": weights},
     }
-    recipe = resolve_recipe(recipe_from_dict(raw))
+    recipe = resolve_recipe(recipe_from_dict(raw), get_registry())
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "recipe.resolved.toml").write_text(recipe.to_toml())
     reg = get_registry()

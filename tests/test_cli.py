@@ -31,15 +31,25 @@ class Disc:
         pass
 
 class Loss:
-    '''A test loss.'''
+    '''A test pixel loss.'''
     def __init__(self, weight: float = 1.0):
         self.weight = weight
+    def __call__(self, output, target):
+        return 0.0
+
+class GanLoss:
+    '''A test adversarial loss.'''
+    def generator_loss(self, fake_logits):
+        return 0.0
+    def discriminator_loss(self, real_logits, fake_logits):
+        return 0.0
 
 @translkit.hookimpl
 def translkit_register(registry):
     registry.generators.add("cli_gen", Gen)
     registry.discriminators.add("cli_disc", Disc)
-    for name in ("cli_gan", "cli_cycle", "cli_idt"):
+    registry.losses.add("cli_gan", GanLoss)
+    for name in ("cli_cycle", "cli_idt"):
         registry.losses.add(name, Loss)
 """
 
@@ -106,8 +116,8 @@ def test_plugins_table_is_printed() -> None:
 
 def test_list_filters_by_kind_and_pattern(monkeypatch, make_module) -> None:
     module = make_module("cli_list_plugin", TEST_PLUGIN)
-    reg = translkit.get_registry([module])
-    monkeypatch.setattr("translkit.cli.plugins_cmd.load_plugins", lambda: _Loaded(reg))
+    loaded = translkit.load_plugins([module])
+    monkeypatch.setattr("translkit.cli.list_cmd.load_plugins", lambda: loaded)
     result = runner.invoke(app, ["list", "generators", "cli_*", "--json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
@@ -117,11 +127,6 @@ def test_list_filters_by_kind_and_pattern(monkeypatch, make_module) -> None:
     ]
     table = runner.invoke(app, ["list"])
     assert "cli_disc" in table.stdout and "Tiny test discriminator." in table.stdout
-
-
-class _Loaded:
-    def __init__(self, registry) -> None:
-        self.registry = registry
 
 
 def test_list_unknown_kind_is_one_clean_error() -> None:

@@ -10,6 +10,7 @@ import torch
 from scoring_support import generators_checkpoint
 from typer.testing import CliRunner
 
+from translkit import get_registry
 from translkit.checkpoint import load_generators
 from translkit.cli import app
 from translkit.errors import TranslkitError
@@ -25,14 +26,16 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _reference(ckpt: Path, direction: str, x: torch.Tensor) -> torch.Tensor:
-    return Translator(load_generators(ckpt)[direction])(x)
+    return Translator(load_generators(ckpt, get_registry()).nets[direction])(x)
 
 
 @pytest.mark.slow
 def test_onnx_runtime_matches_pytorch_on_non_square_inputs(checkpoint: Path, tmp_path) -> None:
     import onnxruntime as ort
 
-    path = export_generator(checkpoint, tmp_path / "g.onnx", format="onnx", direction="b2a")
+    path = export_generator(
+        checkpoint, tmp_path / "g.onnx", get_registry(), format="onnx", direction="b2a"
+    )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image"]
     assert [o.name for o in session.get_outputs()] == ["translated"]
@@ -46,7 +49,7 @@ def test_onnx_runtime_matches_pytorch_on_non_square_inputs(checkpoint: Path, tmp
 
 @pytest.mark.slow
 def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
-    path = export_generator(checkpoint, tmp_path / "g.ts", format="torchscript")
+    path = export_generator(checkpoint, tmp_path / "g.ts", get_registry(), format="torchscript")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         module = torch.jit.load(str(path))
@@ -59,10 +62,14 @@ def test_torchscript_matches_pytorch(checkpoint: Path, tmp_path: Path) -> None:
 
 def test_safetensors_round_trip(checkpoint: Path, tmp_path: Path) -> None:
     path = export_generator(
-        checkpoint, tmp_path / "g.safetensors", format="safetensors", direction="b2a"
+        checkpoint,
+        tmp_path / "g.safetensors",
+        get_registry(),
+        format="safetensors",
+        direction="b2a",
     )
-    net = load_safetensors(path)
-    original = load_generators(checkpoint)["b2a"]
+    net = load_safetensors(path, get_registry())
+    original = load_generators(checkpoint, get_registry()).nets["b2a"]
     for key, value in original.state_dict().items():
         assert torch.equal(net.state_dict()[key], value), key
     x = torch.rand(1, 3, 32, 36) * 2 - 1
@@ -80,7 +87,7 @@ def test_cli_export_and_errors(checkpoint: Path, tmp_path: Path) -> None:
 
     save_file({"w": torch.zeros(1)}, str(tmp_path / "foreign.safetensors"))
     with pytest.raises(TranslkitError, match="not exported by translkit"):
-        load_safetensors(tmp_path / "foreign.safetensors")
+        load_safetensors(tmp_path / "foreign.safetensors", get_registry())
 
 
 def test_cli_passes_options_through(monkeypatch, tmp_path: Path) -> None:
@@ -88,7 +95,7 @@ def test_cli_passes_options_through(monkeypatch, tmp_path: Path) -> None:
 
     seen = {}
 
-    def fake(checkpoint, output, **kw):
+    def fake(checkpoint, output, registries, **kw):
         seen.update(kw)
         Path(output).write_bytes(b"x")
         return Path(output)

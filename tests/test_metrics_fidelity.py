@@ -11,11 +11,11 @@ import torch_fidelity.utils
 from PIL import Image
 from scoring_support import inception_weights, write_images
 
-from translkit import inception
-from translkit.errors import TranslkitError
+from translkit import get_registry, inception
+from translkit.contracts import KEY_FID, KEY_IS, KEY_KID, Metric
+from translkit.errors import MetricError, TranslkitError
 from translkit.inception import ENV_INCEPTION_WEIGHTS, WeightsError, resolve_weights
-from translkit.plugins import get_registry
-from translkit.scoring import KEY_FID, KEY_IS, KEY_KID, MetricError, score_folders
+from translkit.scoring import score_folders
 
 N = 4
 
@@ -50,6 +50,7 @@ def test_fid_kid_is_equal_torch_fidelity_exactly(folders, tmp_path: Path) -> Non
         batch_size=4,
         cache_dir=tmp_path / "cache",
         inception_weights=inception_weights(),
+        registries=get_registry(),
     )
     theirs = _direct(
         fake, real, fid=True, kid=True, isc=True, batch_size=4, kid_subset_size=N, isc_splits=N
@@ -78,6 +79,7 @@ def test_precision_recall_equal_torch_fidelity(folders, tmp_path: Path) -> None:
         batch_size=4,
         cache_dir=tmp_path / "c",
         inception_weights=inception_weights(),
+        registries=get_registry(),
         options={"prc": {"extractor": "inception"}},
     )
     theirs = _direct(
@@ -107,7 +109,12 @@ def test_real_statistics_are_cached_by_folder_content(folders, tmp_path, monkeyp
 
     monkeypatch.setattr(torch_fidelity.utils, "get_featuresdict_from_dataset", counting)
     cache = tmp_path / "cache"
-    kw = {"cache_dir": cache, "inception_weights": inception_weights(), "batch_size": N}
+    kw = {
+        "cache_dir": cache,
+        "inception_weights": inception_weights(),
+        "batch_size": N,
+        "registries": get_registry(),
+    }
     first = score_folders(fake, real, ["kid"], **kw).values
     assert len(calls) == 2  # translated and real folders
     assert any("translkit-real-" in p.name for p in cache.iterdir())
@@ -127,7 +134,12 @@ def test_small_sets_adapt_kid_subset_and_is_splits(tmp_path: Path) -> None:
     write_images(fake, 3, (32, 32), seed=3)
     write_images(real, 4, (32, 32), seed=4)
     result = score_folders(
-        fake, real, ["kid", "is"], cache_dir=tmp_path / "c", inception_weights=inception_weights()
+        fake,
+        real,
+        ["kid", "is"],
+        cache_dir=tmp_path / "c",
+        inception_weights=inception_weights(),
+        registries=get_registry(),
     )
     assert result.info["kid_subset_size"] == 3
     assert result.info["is_splits"] == 3
@@ -140,7 +152,12 @@ def test_mixed_sizes_are_resized_consistently(tmp_path: Path) -> None:
     write_images(fake, 2, [(32, 32), (40, 24)], seed=5)
     write_images(real, 2, [(50, 30), (30, 50)], seed=6)
     result = score_folders(
-        fake, real, ["kid"], cache_dir=tmp_path / "c", inception_weights=inception_weights()
+        fake,
+        real,
+        ["kid"],
+        cache_dir=tmp_path / "c",
+        inception_weights=inception_weights(),
+        registries=get_registry(),
     )
     assert result.info["resized_to"] == 299
     assert result.values["kid"] != 0 and abs(result.values["kid"]) < float("inf")
@@ -151,16 +168,22 @@ def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     write_images(tmp_path / "r", 2)
     with pytest.raises(MetricError, match="holds no images"):
         score_folders(
-            tmp_path / "empty", tmp_path / "r", ["fid"], inception_weights=inception_weights()
+            tmp_path / "empty",
+            tmp_path / "r",
+            ["fid"],
+            inception_weights=inception_weights(),
+            registries=get_registry(),
         )
 
 
 def test_every_builtin_metric_is_registered_with_goals() -> None:
     metrics = get_registry().metrics
-    assert set(metrics.names()) >= {"is", "fid", "kid", "prc", "psnr", "ssim", "l1", "objective"}
+    assert set(metrics.names()) >= {"is", "fid", "kid", "prc", "psnr", "ssim", "l1"}
     for name in metrics.names():
         metric = metrics.create(name)
+        assert isinstance(metric, Metric), name  # goals, min_images, info, prepare, __call__
         assert metric.goals and set(metric.goals.values()) <= {"min", "max"}
+        assert metric.min_images >= 1
 
 
 # -- weights resolution ----------------------------------------------------------------------
@@ -196,7 +219,7 @@ def test_offline_without_weights_names_the_file_and_the_fix(empty_hub: Path, mon
     assert "--inception-weights" in msg and ENV_INCEPTION_WEIGHTS in msg
     monkeypatch.setattr(inception, "is_online", lambda url, timeout=3.0: False)
     with pytest.raises(TranslkitError, match="offline"):
-        score_folders(Path("unused"), Path("unused"), ["fid"])
+        score_folders(Path("unused"), Path("unused"), ["fid"], get_registry())
 
 
 def test_missing_explicit_weights_file(tmp_path: Path) -> None:

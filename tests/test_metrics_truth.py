@@ -1,4 +1,4 @@
-"""Ground-truth metrics (PSNR, SSIM, L1) and the objective metric wrapper."""
+"""Ground-truth metrics (PSNR, SSIM, L1); the objective is not a folder metric."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from PIL import Image
 from scoring_support import write_images
 from translkit_plugins._truth import ssim
 
-from translkit.contracts import MetricInputs
-from translkit.plugins import get_registry
-from translkit.scoring import MetricError, score_folders
+from translkit import get_registry
+from translkit.errors import MetricError
+from translkit.scoring import score_folders
 
 
 def _pair(tmp_path: Path, offset: int) -> tuple[Path, Path]:
@@ -29,13 +29,13 @@ def _pair(tmp_path: Path, offset: int) -> tuple[Path, Path]:
 
 def test_identical_images_score_perfectly(tmp_path: Path) -> None:
     fake, truth = _pair(tmp_path, 0)
-    values = score_folders(fake, fake, ["psnr", "ssim", "l1"], truth=truth).values
+    values = score_folders(fake, fake, ["psnr", "ssim", "l1"], get_registry(), truth=truth).values
     assert values == {"psnr": 100.0, "ssim": pytest.approx(1.0), "l1": 0.0}
 
 
 def test_known_offset_gives_known_psnr_and_l1(tmp_path: Path) -> None:
     fake, truth = _pair(tmp_path, 10)  # every pixel differs by exactly 10 (bias keeps ≥ 20)
-    values = score_folders(fake, fake, ["psnr", "l1"], truth=truth).values
+    values = score_folders(fake, fake, ["psnr", "l1"], get_registry(), truth=truth).values
     assert values["l1"] == pytest.approx(10 / 255)
     assert values["psnr"] == pytest.approx(20 * math.log10(255 / 10))
 
@@ -60,13 +60,13 @@ def test_goals_psnr_ssim_higher_l1_lower() -> None:
 def test_missing_twin_size_mismatch_and_no_truth_are_errors(tmp_path: Path) -> None:
     fake, truth = _pair(tmp_path, 0)
     with pytest.raises(MetricError, match="ground-truth folder"):
-        score_folders(fake, fake, ["l1"])
+        score_folders(fake, fake, ["l1"], get_registry())
     (truth / "001.png").unlink()
     with pytest.raises(MetricError, match="no ground-truth twin for 001.png"):
-        score_folders(fake, fake, ["l1"], truth=truth)
+        score_folders(fake, fake, ["l1"], get_registry(), truth=truth)
     Image.new("RGB", (5, 5)).save(truth / "001.png")
     with pytest.raises(MetricError, match="must keep the input size"):
-        score_folders(fake, fake, ["l1"], truth=truth)
+        score_folders(fake, fake, ["l1"], get_registry(), truth=truth)
 
 
 def test_twin_found_under_another_image_suffix(tmp_path: Path) -> None:
@@ -74,25 +74,10 @@ def test_twin_found_under_another_image_suffix(tmp_path: Path) -> None:
     for path in truth.iterdir():  # truth stored as BMP, translations as PNG
         Image.open(path).save(path.with_suffix(".bmp"))
         path.unlink()
-    assert score_folders(fake, fake, ["l1"], truth=truth).values["l1"] == 0.0
+    assert score_folders(fake, fake, ["l1"], get_registry(), truth=truth).values["l1"] == 0.0
 
 
-def test_objective_wraps_the_training_test_objective(tmp_path: Path, monkeypatch) -> None:
-    import translkit.training.evaluate as evaluate
-
-    seen = {}
-
-    def fake_objective(path, *, device="cpu"):
-        seen.update(path=path, device=device)
-        return {"objective": 3.5, "objective/cycle_A": 1.25}
-
-    monkeypatch.setattr(evaluate, "test_objective", fake_objective)
-    metric = get_registry().metrics.create("objective")
-    assert metric.directional is False
-    ckpt = tmp_path / "best.pt"
-    inputs = MetricInputs(fake=tmp_path, real=tmp_path, extras={"checkpoint": ckpt})
-    assert metric(inputs) == {"objective": 3.5, "objective/cycle_A": 1.25}
-    assert seen == {"path": ckpt, "device": "cpu"}
-    assert metric.goals == {"objective": "min", "objective/cycle_A": "min"}
-    with pytest.raises(MetricError, match="needs a training checkpoint"):
-        metric(MetricInputs(fake=tmp_path, real=tmp_path))
+def test_objective_from_two_folders_says_where_it_comes_from(tmp_path: Path) -> None:
+    fake, _ = _pair(tmp_path, 0)
+    with pytest.raises(MetricError, match="run directory or checkpoint"):
+        score_folders(fake, fake, ["objective"], get_registry())

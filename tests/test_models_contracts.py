@@ -23,25 +23,26 @@ from translkit.testing import (
 
 # Built-in options that make a component quick; unknown (third-party) names get defaults.
 EXTRA = {"timm": {"backbone": "test_resnet", "ndf": 8}}
+REG = translkit.get_registry()
 
 
 def _names(kind: str) -> list[str]:
-    return translkit.get_registry().kind(kind).names()
+    return REG.kind(kind).names()
 
 
 @pytest.mark.parametrize("name", _names("generators"))
 def test_generator_contract(name):
-    check_registered("generators", name, options=EXTRA.get(name))
+    check_registered("generators", name, registries=REG, options=EXTRA.get(name))
 
 
 @pytest.mark.parametrize("name", _names("discriminators"))
 def test_discriminator_contract(name):
-    check_registered("discriminators", name, options=EXTRA.get(name))
+    check_registered("discriminators", name, registries=REG, options=EXTRA.get(name))
 
 
 @pytest.mark.parametrize("name", _names("losses"))
 def test_loss_contract(name):
-    check_registered("losses", name)
+    check_registered("losses", name, registries=REG)
 
 
 @pytest.mark.parametrize("kind", ["generators", "discriminators", "losses"])
@@ -192,22 +193,19 @@ def test_builtin_options_are_plain_defaults():
                 assert isinstance(param.default, (bool, int, float, str)), (entry.name, name)
 
 
-def test_recipe_resolution_fills_builtin_defaults():
-    from translkit.recipe import Recipe, resolve_recipe
+def test_recipe_resolution_fills_every_factory_default():
+    """The resolved recipe holds each component's factory defaults (a property, not a copy)."""
+    from translkit.recipe import Recipe, components, resolve_recipe
 
-    recipe = resolve_recipe(Recipe())
-    assert recipe.generator.options == {
-        "ngf": 64,
-        "norm": "instance",
-        "dropout": False,
-        "padding": "reflect",
-        "upsample": "transposed",
-        "init": "normal",
-        "init_gain": 0.02,
-    }
-    assert recipe.discriminator.options["n_layers"] == 3
-    assert recipe.loss.cycle.options == {"weight": 10.0}
-    assert recipe.loss.gan.options == {"real_label": 1.0, "fake_label": 0.0}
+    recipe = resolve_recipe(Recipe(), REG)
+    for key, (kind, comp) in components(recipe).items():
+        defaults = REG.kind(kind).get(comp.name).defaults()
+        slot_fixed = {k: v for k, v in comp.options.items() if defaults.get(k) != v}
+        assert set(defaults) <= set(comp.options), key
+        if key == "loss.identity":  # the CycleGAN method turns identity off by default
+            assert slot_fixed == {"weight": 0.0}
+        else:
+            assert slot_fixed == {}, key
 
 
 def test_cli_lists_builtins_with_summaries():

@@ -59,7 +59,8 @@ def test_engine_swaps_on_cpu_unless_off(tmp_path) -> None:
             "discriminator": {"name": "patchgan", "ndf": 4, "norm": "instance"},
             "train": {"fast_norm": fast_norm, "device": "cpu"},
         }
-        return Engine(resolve_recipe(recipe_from_dict(raw)), torch.device("cpu"))
+        reg = translkit.get_registry()
+        return Engine(resolve_recipe(recipe_from_dict(raw), reg), torch.device("cpu"), reg)
 
     fast, plain = engine("auto"), engine("off")
     kinds = {type(m) for m in fast.nets["G_AB"].modules()}
@@ -69,4 +70,3 @@ def test_engine_swaps_on_cpu_unless_off(tmp_path) -> None:
         fsd, psd = fast.nets[key].state_dict(), plain.nets[key].state_dict()
         assert fsd.keys() == psd.keys()
         assert all(torch.equal(fsd[k], psd[k]) for k in fsd)
-    assert translkit.get_registry()  # the registry stayed usable

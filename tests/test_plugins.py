@@ -1,4 +1,4 @@
-"""Plugin loading: entry points, recipe-named modules, blocking, autoload switch, failures."""
+"""Plugin loading: entry points, named modules, blocking, autoload switch, failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 import translkit
 from translkit.errors import PluginError
-from translkit.plugins import ENV_BLOCK, ENV_DISABLE_AUTOLOAD, get_plugin_manager, load_plugins
+from translkit.plugin_manager import ENV_BLOCK, ENV_DISABLE_AUTOLOAD, load_plugins
 
 PLUGIN = """
 import translkit
@@ -26,22 +26,25 @@ def translkit_register(registry):
 
 def test_entry_point_plugin_is_loaded_with_its_distribution(make_distribution) -> None:
     make_distribution("acme-gans", "1.2.3", "acme", "acme_gans_ep", PLUGIN.format(name="acme_gen"))
-    loaded = get_plugin_manager()
+    loaded = load_plugins()
     info = {p.name: p for p in loaded.plugins}["acme"]
     assert (info.distribution, info.version, info.source) == ("acme-gans", "1.2.3", "entry point")
-    assert loaded.registry.generators.get("acme_gen").plugin == "acme"
+    assert loaded.registries.generators.get("acme_gen").plugin == "acme"
+    assert loaded.registries.generators.get("acme_gen").module == "acme_gans_ep"
     assert loaded.registered_by("acme") == {"generators": ["acme_gen"]}
-    assert loaded.registry.generators.create("acme_gen", width=5).width == 5
+    assert loaded.registries.generators.create("acme_gen", width=5).width == 5
 
 
 def test_builtins_load_through_the_same_entry_point_group() -> None:
-    loaded = get_plugin_manager()
+    loaded = load_plugins()
     builtin = [p for p in loaded.plugins if p.builtin]
     assert {p.name for p in builtin} >= {
         "translkit.generators",
         "translkit.discriminators",
         "translkit.losses",
         "translkit.metrics",
+        "translkit.methods",
+        "translkit.importers",
     }
     assert all(p.source == "entry point" for p in builtin)
     assert all(p.module.startswith("translkit_plugins.") for p in builtin)
@@ -52,42 +55,42 @@ def test_disable_autoload_skips_third_party_but_keeps_builtins(
 ) -> None:
     make_distribution("acme-off", "1.0", "acme_off", "acme_off_ep", PLUGIN.format(name="off_gen"))
     monkeypatch.setenv(ENV_DISABLE_AUTOLOAD, "1")
-    loaded = get_plugin_manager()
+    loaded = load_plugins()
     names = {p.name for p in loaded.plugins}
-    assert "acme_off" not in names and "off_gen" not in loaded.registry.generators
+    assert "acme_off" not in names and "off_gen" not in loaded.registries.generators
     assert "translkit.generators" in names
 
 
 def test_blocked_plugin_is_not_loaded(make_distribution, monkeypatch) -> None:
     make_distribution("acme-blk", "1.0", "acme_blk", "acme_blk_ep", PLUGIN.format(name="blk_gen"))
     monkeypatch.setenv(ENV_BLOCK, "acme_blk, something_else")
-    loaded = get_plugin_manager()
-    assert "blk_gen" not in loaded.registry.generators
+    loaded = load_plugins()
+    assert "blk_gen" not in loaded.registries.generators
     assert loaded.blocked == ["acme_blk", "something_else"]
 
 
 def test_recipe_named_module_is_registered(make_module) -> None:
     name = make_module("my_project_plugin", PLUGIN.format(name="one_off"))
-    loaded = get_plugin_manager([name])
-    assert loaded.registry.generators.get("one_off").plugin == name
-    assert {p.name: p.source for p in loaded.plugins}[name] == "recipe"
+    loaded = load_plugins([name])
+    assert loaded.registries.generators.get("one_off").plugin == name
+    assert {p.name: p.source for p in loaded.plugins}[name] == "named"
 
 
 def test_recipe_named_module_can_be_blocked(make_module, monkeypatch) -> None:
     name = make_module("blocked_module", PLUGIN.format(name="blocked_gen"))
     monkeypatch.setenv(ENV_BLOCK, name)
-    assert "blocked_gen" not in get_plugin_manager([name]).registry.generators
+    assert "blocked_gen" not in load_plugins([name]).registries.generators
 
 
 def test_missing_recipe_module_is_a_plugin_error() -> None:
-    with pytest.raises(PluginError, match="'no_such_plugin_module' named in the recipe"):
-        get_plugin_manager(["no_such_plugin_module"])
+    with pytest.raises(PluginError, match="'no_such_plugin_module' .named in a recipe or --plugin"):
+        load_plugins(["no_such_plugin_module"])
 
 
 def test_plugin_failing_at_import_names_plugin_and_distribution(make_distribution) -> None:
     make_distribution("broken-dist", "0.9", "broken", "broken_ep", "raise RuntimeError('boom')\n")
     with pytest.raises(PluginError) as err:
-        get_plugin_manager()
+        load_plugins()
     msg = str(err.value)
     assert "'broken'" in msg and "broken-dist 0.9" in msg and "boom" in msg
 
@@ -102,7 +105,7 @@ def translkit_register(registry):
 """
     make_distribution("faulty-dist", "2.0", "faulty", "faulty_ep", source)
     with pytest.raises(PluginError) as err:
-        get_plugin_manager()
+        load_plugins()
     msg = str(err.value)
     assert "'faulty'" in msg and "faulty-dist" in msg and "KeyError" in msg
 
@@ -111,7 +114,7 @@ def test_duplicate_component_across_plugins_names_both(make_distribution, make_m
     make_distribution("dup-a", "1.0", "dup_a", "dup_a_ep", PLUGIN.format(name="same_name"))
     other = make_module("dup_b_module", PLUGIN.format(name="same_name"))
     with pytest.raises(PluginError) as err:
-        get_plugin_manager([other])
+        load_plugins([other])
     assert "dup_a" in str(err.value) and "dup_b_module" in str(err.value)
 
 
@@ -125,7 +128,7 @@ def translkit_regster(registry):
 """
     name = make_module("typo_plugin", source)
     with pytest.raises(PluginError, match="typo_plugin.*unknown hook"):
-        get_plugin_manager([name])
+        load_plugins([name])
 
 
 def test_hook_may_take_a_subset_of_arguments(make_module) -> None:
@@ -138,18 +141,27 @@ def translkit_register():
     CALLED.append(True)
 """
     name = make_module("no_args_plugin", source)
-    get_plugin_manager([name])
+    load_plugins([name])
     import no_args_plugin
 
     assert no_args_plugin.CALLED == [True]
 
 
-def test_get_registry_is_cached_until_reset(make_module) -> None:
-    first = translkit.get_registry()
-    assert translkit.get_registry() is first
-    translkit.reset_plugins()
-    assert translkit.get_registry() is not first
-    assert load_plugins().registry is translkit.get_registry()
+def test_each_load_builds_fresh_registries(make_module) -> None:
+    """Nothing is cached between loads: a module named in one load is absent from the next."""
+    name = make_module("fresh_plugin", PLUGIN.format(name="fresh_gen"))
+    assert "fresh_gen" in load_plugins([name]).registries.generators
+    assert "fresh_gen" not in translkit.get_registry().generators
+    assert translkit.get_registry() is not translkit.get_registry()
+
+
+def test_each_plugin_registers_through_its_own_view(make_module) -> None:
+    """Ownership comes from the view a plugin's hook receives, not from shared state."""
+    a = make_module("view_a", PLUGIN.format(name="gen_a"))
+    b = make_module("view_b", PLUGIN.format(name="gen_b"))
+    reg = load_plugins([a, b]).registries
+    assert (reg.generators.get("gen_a").plugin, reg.generators.get("gen_b").plugin) == (a, b)
+    assert reg.generators.owner == "<direct>"  # the shared tables record direct additions
 
 
 def test_example_third_party_plugin_is_installed_and_works() -> None:
@@ -162,7 +174,7 @@ def test_example_third_party_plugin_is_installed_and_works() -> None:
         if os.environ.get("CI"):
             pytest.fail("CI must install docs/examples/translkit-tiny (see .ci/run)")
         pytest.skip("pip install -e docs/examples/translkit-tiny to run this test")
-    loaded = get_plugin_manager()
+    loaded = load_plugins()
     info = {p.name: p for p in loaded.plugins}["tiny"]
     assert info.distribution == "translkit-tiny"
     assert loaded.registered_by("tiny") == {
@@ -172,9 +184,9 @@ def test_example_third_party_plugin_is_installed_and_works() -> None:
     }
     import torch
 
-    from translkit.contracts import is_gan_loss
+    from translkit.contracts import GANLoss, satisfies
 
-    gen = loaded.registry.generators.create("tiny", width=4)
+    gen = loaded.registries.generators.create("tiny", width=4)
     x = torch.rand(2, 3, 16, 20) * 2 - 1
     assert gen(x).shape == x.shape
-    assert is_gan_loss(loaded.registry.losses.create("softplus_gan"))
+    assert satisfies(loaded.registries.losses.create("softplus_gan"), GANLoss)

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from translkit_plugins.cyclegan import cyclegan
 
 from translkit.errors import RecipeError
 from translkit.recipe import (
@@ -35,18 +36,34 @@ class Disc:
 
 
 class Loss:
-    """Test loss."""
+    """Test pixel loss."""
 
     def __init__(self, weight: float = 1.0) -> None:
         self.weight = weight
+
+    def __call__(self, output, target):
+        return 0.0
+
+
+class GanLoss:
+    """Test adversarial loss."""
+
+    def generator_loss(self, fake_logits):
+        return 0.0
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return 0.0
 
 
 @pytest.fixture
 def registry() -> Registries:
     reg = Registries()
+    reg.methods.add("cyclegan", cyclegan)
     reg.generators.add("resnet_9blocks", Gen)
     reg.discriminators.add("patchgan", Disc)
-    for name in ("lsgan", "cycle", "identity"):
+    reg.losses.add("lsgan", GanLoss)
+    reg.losses.add("hinge", GanLoss)
+    for name in ("cycle", "identity"):
         reg.losses.add(name, Loss)
     reg.metrics.add("fid", lambda: None)
     return reg
@@ -63,7 +80,8 @@ def test_defaults_apply_when_keys_are_left_out(tmp_path: Path) -> None:
     assert recipe.optim.lr == 1e-3
     assert recipe.optim.betas == [0.5, 0.999]
     assert recipe.generator == Component("resnet_9blocks")
-    assert recipe.loss.cycle.options == {"weight": 10.0}
+    assert recipe.method == Component("cyclegan")
+    assert recipe.loss == {}  # the method's defaults are filled in by resolve_recipe
     assert recipe.run_dir == Path("runs/run")
     assert recipe.source == str(tmp_path / "r.toml")
 
@@ -96,7 +114,6 @@ def test_unknown_section_suggests_the_valid_one(tmp_path: Path) -> None:
         ("[run]\nseed = true\n", "run.seed must be int"),
         ('[optim]\nbetas = [0.5, "x"]\n', r"optim.betas\[1\] must be float"),
         ('[train]\nprecision = "bf61"\n', r"train.precision must be one of .*did you mean 'bf16'"),
-        ("[generator]\nngf = 32\n", r"\[generator\] needs a `name` key"),
         ("generator = 3\n", r"\[generator\] must be a table"),
     ],
 )
@@ -136,7 +153,7 @@ def test_overrides_parse_toml_values_and_create_keys(tmp_path: Path) -> None:
     assert recipe.optim.betas == [0.9, 0.99]
     assert recipe.train.compile is True
     assert recipe.run.name == "my run"
-    assert recipe.loss.gan.name == "hinge"
+    assert recipe.loss["gan"].name == "hinge"
 
 
 def test_override_of_component_shorthand_keeps_its_name() -> None:
@@ -196,3 +213,43 @@ def test_recipe_defaults_are_independent_instances() -> None:
     a.optim.betas.append(1.0)
     a.generator.options["x"] = 1
     assert b.optim.betas == [0.5, 0.999] and b.generator.options == {}
+
+
+def test_resolve_fills_the_methods_loss_slots(registry: Registries) -> None:
+    resolved = resolve_recipe(recipe_from_dict({}), registry)
+    assert {k: c.name for k, c in resolved.loss.items()} == {
+        "gan": "lsgan",
+        "cycle": "cycle",
+        "identity": "identity",
+    }
+    assert resolved.loss["cycle"].options == {"weight": 10.0}
+    assert resolved.loss["identity"].options == {"weight": 0.0}  # CycleGAN: identity off
+
+
+def test_a_loss_slot_without_name_merges_into_the_default(registry: Registries) -> None:
+    raw = apply_overrides({}, ["loss.cycle.weight=5"])
+    resolved = resolve_recipe(recipe_from_dict(raw), registry)
+    assert resolved.loss["cycle"] == Component("cycle", {"weight": 5})
+
+
+def test_a_loss_of_the_wrong_kind_is_refused_at_resolve_time(registry: Registries) -> None:
+    recipe = recipe_from_dict({"loss": {"cycle": {"name": "lsgan"}}}, source="x.toml")
+    with pytest.raises(RecipeError, match=r"x.toml: \[loss.cycle\] 'lsgan' is not a PixelLoss"):
+        resolve_recipe(recipe, registry)
+
+
+def test_unknown_loss_slot_lists_the_methods_slots(registry: Registries) -> None:
+    recipe = recipe_from_dict({"loss": {"cycel": {"name": "cycle"}}})
+    with pytest.raises(RecipeError, match=r"not a loss slot.*'cycle'.*gan, cycle, identity"):
+        resolve_recipe(recipe, registry)
+
+
+def test_a_head_is_refused_for_a_method_without_one(registry: Registries) -> None:
+    recipe = recipe_from_dict({"head": {"name": "mlp"}})
+    with pytest.raises(RecipeError, match=r"\[head\] is not used by method 'cyclegan'"):
+        resolve_recipe(recipe, registry)
+
+
+def test_a_section_without_name_keeps_the_default_component(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path, "[generator]\nngf = 32\n"))
+    assert recipe.generator == Component("resnet_9blocks", {"ngf": 32})

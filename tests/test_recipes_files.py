@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from translkit import get_registry
 from translkit.errors import DataError
-from translkit.plugins import get_registry
 from translkit.recipe import load_recipe, resolve_recipe
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
 
 def _load(name: str, *overrides: str):
-    return resolve_recipe(load_recipe(RECIPES / name, list(overrides)))
+    return resolve_recipe(load_recipe(RECIPES / name, list(overrides)), get_registry())
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in RECIPES.glob("*.toml")))
@@ -42,9 +42,9 @@ def _params(recipe) -> tuple[int, int]:
 def test_leather_denim_is_the_study():
     r = _load("leather_denim.toml")
     assert (r.generator.name, r.generator.options["norm"]) == ("resnet_9blocks", "batch")
-    assert r.discriminator.name == "five_layer" and r.loss.gan.name == "lsgan"
-    assert r.loss.gan.options["fake_label"] == 0.0
-    assert r.loss.cycle.options["weight"] == 10.0 and r.loss.identity.options["weight"] == 0.0
+    assert r.discriminator.name == "five_layer" and r.loss["gan"].name == "lsgan"
+    assert r.loss["gan"].options["fake_label"] == 0.0
+    assert r.loss["cycle"].options["weight"] == 10.0 and r.loss["identity"].options["weight"] == 0.0
     assert (r.optim.lr, r.optim.betas, r.optim.batch_size, r.optim.epochs) == (
         0.002,
         [0.5, 0.999],
@@ -85,7 +85,7 @@ def test_zhu_defaults():
         "patchgan",
     )
     assert _params(r) == (11_378_179, 2_764_737)
-    assert r.loss.identity.options["weight"] == 5.0 and r.loss.cycle.options["weight"] == 10.0
+    assert r.loss["identity"].options["weight"] == 5.0 and r.loss["cycle"].options["weight"] == 10.0
     assert (r.optim.lr, r.optim.batch_size, r.optim.epochs, r.optim.decay_start) == (
         2e-4,
         1,

@@ -24,8 +24,7 @@ def flexible(**options):
 
 @pytest.fixture
 def reg() -> Registry:
-    r: Registry = Registry("generators")
-    r._plugin = "first_plugin"
+    r: Registry = Registry("generators").owned_by("first_plugin")
     r.add("resnet_9blocks", Net)
     r.add("resnet_6blocks", Net)
     r.add("unet_256", flexible)
@@ -50,9 +49,8 @@ def test_names_filters_with_wildcards_and_contains(reg: Registry) -> None:
 
 
 def test_duplicate_name_names_both_plugins(reg: Registry) -> None:
-    reg._plugin = "second_plugin"
     with pytest.raises(ComponentError) as err:
-        reg.add("resnet_9blocks", Net)
+        reg.owned_by("second_plugin").add("resnet_9blocks", Net)
     assert "first_plugin" in str(err.value) and "second_plugin" in str(err.value)
 
 

@@ -1,4 +1,4 @@
-"""Metrics from a recipe-local plugin module are found when scoring generators."""
+"""Metrics from a plugin module the user loads are found when scoring generators."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+import translkit
 from translkit.scoring import score_generators
 
 METRIC_PLUGIN = """
@@ -19,6 +20,10 @@ from translkit.data import list_images
 class CountFakes:
     '''Counts translated images (a recipe-local test metric).'''
     goals = {"count": "max"}
+    min_images = 1
+    info = {}
+    def prepare(self, inception_weights):
+        pass
     def __call__(self, inputs):
         return {"count": float(len(list_images(inputs.fake)))}
 
@@ -46,7 +51,8 @@ def test_recipe_plugin_metrics_are_scored(tmp_path: Path, make_module) -> None:
     gens = {"a2b": Negate(), "b2a": Negate()}
     data = SimpleNamespace(root=str(tmp_path))
     out = tmp_path / "out"
-    scores = score_generators(gens, data, ["count_fakes"], out_dir=out, plugins=[module])
+    with_plugin = translkit.get_registry([module])
+    scores = score_generators(gens, data, ["count_fakes"], with_plugin, out_dir=out).values
     assert scores == {"a2b/count": 3.0, "b2a/count": 2.0}
-    with pytest.raises(Exception, match="count_fakes"):
-        score_generators(gens, data, ["count_fakes"], out_dir=tmp_path / "out2")
+    with pytest.raises(translkit.ComponentError, match="count_fakes"):
+        score_generators(gens, data, ["count_fakes"], translkit.get_registry(), out_dir=out)

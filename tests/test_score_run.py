@@ -11,10 +11,12 @@ from PIL import Image
 from scoring_support import inception_weights, make_run_dir, write_images
 from typer.testing import CliRunner
 
+from translkit import get_registry
 from translkit.checkpoint import load_generators
 from translkit.cli import app
+from translkit.cli.score_cmd import scores_table
 from translkit.errors import TranslkitError
-from translkit.scoring import score_generators, score_run, scores_table
+from translkit.scoring import score_generators, score_run
 
 runner = CliRunner()
 SIZES = [(33, 27), (40, 40), (25, 31)]
@@ -39,11 +41,11 @@ def run_dir(tmp_path: Path, data_root: Path) -> Path:
 
 
 def test_score_generators_translates_and_adds_truth_metrics(run_dir, data_root, tmp_path) -> None:
-    nets = load_generators(run_dir / "checkpoints" / "latest.pt")
+    nets = load_generators(run_dir / "checkpoints" / "latest.pt", get_registry()).nets
     out = tmp_path / "out"
     scores = score_generators(
-        {"a2b": nets["a2b"]}, SimpleNamespace(root=str(data_root)), [], out_dir=out
-    )
+        {"a2b": nets["a2b"]}, SimpleNamespace(root=str(data_root)), [], get_registry(), out_dir=out
+    ).values
     assert set(scores) == {"a2b/psnr", "a2b/ssim", "a2b/l1"}  # testA_truth exists
     for path, size in zip(sorted((out / "a2b").iterdir()), SIZES, strict=True):
         assert Image.open(path).size == size  # translated at each input's own size
@@ -53,7 +55,7 @@ def test_score_run_writes_scores_json_and_falls_back_to_latest(run_dir: Path, da
     (data_root / "testB_truth").mkdir()
     for p in (data_root / "testA").iterdir():
         Image.open(p).save(data_root / "testB_truth" / p.name)
-    out = score_run(run_dir, checkpoint="best", metrics=["l1"])
+    out = score_run(run_dir, get_registry(), checkpoint="best", metrics=["l1"])
     assert out["checkpoint"].endswith("latest.pt")  # no best.pt yet
     saved = json.loads((run_dir / "scores.json").read_text())
     assert saved["scores"] == out["scores"]
@@ -65,9 +67,9 @@ def test_score_run_writes_scores_json_and_falls_back_to_latest(run_dir: Path, da
 
 def test_missing_run_pieces_are_clear_errors(tmp_path: Path, run_dir: Path) -> None:
     with pytest.raises(TranslkitError, match="not a run directory"):
-        score_run(tmp_path)
+        score_run(tmp_path, get_registry())
     with pytest.raises(TranslkitError, match="does not exist"):
-        score_run(run_dir, checkpoint=str(tmp_path / "nope.pt"))
+        score_run(run_dir, get_registry(), checkpoint=str(tmp_path / "nope.pt"))
     (run_dir / "checkpoints" / "latest.pt").unlink()
     result = runner.invoke(app, ["score", str(run_dir)])
     assert result.exit_code == 1 and "checkpoints/best.pt" in result.output
@@ -110,7 +112,7 @@ def test_cli_passes_options_to_score_run(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
     seen = {}
 
-    def fake(run_dir, **kw):
+    def fake(run_dir, registries, **kw):
         seen.update(kw, run_dir=run_dir)
         return {"scores": {"a2b/fid": 1.0}, "goals": {"a2b/fid": "min"}, "info": {}}
 

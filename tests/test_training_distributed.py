@@ -59,7 +59,9 @@ def test_two_processes_equal_one(tmp_path: Path):
         assert rb["loss/G_total"] == pytest.approx(ra["loss/G_total"], rel=1e-4)
 
 
-def test_sigterm_writes_checkpoint_and_resumes(tmp_path: Path):
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_writes_checkpoint_and_resumes(tmp_path: Path, signum: int, code: int):
+    """SIGTERM exits 143 and SIGINT 130 (128 + the signal), after a checkpoint."""
     recipe = tiny_recipe(
         tmp_path,
         optim={"epochs": 500},
@@ -83,14 +85,15 @@ def test_sigterm_writes_checkpoint_and_resumes(tmp_path: Path):
             break
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()[0]
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out
-    assert "--resume" in out
+    assert proc.returncode == code, out
+    assert f"translkit run {recipe.run_dir} --resume" in " ".join(out.split())
     ckpt = load_checkpoint(recipe.run_dir / "checkpoints/latest.pt")
     assert ckpt["step"] >= 3 and (ckpt["epoch"], ckpt["batch"]) == divmod(ckpt["step"], 2)
     summary = __import__("json").loads((recipe.run_dir / "summary.json").read_text())
-    assert summary["interrupted"] and not summary["finished"]
+    assert summary["interrupted"] and not summary["finished"] and summary["signal"] == signum
+    assert summary["steps"] == ckpt["step"]  # summary.json agrees with latest.pt
     recipe.train.max_steps = ckpt["step"] + 1
     result = train(recipe, resume="latest", progress=False)
     assert result.steps == ckpt["step"] + 1

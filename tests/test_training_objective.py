@@ -1,4 +1,5 @@
-"""The CycleGAN objective: fast paths equal the plain fp32 NCHW path, pools, schedules, EMA."""
+"""The CycleGAN method on the engine: fast paths equal the plain fp32 NCHW path, phases
+freeze what they must, pools, schedules, EMA, clipping, the non-finite guard."""
 
 from __future__ import annotations
 
@@ -8,27 +9,19 @@ from pathlib import Path
 import pytest
 import torch
 from training_support import tiny_recipe
+from translkit_plugins._pool import ImagePool
 
+from translkit import get_registry
+from translkit.contracts import is_per_sample
 from translkit.errors import RecipeError
 from translkit.recipe import OptimSection, TrainSection
 from translkit.training.ema import EMA
-from translkit.training.engine import Engine, resolve_device, uses_channels_last
-from translkit.training.objective import DiscriminatorPair, GeneratorPair, is_per_sample
-from translkit.training.pool import ImagePool
+from translkit.training.engine import Engine, training_device, uses_channels_last
 from translkit.training.schedules import lr_factor
 
 
-def _losses_and_grads(engine: Engine, batch: dict[str, torch.Tensor]):
-    g_terms, d_terms = engine.forward_losses(
-        engine._prepare(batch["A"]), engine._prepare(batch["B"])
-    )
-    terms = {k: v.detach().clone() for k, v in {**g_terms, **d_terms}.items()}
-    grads = {
-        f"{name}.{p_name}": p.grad.detach().clone()
-        for name, net in engine.nets.items()
-        for p_name, p in net.named_parameters()
-    }
-    return terms, grads
+def _engine(recipe) -> Engine:
+    return Engine(recipe, torch.device("cpu"), get_registry())
 
 
 def _batch(seed: int = 0, n: int = 2, size: int = 32) -> dict[str, torch.Tensor]:
@@ -57,18 +50,14 @@ def test_fast_paths_match_plain_path(
         discriminator={"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": disc_norm},
         loss={"identity": {"name": "identity", "weight": idt}},
     )
-    fast = Engine(
-        tiny_recipe(tmp_path, train={"fuse": "auto", "pool_size": pool}, **kw), torch.device("cpu")
-    )
-    plain = Engine(
-        tiny_recipe(tmp_path, train={"fuse": "off", "pool_size": pool}, **kw), torch.device("cpu")
-    )
+    fast = _engine(tiny_recipe(tmp_path, train={"fuse": "auto", "pool_size": pool}, **kw))
+    plain = _engine(tiny_recipe(tmp_path, train={"fuse": "off", "pool_size": pool}, **kw))
     per_sample = gen_norm != "batch"
-    assert fast.gpair.fuse is per_sample and fast.dpair.fuse is (disc_norm != "batch")
-    assert not plain.gpair.fuse and not plain.dpair.fuse
+    assert fast.method.fuse_G is per_sample and fast.method.fuse_D is (disc_norm != "batch")
+    assert not plain.method.fuse_G and not plain.method.fuse_D
     batch = _batch()
-    t_fast, g_fast = _losses_and_grads(fast, batch)
-    t_plain, g_plain = _losses_and_grads(plain, batch)
+    t_fast, g_fast = fast.gradients(batch)
+    t_plain, g_plain = plain.gradients(batch)
     assert set(t_fast) == set(t_plain) >= {"G_AB_gan", "cycle_A", "D_A", "D_B"}
     assert ("idt_A" in t_fast) is (idt > 0)
     for k in t_plain:
@@ -78,40 +67,29 @@ def test_fast_paths_match_plain_path(
         torch.testing.assert_close(g_fast[k], g_plain[k], rtol=1e-4, atol=1e-6, msg=k)
 
 
-def test_generator_step_freezes_discriminators(tmp_path: Path):
-    """D gets gradients only from its own loss: the G half computes none for it."""
-    engine = Engine(tiny_recipe(tmp_path, train={"pool_size": 0}), torch.device("cpu"))
-    real_A, real_B = _batch()["A"], _batch()["B"]
-    outputs = engine.gpair(real_A, real_B)
-    for net in (engine.nets["D_A"], engine.nets["D_B"]):
-        net.requires_grad_(False)
-    from translkit.training.objective import generator_losses
-
-    terms = generator_losses(
-        outputs,
-        real_A,
-        real_B,
-        engine.nets["D_A"],
-        engine.nets["D_B"],
-        engine.gan,
-        engine.cycle,
-        engine.identity,
-    )
-    terms["G_total"].backward()
+def test_generator_phase_freezes_discriminators(tmp_path: Path):
+    """D gets gradients only from its own phase: the G phase computes none for it."""
+    engine = _engine(tiny_recipe(tmp_path, train={"pool_size": 0}))
+    batch = _batch()
+    cache = engine.method.forward(batch)
+    g_phase, d_phase = engine.method.phases
+    terms = engine._run_phase(g_phase, batch, cache, 1, apply=False)
     assert all(p.grad is None for p in engine.nets["D_A"].parameters())
     assert all(p.grad is not None for p in engine.nets["G_AB"].parameters())
     expected = sum(v for k, v in terms.items() if k != "G_total")
     torch.testing.assert_close(terms["G_total"], expected)
+    engine._run_phase(d_phase, batch, cache, 1, apply=False)
+    assert all(p.grad is not None for p in engine.nets["D_A"].parameters())
+    assert all(p.requires_grad for net in engine.nets.values() for p in net.parameters())
 
 
 def test_identity_off_skips_identity_passes(tmp_path: Path):
-    engine = Engine(
-        tiny_recipe(tmp_path, loss={"identity": {"name": "identity", "weight": 0.0}}),
-        torch.device("cpu"),
-    )
-    assert not engine.gpair.identity and engine.gpair.fuse  # 3 calls instead of 4
-    g_terms, _ = engine.forward_losses(*_batch().values())
-    assert "idt_A" not in g_terms
+    engine = _engine(tiny_recipe(tmp_path, loss={"identity": {"name": "identity", "weight": 0.0}}))
+    assert not engine.method.identity and engine.method.fuse_G  # 3 calls instead of 4
+    cache = engine.method.forward(_batch())
+    assert cache["idt_A"] is None
+    terms, _ = engine.gradients(_batch())
+    assert "idt_A" not in terms
 
 
 def test_is_per_sample():
@@ -119,10 +97,10 @@ def test_is_per_sample():
     assert not is_per_sample(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.BatchNorm2d(3)))
 
 
-def test_pairs_without_fuse_never_fuse():
-    net = torch.nn.Conv2d(3, 3, 1)
-    assert not GeneratorPair(net, net, identity=True, fuse=False).fuse
-    assert not DiscriminatorPair(net, net, object(), fuse=False).fuse
+def test_per_sample_attribute_overrides_the_batch_norm_rule():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.InstanceNorm2d(3))
+    net.per_sample = False  # a plugin opting out of batched passes
+    assert not is_per_sample(net)
 
 
 def test_channels_last_auto_is_off_on_cpu():
@@ -133,12 +111,12 @@ def test_channels_last_auto_is_off_on_cpu():
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_reduced_precision_on_cpu_is_a_recipe_error(precision: str):
     with pytest.raises(RecipeError, match="CUDA only"):
-        resolve_device(TrainSection(device="cpu", precision=precision))
+        training_device(TrainSection(device="cpu", precision=precision))
 
 
 def test_bad_device_is_a_recipe_error():
     with pytest.raises(RecipeError, match="not a device"):
-        resolve_device(TrainSection(device="toaster"))
+        training_device(TrainSection(device="toaster"))
 
 
 def test_pool_returns_mix_and_round_trips():
@@ -183,20 +161,19 @@ def test_ema_tracks_weights():
 
 def test_grad_clip_applies_before_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The clipped gradient is what the optimiser sees (the study clipped after stepping)."""
-    engine = Engine(tiny_recipe(tmp_path, optim={"grad_clip": 1e-3}), torch.device("cpu"))
+    engine = _engine(tiny_recipe(tmp_path, optim={"grad_clip": 1e-3}))
     seen = []
-    original = engine.opt_G.step
+    opt_G = engine.optimizers["G"]
+    original = opt_G.step
 
     def step(*a, **k):
-        grads = [
-            p.grad for g in engine.opt_G.param_groups for p in g["params"] if p.grad is not None
-        ]
+        grads = [p.grad for g in opt_G.param_groups for p in g["params"] if p.grad is not None]
         seen.append(
             torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(x) for x in grads]))
         )
         return original(*a, **k)
 
-    monkeypatch.setattr(engine.opt_G, "step", step)
+    monkeypatch.setattr(opt_G, "step", step)
     engine.train_step(_batch(), step=1)
     assert seen and seen[0] <= 1e-3 * (1 + 1e-4)
 
@@ -204,7 +181,7 @@ def test_grad_clip_applies_before_step(tmp_path: Path, monkeypatch: pytest.Monke
 def test_non_finite_loss_names_step_and_term(tmp_path: Path):
     from translkit.training.engine import NonFiniteLossError
 
-    engine = Engine(tiny_recipe(tmp_path), torch.device("cpu"))
+    engine = _engine(tiny_recipe(tmp_path))
     before = {k: v.clone() for k, v in engine.nets["G_AB"].state_dict().items()}
     batch = _batch()
     batch["A"][0, 0, 0, 0] = float("nan")
@@ -226,15 +203,17 @@ def test_cuda_fast_paths_match_fp32_nchw(tmp_path: Path, precision: str):
             train={"device": "cuda", "pool_size": 0, "fuse": "off", "channels_last": "off"},
         ),
         device,
+        get_registry(),
     )
     fast = Engine(
         tiny_recipe(tmp_path, train={"device": "cuda", "pool_size": 0, "precision": precision}),
         device,
+        get_registry(),
     )
-    assert fast.channels_last
+    assert uses_channels_last(fast.recipe.train, device)
     batch = _batch()
-    t_ref, g_ref = _losses_and_grads(ref, batch)
-    t_fast, g_fast = _losses_and_grads(fast, batch)
+    t_ref, g_ref = ref.gradients(batch)
+    t_fast, g_fast = fast.gradients(batch)
     tol = {"fp32": (1e-4, 1e-5), "bf16": (5e-2, 5e-3), "fp16": (2e-2, 2e-3)}[precision]
     scale = fast.scaler.get_scale() if precision == "fp16" else 1.0
     for k in t_ref:

@@ -8,10 +8,12 @@ import pytest
 import torch
 from training_support import tiny_recipe
 
-from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, load_generators
-from translkit.errors import CheckpointError, RecipeError
+from translkit import get_registry
+from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, load_generators, save_checkpoint
+from translkit.errors import CheckpointError, TranslkitError
+from translkit.rundir import RunDir
 from translkit.training import train
-from translkit.training.checkpoints import prune
+from translkit.training.snapshots import prune
 
 
 def _weights(path: Path) -> dict[str, dict[str, torch.Tensor]]:
@@ -71,13 +73,20 @@ def test_checkpoint_contents_and_generators(tmp_path: Path):
         "ranks",
         "best",
         "batch",
+        "components",
     ):
         assert key in ckpt, key
     assert set(ckpt["models"]) == {"G_AB", "G_BA", "D_A", "D_B"}
-    assert set(ckpt["ranks"][0]) == {"pools", "rng"}
+    assert set(ckpt["ranks"][0]) == {"method", "rng"}
+    assert set(ckpt["ranks"][0]["method"]) == {"pools"}
     assert set(ckpt["ranks"][0]["rng"]) == {"python", "numpy", "torch", "cuda"}
     assert ckpt["recipe"] == recipe.to_dict()
-    gens = load_generators(ckpt_dir / "latest.pt")
+    assert ckpt["components"]["generator"] == {
+        "name": "resnet",
+        "plugin": "translkit.generators",
+        "module": "translkit_plugins.generators",
+    }
+    gens = load_generators(ckpt_dir / "latest.pt", get_registry()).nets
     out = gens["a2b"](torch.zeros(1, 3, 32, 32))
     assert out.shape == (1, 3, 32, 32)
     torch.testing.assert_close(gens["a2b"].state_dict(), ckpt["ema"]["G_AB"])
@@ -88,7 +97,7 @@ def test_existing_run_dir_needs_resume_or_overwrite(tmp_path: Path):
         tmp_path, optim={"epochs": 1}, train={"sample_every": 0}, eval={"every": 0}
     )
     train(recipe, progress=False)
-    with pytest.raises(RecipeError, match="already exists.*--resume.*--overwrite"):
+    with pytest.raises(TranslkitError, match="already exists.*--resume.*--overwrite"):
         train(recipe, progress=False)
     marker = recipe.run_dir / "marker.txt"
     marker.write_text("x")
@@ -111,13 +120,40 @@ def test_resume_errors(tmp_path: Path):
 
 
 def test_prune_keeps_newest(tmp_path: Path):
+    run = RunDir(tmp_path)
+    run.checkpoints.mkdir()
     for e in (1, 2, 3, 10):
-        (tmp_path / f"epoch_{e:04d}.pt").write_bytes(b"")
-    (tmp_path / "best.pt").write_bytes(b"")
-    gone = prune(tmp_path, 2)
+        run.epoch_checkpoint(e).write_bytes(b"")
+    run.best.write_bytes(b"")
+    gone = prune(run, 2)
     assert sorted(p.name for p in gone) == ["epoch_0001.pt", "epoch_0002.pt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert sorted(p.name for p in run.checkpoints.iterdir()) == [
         "best.pt",
         "epoch_0003.pt",
         "epoch_0010.pt",
     ]
+
+
+def _as_written_before_methods(path: Path) -> None:
+    """Rewrite a snapshot in the layout of translkit 0.1 (no method, CycleGAN pools per rank)."""
+    ckpt = load_checkpoint(path)
+    ckpt["recipe"].pop("method")
+    ckpt.pop("components")
+    ckpt["ranks"] = [{"pools": r["method"]["pools"], "rng": r["rng"]} for r in ckpt["ranks"]]
+    save_checkpoint(ckpt, path)
+
+
+def test_checkpoint_from_before_methods_loads_and_resumes(tmp_path: Path):
+    common = {"train": {"sample_every": 0}, "eval": {"every": 0, "num_samples": 0}}
+    straight = train(tiny_recipe(tmp_path, name="straight", **common), progress=False)
+    part = tiny_recipe(tmp_path, name="old", **common)
+    part.train.max_steps = 3
+    train(part, progress=False)
+    _as_written_before_methods(part.run_dir / "checkpoints/latest.pt")
+    gens = load_generators(part.run_dir, get_registry()).nets
+    assert set(gens) == {"a2b", "b2a"}
+    resumed = train(tiny_recipe(tmp_path, name="old", **common), resume="latest", progress=False)
+    assert resumed.finished and resumed.steps == 4
+    _assert_identical(
+        straight.run_dir / "checkpoints/latest.pt", part.run_dir / "checkpoints/latest.pt"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,9 +13,12 @@ from PIL import Image
 from training_support import tiny_recipe
 from typer.testing import CliRunner
 
+from translkit import get_registry
+from translkit.checkpoint import load_model
 from translkit.cli import _normalise_argv, app
+from translkit.evaluation import test_objective
 from translkit.training import train
-from translkit.training.evaluate import selection_goal, test_objective
+from translkit.training.evaluate import selection_goal
 from translkit.training.plots import epoch_means, read_jsonl
 
 
@@ -94,7 +98,8 @@ def test_eval_records_and_best(finished_run):
 
 def test_test_objective_of_checkpoint_matches_eval_log(finished_run):
     _, result = finished_run
-    values = test_objective(result.run_dir / "checkpoints/latest.pt")
+    model, _, _ = load_model(result.run_dir / "checkpoints/latest.pt", get_registry())
+    values = test_objective(model, model.recipe.data)
     last = read_jsonl(result.run_dir / "eval.jsonl")[-1]
     assert values["objective"] == pytest.approx(last["objective"], rel=1e-5)
     assert values["objective/D_B"] == pytest.approx(last["objective/D_B"], rel=1e-5)
@@ -138,6 +143,7 @@ def test_cli_passes_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     def fake_train(r, **kw):
         seen.update(kw, recipe=r)
+        return SimpleNamespace(interrupted=0)
 
     monkeypatch.setattr("translkit.training.train", fake_train)
     result = CliRunner().invoke(
@@ -157,28 +163,29 @@ def test_cpu_reduced_precision_via_cli(tmp_path: Path):
 def test_selection_goal(tmp_path: Path):
     from translkit.errors import RecipeError
 
-    assert selection_goal(tiny_recipe(tmp_path)) == "min"
+    assert selection_goal(tiny_recipe(tmp_path), get_registry()) == "min"
     with pytest.raises(RecipeError, match="eval.select"):
-        selection_goal(tiny_recipe(tmp_path, eval={"select": "fdi"}))
+        selection_goal(tiny_recipe(tmp_path, eval={"select": "fdi"}), get_registry())
 
 
 def test_non_finite_run_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from translkit.training.engine import Engine, NonFiniteLossError
+    from translkit_plugins.cyclegan import CycleGAN
+
+    from translkit.training.engine import NonFiniteLossError
 
     recipe = tiny_recipe(tmp_path, train={"sample_every": 0}, eval={"every": 0})
-    original = Engine.forward_losses
+    original = CycleGAN.phase_losses
+    calls = {"D": 0}
 
-    def poisoned(self, real_A, real_B):
-        g, d = original(self, real_A, real_B)
-        if self.opt_G.state and len(self.opt_G.state) and _steps(self) >= 2:
-            d["D_B"] = d["D_B"] * float("inf")
-            d["D_total"] = d["D_total"] * float("inf")
-        return g, d
+    def poisoned(self, phase, batch, cache):
+        terms = original(self, phase, batch, cache)
+        if phase == "D":
+            calls["D"] += 1
+            if calls["D"] == 3:
+                terms["D_B"] = terms["D_B"] * float("inf")
+        return terms
 
-    def _steps(engine):
-        return int(next(iter(engine.opt_G.state.values()))["step"])
-
-    monkeypatch.setattr(Engine, "forward_losses", poisoned)
+    monkeypatch.setattr(CycleGAN, "phase_losses", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"step 3: loss term 'D_B'"):
         train(recipe, progress=False)
     from translkit.checkpoint import load_checkpoint
@@ -187,6 +194,8 @@ def test_non_finite_run_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch: 
     assert ckpt["step"] == 2 and all(
         torch.isfinite(v).all() for v in ckpt["models"]["G_AB"].values()
     )
+    summary = json.loads((recipe.run_dir / "summary.json").read_text())
+    assert summary["steps"] == 2  # summary.json agrees with latest.pt
 
 
 @pytest.mark.slow

@@ -12,10 +12,10 @@ from scoring_support import generators_checkpoint, write_images
 from torch import nn
 from typer.testing import CliRunner
 
+from translkit import get_registry
 from translkit.cli import app
 from translkit.errors import TranslkitError
 from translkit.inference import Translator, pad_to_multiple, translate_checkpoint
-from translkit.plugins import get_registry
 
 runner = CliRunner()
 
@@ -105,7 +105,7 @@ def test_folder_is_translated_recursively_at_each_size(tmp_path: Path) -> None:
     ckpt = generators_checkpoint(tmp_path / "g.pt", ngf=4)
     src, out = tmp_path / "in", tmp_path / "out"
     _inputs(src)
-    report = translate_checkpoint(ckpt, src, out, device="cpu", batch_size=2)
+    report = translate_checkpoint(ckpt, src, out, get_registry(), device="cpu", batch_size=2)
     assert [p.name for p, _ in report.failed] == ["broken.png"]
     assert len(report.written) == 6
     expected = {
@@ -164,7 +164,7 @@ def test_cli_passes_its_options_through(tmp_path: Path, monkeypatch) -> None:
 
     seen = {}
 
-    def fake(checkpoint, source, output, **kw):
+    def fake(checkpoint, source, output, registries, **kw):
         seen.update(kw, checkpoint=checkpoint)
         return files.TranslateReport()
 
@@ -207,23 +207,32 @@ def test_compile_wraps_the_optimised_copy(monkeypatch) -> None:
 
 
 def test_checkpoint_imported_from_the_reference_code(tmp_path: Path) -> None:
-    from translkit.importers import import_junyanz
+    from translkit.importing import import_generators
 
     torch.manual_seed(1)
     zhu = get_registry().generators.create("resnet_6blocks", ngf=4)
     state = {f"module.{k}": v for k, v in zhu.state_dict().items()}  # DataParallel names
     torch.save(state, tmp_path / "latest_net_G_A.pth")
-    ckpt = import_junyanz(
-        tmp_path / "latest_net_G_A.pth", tmp_path / "zhu.pt", generator="resnet_6blocks", ngf=4
+    ckpt = import_generators(
+        "junyanz",
+        tmp_path / "latest_net_G_A.pth",
+        tmp_path / "zhu.pt",
+        get_registry(),
+        generator="resnet_6blocks",
+        options={"ngf": 4},
     )
     write_images(tmp_path / "in", 1, (45, 31))
-    report = translate_checkpoint(ckpt, tmp_path / "in", tmp_path / "out", device="cpu")
+    report = translate_checkpoint(
+        ckpt, tmp_path / "in", tmp_path / "out", get_registry(), device="cpu"
+    )
     assert report.ok and Image.open(tmp_path / "out" / "000.png").size == (45, 31)
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         assert torch.allclose(Translator(zhu.eval())(x), zhu(x), atol=1e-6)
-    with pytest.raises(TranslkitError, match="no b2a generator"):
-        translate_checkpoint(ckpt, tmp_path / "in", tmp_path / "o2", direction="b2a")
+    with pytest.raises(TranslkitError, match="translates only a2b, not b2a"):
+        translate_checkpoint(
+            ckpt, tmp_path / "in", tmp_path / "o2", get_registry(), direction="b2a"
+        )
 
 
 @pytest.mark.gpu

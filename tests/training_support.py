@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import translkit
 from translkit.recipe import Recipe, recipe_from_dict, resolve_recipe
 
 
@@ -46,4 +47,4 @@ def tiny_recipe(tmp_path: Path, *, name: str = "run", **sections: Any) -> Recipe
             raw[section] = {**raw[section], **values}
         else:
             raw[section] = values
-    return resolve_recipe(recipe_from_dict(raw, source="<tiny>"))
+    return resolve_recipe(recipe_from_dict(raw, source="<tiny>"), translkit.get_registry())

@@ -1,43 +1,60 @@
-"""Checkpoint files: atomic writes, safe (weights-only) reads, generator loading.
+"""Checkpoint files: atomic writes, safe reads, and one loader for every format.
 
-Two formats, both plain dicts of tensors and built-in types (never pickled code):
+Three formats, all plain data (never pickled code), all read by :func:`load_generators`:
 
-- ``translkit.training/1`` — a training snapshot: ``recipe`` (resolved, as plain data),
-  ``models`` (``G_AB``, ``G_BA``, ``D_A``, ``D_B`` state dicts), optional ``ema``
-  (``G_AB``, ``G_BA``), optimisers, schedulers, RNG states, epoch/step, ...
-- ``translkit.generators/1`` — generators only (imports, exports): ``generators`` maps a
-  direction (``a2b``, ``b2a``) to ``{"name", "options", "state_dict"}``; ``plugins`` lists
-  plugin modules to import; ``meta`` says where it came from.
+- ``translkit.training/1`` (``.pt``) — a training snapshot: ``recipe`` (resolved, as plain
+  data), ``models`` (state dicts by role), optional ``ema``, optimisers, schedule, RNG
+  states, epoch/step, and ``components`` (which plugin provided each component);
+- ``translkit.generators/1`` (``.pt``) — generators only (imports): ``generators`` maps a
+  direction (``a2b``, ``b2a``) to ``{"name", "options", "state_dict", "module"}``;
+- ``translkit.safetensors/1`` (``.safetensors``) — one exported generator, its
+  name, options and direction in the file's metadata.
+
+A run directory stands for its ``checkpoints/best.pt`` (else ``latest.pt``).
+
+Loading never imports anything: components are looked up in the registries the caller
+passes (the installed plugins, plus any the user loaded on purpose). A file that needs a
+component no loaded plugin provides is refused with one line naming the component, the
+plugin module it was made with, and how to load that plugin deliberately.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from translkit.errors import CheckpointError
+from translkit.errors import CheckpointError, ComponentError, RecipeError
 from translkit.fileio import atomic_path
+from translkit.models import DIRECTIONS, Model, build_generator, build_model
+from translkit.recipe import Recipe, components, recipe_from_dict, resolve_recipe
+from translkit.registry import Registries
+from translkit.rundir import RunDir
 
 __all__ = [
-    "DIRECTIONS",
     "GENERATORS_FORMAT",
+    "SAFETENSORS_FORMAT",
     "TRAINING_FORMAT",
-    "generator_specs",
+    "Generators",
+    "checkpoint_source",
+    "component_provenance",
     "load_checkpoint",
     "load_generators",
+    "load_model",
+    "read_generator_specs",
     "save_checkpoint",
 ]
 
 TRAINING_FORMAT = "translkit.training/1"
 GENERATORS_FORMAT = "translkit.generators/1"
-DIRECTIONS = ("a2b", "b2a")
-_TRAINING_KEYS = {"a2b": "G_AB", "b2a": "G_BA"}
+SAFETENSORS_FORMAT = "translkit.safetensors/1"
 
 
 def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
@@ -68,7 +85,7 @@ def _looks_like_torch_file(path: Path) -> bool:
 
 
 def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``: a checkpoint is untrusted input."""
+    """Read a ``.pt`` file with ``weights_only=True``: a checkpoint is untrusted input."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
@@ -76,62 +93,212 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
+    except pickle.UnpicklingError:
         raise CheckpointError(
-            f"checkpoint {path} holds more than tensors and plain data (refused for safety: "
-            f"it could run code when loaded): {str(err).splitlines()[0]}"
+            f"checkpoint {path} holds Python objects besides tensors and plain data; refused, "
+            "because loading them could run code"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file: {err}") from None
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or not a torch file: {first}"
+        ) from None
     if not isinstance(obj, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, not a dict")
     return obj
 
 
-def generator_specs(ckpt: dict[str, Any], *, use_ema: bool = True) -> dict[str, dict[str, Any]]:
-    """Direction -> ``{"name", "options", "state_dict"}`` for either checkpoint format."""
-    fmt = ckpt.get("format")
-    if fmt == GENERATORS_FORMAT:
-        return dict(ckpt["generators"])
-    if fmt == TRAINING_FORMAT:
-        gen = dict(ckpt["recipe"]["generator"])
-        name = gen.pop("name")
-        weights = ckpt.get("ema") if use_ema and ckpt.get("ema") else ckpt["models"]
-        return {
-            d: {"name": name, "options": gen, "state_dict": weights[key]}
-            for d, key in _TRAINING_KEYS.items()
-        }
-    raise CheckpointError(
-        f"not a translkit checkpoint (format {fmt!r}); reference CycleGAN files are "
-        "converted with `translkit import junyanz`"
+def checkpoint_source(source: str | Path, which: str = "best") -> Path:
+    """The file ``source`` stands for: itself, or a run directory's ``which`` checkpoint."""
+    source = Path(source)
+    if source.is_dir():
+        return RunDir(source).require().checkpoint(which)
+    if not source.exists():
+        raise CheckpointError(f"checkpoint {source} does not exist")
+    return source
+
+
+def component_provenance(recipe: Recipe, registries: Registries) -> dict[str, dict[str, str]]:
+    """For each component of a resolved recipe: its name and the plugin that provided it."""
+    out = {}
+    for key, (kind, comp) in components(recipe).items():
+        entry = registries.kind(kind).get(comp.name)
+        out[key] = {"name": comp.name, "plugin": entry.plugin, "module": entry.module}
+    return out
+
+
+@dataclass
+class Generators:
+    """What a checkpoint translates with: direction -> generator (eval mode, CPU)."""
+
+    nets: dict[str, nn.Module]
+    source: Path
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Spec:
+    name: str
+    options: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    module: str = ""
+
+
+def _missing_hint(path: Path, what: str, module: str) -> str:
+    if module:
+        return (
+            f"{path} needs {what}, which no loaded plugin provides; it was made with plugin "
+            f"module {module!r}: install its distribution, or, if you trust it, load it "
+            f"with --plugin {module}"
+        )
+    return (
+        f"{path} needs {what}, which no loaded plugin provides; install the plugin that "
+        "provides it, or load its module with --plugin MODULE"
     )
 
 
-def checkpoint_plugins(ckpt: dict[str, Any]) -> list[str]:
-    if ckpt.get("format") == TRAINING_FORMAT:
-        return list(ckpt["recipe"].get("plugins", []))
-    return list(ckpt.get("plugins", []))
+def _stored_recipe(ckpt: dict[str, Any], path: Path, registries: Registries) -> Recipe:
+    """The checkpoint's recipe, checked against the registries (nothing imported)."""
+    try:
+        recipe = recipe_from_dict(ckpt["recipe"], source=str(path))
+    except RecipeError as err:
+        raise CheckpointError(f"checkpoint {path}: its recipe is not valid: {err}") from None
+    made_with = ckpt.get("components") or {}
+    for key, (kind, comp) in components(recipe).items():
+        if comp.name and comp.name not in registries.kind(kind):
+            module = (made_with.get(key) or {}).get("module") or ", ".join(recipe.plugins)
+            singular = registries.kind(kind).singular
+            raise CheckpointError(_missing_hint(path, f"{singular} {comp.name!r}", module))
+    try:
+        return resolve_recipe(recipe, registries)
+    except RecipeError as err:
+        raise CheckpointError(f"checkpoint {path}: {err}") from None
+
+
+def _training_specs(
+    ckpt: dict[str, Any], path: Path, registries: Registries, use_ema: bool
+) -> tuple[dict[str, _Spec], dict[str, Any]]:
+    recipe = _stored_recipe(ckpt, path, registries)
+    method = registries.methods.create(recipe.method.name, **recipe.method.options)
+    sections = {slot.role: slot.section for slot in method.networks}
+    weights = ckpt.get("ema") if use_ema and ckpt.get("ema") else ckpt["models"]
+    specs = {}
+    for direction, role in method.directions.items():
+        comp = getattr(recipe, sections[role])
+        specs[direction] = _Spec(comp.name, dict(comp.options), weights[role])
+    info = {
+        "format": TRAINING_FORMAT,
+        "recipe": recipe.run.name,
+        "method": recipe.method.name,
+        "generator": recipe.generator.name,
+        "epoch": ckpt.get("epoch"),
+        "step": ckpt.get("step"),
+        "ema": weights is ckpt.get("ema"),
+    }
+    return specs, info
+
+
+def _generators_specs(ckpt: dict[str, Any]) -> tuple[dict[str, _Spec], dict[str, Any]]:
+    specs = {
+        d: _Spec(s["name"], dict(s["options"]), s["state_dict"], s.get("module", ""))
+        for d, s in ckpt["generators"].items()
+    }
+    first = next(iter(specs.values()), None)
+    info = {"format": GENERATORS_FORMAT, "generator": first.name if first else None}
+    info.update({k: v for k, v in (ckpt.get("meta") or {}).items() if isinstance(v, str)})
+    return specs, info
+
+
+def _safetensors_specs(path: Path) -> tuple[dict[str, _Spec], dict[str, Any]]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        state = load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"{path} is not a readable safetensors file: {first}") from None
+    if meta.get("format") != SAFETENSORS_FORMAT:
+        raise CheckpointError(
+            f"{path} was not exported by translkit (metadata format {meta.get('format')!r})"
+        )
+    try:
+        options = json.loads(meta["options"])
+        direction = meta["direction"]
+        spec = _Spec(meta["generator"], options, state, meta.get("plugin_module", ""))
+    except (KeyError, ValueError) as err:
+        raise CheckpointError(f"{path}: translkit metadata is incomplete ({err})") from None
+    info = {"format": SAFETENSORS_FORMAT, "generator": spec.name, "method": meta.get("method")}
+    return {direction: spec}, info
+
+
+def read_generator_specs(
+    source: str | Path, registries: Registries, *, use_ema: bool = True, which: str = "best"
+) -> tuple[dict[str, _Spec], dict[str, Any], Path]:
+    """``(direction -> spec, info, file)`` of any checkpoint format or run directory."""
+    path = checkpoint_source(source, which)
+    if path.suffix == ".safetensors":
+        specs, info = _safetensors_specs(path)
+        return specs, info, path
+    ckpt = load_checkpoint(path)
+    fmt = ckpt.get("format")
+    if fmt == TRAINING_FORMAT:
+        specs, info = _training_specs(ckpt, path, registries, use_ema)
+    elif fmt == GENERATORS_FORMAT:
+        specs, info = _generators_specs(ckpt)
+    else:
+        raise CheckpointError(
+            f"{path} is not a translkit checkpoint (format {fmt!r}); reference CycleGAN "
+            "files are converted with `translkit import junyanz`"
+        )
+    return specs, info, path
 
 
 def load_generators(
-    path: str | Path, *, use_ema: bool = True, registry: Any = None
-) -> dict[str, nn.Module]:
-    """Build the generators stored in ``path`` (either format), in eval mode, on CPU."""
-    ckpt = load_checkpoint(path)
-    specs = generator_specs(ckpt, use_ema=use_ema)
-    if registry is None:
-        from translkit.plugins import get_registry
-
-        registry = get_registry(checkpoint_plugins(ckpt))
+    source: str | Path, registries: Registries, *, use_ema: bool = True, which: str = "best"
+) -> Generators:
+    """Build the generators stored in ``source`` (any format, or a run directory)."""
+    specs, info, path = read_generator_specs(source, registries, use_ema=use_ema, which=which)
     nets = {}
     for direction, spec in specs.items():
-        net = registry.generators.create(spec["name"], **spec["options"])
+        if spec.name not in registries.generators:
+            raise CheckpointError(_missing_hint(path, f"generator {spec.name!r}", spec.module))
         try:
-            net.load_state_dict(spec["state_dict"])
-        except RuntimeError as err:
-            raise CheckpointError(
-                f"checkpoint {path}: {direction} weights do not fit generator "
-                f"{spec['name']!r} {spec['options']}: {str(err).splitlines()[0]}"
-            ) from None
-        nets[direction] = net.eval()
-    return nets
+            nets[direction] = build_generator(registries, spec.name, spec.options, spec.state_dict)
+        except ComponentError as err:
+            raise CheckpointError(f"{path}: {direction}: {err}") from None
+    info["directions"] = sorted(nets, key=DIRECTIONS.index)
+    return Generators(nets, path, info)
+
+
+def load_model(
+    source: str | Path, registries: Registries, *, use_ema: bool = True, which: str = "best"
+) -> tuple[Model, dict[str, Any], Path]:
+    """The whole model of a training checkpoint (every role, weights loaded, eval mode).
+
+    :returns: ``(model, checkpoint data without weights, file)``.
+    """
+    path = checkpoint_source(source, which)
+    ckpt = load_checkpoint(path)
+    if ckpt.get("format") != TRAINING_FORMAT:
+        raise CheckpointError(
+            f"{path} has format {ckpt.get('format')!r}; this needs a training checkpoint "
+            f"({TRAINING_FORMAT}) with every network, not generators only"
+        )
+    recipe = _stored_recipe(ckpt, path, registries)
+    torch.manual_seed(recipe.run.seed)
+    model = build_model(recipe, registries)
+    weights = dict(ckpt["models"])
+    if use_ema and ckpt.get("ema"):
+        weights.update(ckpt["ema"])
+    for role, net in model.nets.items():
+        try:
+            net.load_state_dict(weights[role])
+        except (KeyError, RuntimeError) as err:
+            first = str(err).splitlines()[0]
+            raise CheckpointError(f"{path}: the {role} weights do not fit: {first}") from None
+        net.eval()
+    meta = {k: v for k, v in ckpt.items() if k not in ("models", "ema", "optimizers", "ranks")}
+    return model, meta, path

@@ -1,20 +1,32 @@
-"""What the core expects of each kind of component a plugin registers.
+"""What the core expects of each kind of component a plugin registers — exactly.
+
+Each registry kind has one contract here; the recipe resolver checks every recipe slot
+against its contract (a ``[loss.cycle]`` naming an adversarial loss is refused when the
+recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
 
 - **generators** — ``factory(**options) -> nn.Module`` mapping ``(N, 3, H, W)`` in
-  ``[-1, 1]`` to the same shape. It may set ``size_multiple`` (an int) when inputs must be
-  divisible by it (UNet: ``2 ** num_downs``); inference pads to it and crops back.
+  ``[-1, 1]`` to the same shape. Optional attributes the core reads: ``size_multiple``
+  (int: inputs must be divisible by it; inference pads and crops back), ``per_sample``
+  (bool: each sample's output ignores the rest of the batch; default: no batch norm),
+  ``fast_norm`` (bool, default True: allow instance norm → group norm on CPU). Methods
+  that need encoder features (CUT) require :class:`FeatureGenerator`.
 - **discriminators** — ``factory(**options) -> nn.Module`` mapping images to logits of
-  any shape (a patch map or a scalar per image).
-- **losses** — ``factory(**options)`` returning either a :class:`GANLoss` (adversarial:
-  generator and discriminator forms may differ, as in hinge or WGAN-GP) or a
-  :class:`PixelLoss` (cycle, identity: ``loss(output, target)``, already weighted).
-- **metrics** — ``factory(**options) -> Metric``, called with :class:`MetricInputs` and
-  returning ``{key: float}``; ``goals`` says whether each key is better low or high.
+  any shape; same optional attributes.
+- **heads** — ``factory(in_channels=[...], **options) -> nn.Module``: a projection head
+  (:class:`PatchHead`, CUT's F).
+- **losses** — ``factory(**options)`` returning a :class:`GANLoss` (adversarial), a
+  :class:`PixelLoss` (cycle, identity) or a :class:`PatchLoss` (PatchNCE). The method's
+  loss slot says which one it needs.
+- **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`).
+- **methods** — ``factory(**options) -> Method`` (:class:`Method`): networks by role,
+  loss slots, optimiser groups, phases, directions.
+- **datasets** — ``factory() -> DatasetSource`` (see ``translkit.datasets``).
+- **importers** — ``factory() -> Importer`` (:class:`Importer`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -22,12 +34,101 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-__all__ = ["GANLoss", "Metric", "MetricInputs", "PixelLoss", "is_gan_loss"]
+__all__ = [
+    "KEY_FID",
+    "KEY_F_SCORE",
+    "KEY_IS",
+    "KEY_IS_STD",
+    "KEY_KID",
+    "KEY_KID_STD",
+    "KEY_L1",
+    "KEY_OBJECTIVE",
+    "KEY_PRECISION",
+    "KEY_PSNR",
+    "KEY_RECALL",
+    "KEY_SSIM",
+    "FeatureGenerator",
+    "GANLoss",
+    "GeneratorSpec",
+    "Importer",
+    "LossSlot",
+    "Method",
+    "MethodContext",
+    "Metric",
+    "MetricInputs",
+    "NetworkSlot",
+    "OptimizerGroup",
+    "PatchHead",
+    "PatchLoss",
+    "Phase",
+    "PixelLoss",
+    "TestBatches",
+    "gan_penalty",
+    "is_per_sample",
+    "satisfies",
+]
+
+# -- metric result keys (torch-fidelity's long names shortened to these) -------------------
+KEY_IS = "is"
+KEY_IS_STD = "is_std"
+KEY_FID = "fid"
+KEY_KID = "kid"
+KEY_KID_STD = "kid_std"
+KEY_PRECISION = "precision"
+KEY_RECALL = "recall"
+KEY_F_SCORE = "f_score"
+KEY_PSNR = "psnr"
+KEY_SSIM = "ssim"
+KEY_L1 = "l1"
+#: The method's own training objective on the test split (computed by the core).
+KEY_OBJECTIVE = "objective"
+
+
+# -- networks ---------------------------------------------------------------------------
+def is_per_sample(net: nn.Module) -> bool:
+    """Whether each sample's output ignores the rest of the batch: the module's
+    ``per_sample`` attribute when it sets one, else "it holds no batch norm"."""
+    declared = getattr(net, "per_sample", None)
+    if declared is not None:
+        return bool(declared)
+    return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
 @runtime_checkable
+class FeatureGenerator(Protocol):
+    """A generator that exposes intermediate features of its own layers (CUT's encoder)."""
+
+    #: Layers whose features the method uses when the recipe does not name any.
+    feature_layers: Sequence[int]
+
+    def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """The outputs of ``layers`` (indices into the generator's stack), in order."""
+        ...
+
+
+@runtime_checkable
+class PatchHead(Protocol):
+    """Samples patches from feature maps and projects them (CUT's ``PatchSampleF``)."""
+
+    def __call__(
+        self,
+        features: Sequence[torch.Tensor],
+        num_patches: int,
+        patch_ids: Sequence[torch.Tensor] | None = None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """``(projected (N·P, D) per layer, the patch ids used per layer)``; given
+        ``patch_ids`` it samples those positions again (source and output alike)."""
+        ...
+
+
+# -- losses -----------------------------------------------------------------------------
+@runtime_checkable
 class GANLoss(Protocol):
-    """An adversarial objective. Both methods return scalar tensors."""
+    """An adversarial objective. Both methods return scalar tensors.
+
+    It may also define ``penalty(discriminator, real, fake) -> Tensor | None``, an extra
+    discriminator term that needs the network itself (WGAN-GP); see :func:`gan_penalty`.
+    """
 
     def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """Loss of the generator given the discriminator's logits on generated images."""
@@ -39,11 +140,13 @@ class GANLoss(Protocol):
         """Loss of the discriminator (halved as in Zhu et al.: ``0.5 * (real + fake)``)."""
         ...
 
-    def penalty(
-        self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
-    ) -> torch.Tensor | None:
-        """An extra discriminator term needing the network itself (WGAN-GP), or ``None``."""
-        ...
+
+def gan_penalty(
+    loss: GANLoss, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor | None:
+    """The loss's optional ``penalty`` term, or ``None`` when it defines none."""
+    penalty = getattr(loss, "penalty", None)
+    return penalty(discriminator, real, fake) if callable(penalty) else None
 
 
 @runtime_checkable
@@ -55,33 +158,242 @@ class PixelLoss(Protocol):
     def __call__(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
 
-def is_gan_loss(obj: Any) -> bool:
-    return callable(getattr(obj, "generator_loss", None)) and callable(
-        getattr(obj, "discriminator_loss", None)
-    )
+@runtime_checkable
+class PatchLoss(Protocol):
+    """A weighted loss between two sets of projected patch features (PatchNCE).
+
+    ``loss.contrast(query, key, batch_size)`` takes ``(N·P, D)`` features of the output
+    (query) and of the source (key, the same positions) of ``N = batch_size`` images and
+    returns a scalar, already weighted.
+    """
+
+    weight: float
+
+    def contrast(self, query: torch.Tensor, key: torch.Tensor, batch_size: int) -> torch.Tensor: ...
 
 
+def satisfies(obj: Any, contract: type) -> bool:
+    """Whether ``obj`` provides every member of the loss or network Protocol ``contract``.
+
+    Each loss kind has its own method names (``generator_loss``/``discriminator_loss``,
+    ``contrast``, ``__call__``), so a loss is of exactly one kind.
+    """
+    weighted = isinstance(getattr(obj, "weight", None), (int, float))
+    if contract is GANLoss:
+        return callable(getattr(obj, "generator_loss", None)) and callable(
+            getattr(obj, "discriminator_loss", None)
+        )
+    if contract is PatchLoss:
+        return weighted and callable(getattr(obj, "contrast", None))
+    if contract is PixelLoss:
+        return (
+            weighted
+            and callable(obj)
+            and not satisfies(obj, GANLoss)
+            and not satisfies(obj, PatchLoss)
+        )
+    return isinstance(obj, contract)
+
+
+# -- metrics ----------------------------------------------------------------------------
 @dataclass
 class MetricInputs:
     """What a metric is given: folders of images (PNG/JPEG) and context.
 
     ``fake`` holds translated images; ``real`` real images of the target domain;
     ``truth`` (optional) the ground-truth twins of ``fake`` under the same file names.
+    ``cache_dir`` is where a metric may keep features between calls (always set by the
+    core); ``inception_weights`` a local weights file when the user gave one.
     """
 
     fake: Path
     real: Path
+    cache_dir: Path
     truth: Path | None = None
     device: str = "cpu"
     batch_size: int = 32
-    cache_dir: Path | None = None
     inception_weights: Path | None = None
+    progress: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
 class Metric(Protocol):
+    """A metric over folders of images.
+
+    Called once per translation direction with :class:`MetricInputs`; returns
+    ``{key: value}``. A metric with fewer than ``min_images`` images in ``fake`` (or
+    ``real``) must raise :class:`translkit.errors.MetricError` instead of a number.
+    """
+
     #: For each result key, whether lower (``"min"``) or higher (``"max"``) is better.
     goals: Mapping[str, Literal["min", "max"]]
+    #: Fewest images per folder that give a meaningful value.
+    min_images: int
+    #: Notes on what was adapted in the last call (e.g. ``kid_subset_size``), for reports.
+    info: Mapping[str, float]
+
+    def prepare(self, inception_weights: Path | None) -> None:
+        """Called before training or scoring starts: raise a ``TranslkitError`` now if
+        something the metric will need later is missing (e.g. its network's weights)."""
+        ...
 
     def __call__(self, inputs: MetricInputs) -> dict[str, float]: ...
+
+
+# -- methods ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkSlot:
+    """A network a method trains: its role (``G_AB``), the recipe section it is built
+    from (``generator``, ``discriminator`` or ``head``), and the component used when the
+    recipe leaves that section out (only ``head`` can be left out)."""
+
+    role: str
+    section: Literal["generator", "discriminator", "head"]
+    default: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LossSlot:
+    """A loss a method uses: ``[loss.<name>]`` in the recipe, its contract, and the
+    component used when the recipe names none (``default`` name and options)."""
+
+    name: str
+    contract: type
+    default: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerGroup:
+    """One Adam optimiser over the parameters of ``roles``; its learning rate is the
+    recipe's ``optim.lr`` or ``optim.lr_d`` (``lr``)."""
+
+    name: str
+    roles: tuple[str, ...]
+    lr: Literal["lr", "lr_d"] = "lr"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One backward pass of a training step, then a step of its ``optimizers``.
+
+    The engine freezes the parameters of ``frozen`` roles, computes the method's loss
+    terms for the phase, checks them, back-propagates their sum, synchronises gradients
+    across processes, clips and steps. Terms are logged as ``<term>``; their sum as
+    ``<name>_total``.
+    """
+
+    name: str
+    optimizers: tuple[str, ...]
+    frozen: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """What the engine tells a method when it sets it up.
+
+    :param run: role -> the callable to run (the network, or its compiled form).
+    :param fuse: batch independent passes of one per-sample network together.
+    :param seed: the run's seed (for method-owned random state such as history pools).
+    :param rank: this process's rank (each keeps its own method state).
+    """
+
+    run: Mapping[str, Callable[..., Any]]
+    device: torch.device
+    fuse: bool = False
+    seed: int = 0
+    rank: int = 0
+    pool_size: int = 0
+
+
+#: ``batches(domain)`` yields the test images of ``"A"`` or ``"B"`` in batches, on device.
+TestBatches = Callable[[str], Iterator[torch.Tensor]]
+
+
+@runtime_checkable
+class Method(Protocol):
+    """A translation method: what is trained, with which optimisers, in which phases.
+
+    The engine owns everything common — devices, precision, gradient synchronisation,
+    clipping, EMA, schedules, non-finite checks, checkpoints and resume, logging,
+    samples, evaluation. A method says what is specific, as data plus three calls.
+    """
+
+    #: The method's registry name.
+    name: str
+    networks: Sequence[NetworkSlot]
+    losses: Sequence[LossSlot]
+    optimizers: Sequence[OptimizerGroup]
+    #: In order; each phase steps its optimisers before the next phase starts.
+    phases: Sequence[Phase]
+    #: Direction (``a2b``, ``b2a``) -> the role that translates in it.
+    directions: Mapping[str, str]
+
+    def network_options(self, role: str, built: Mapping[str, nn.Module]) -> dict[str, Any]:
+        """Extra factory options for ``role``, given the roles built before it (slot
+        order); e.g. CUT's head gets ``in_channels`` read off the generator. Usually ``{}``."""
+        ...
+
+    def setup(
+        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], context: MethodContext
+    ) -> None:
+        """Called once by the engine before the first step, with the built networks."""
+        ...
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """The forward pass shared by the phases (e.g. the generated images)."""
+        ...
+
+    def phase_losses(
+        self, phase: str, batch: Mapping[str, torch.Tensor], cache: dict[str, Any]
+    ) -> dict[str, torch.Tensor]:
+        """The loss terms of ``phase`` (scalars); ``cache`` is what :meth:`forward`
+        returned, which a phase may extend for the next."""
+        ...
+
+    def test_objective(
+        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: TestBatches
+    ) -> dict[str, float]:
+        """The method's objective on the test split (networks in eval mode, no gradients):
+        ``{"objective": total, "objective/<term>": value, ...}``."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """This process's method state (e.g. history pools) as tensors and plain data."""
+        ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+# -- importers --------------------------------------------------------------------------
+@dataclass
+class GeneratorSpec:
+    """A generator as the generators checkpoint format stores it; ``notes`` (plain data)
+    are recorded with the import (e.g. how many stale keys were dropped)."""
+
+    name: str
+    options: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Importer(Protocol):
+    """Converts generator weights saved by other code into :class:`GeneratorSpec`."""
+
+    #: Generator (registry name) to build when the user names none; ``auto`` allowed.
+    default_generator: str
+
+    def convert(
+        self,
+        path: Path,
+        build: Callable[[str, dict[str, Any]], nn.Module],
+        *,
+        generator: str,
+        options: Mapping[str, Any],
+    ) -> GeneratorSpec:
+        """Read ``path`` (weights-only) and return the generator it holds; ``build(name,
+        options)`` creates a registered generator to load the weights into."""
+        ...

@@ -13,6 +13,7 @@ __all__ = [
     "CheckpointError",
     "ComponentError",
     "DataError",
+    "MetricError",
     "PluginError",
     "RecipeError",
     "TranslkitError",
@@ -42,6 +43,10 @@ class DataError(TranslkitError):
 
 class CheckpointError(TranslkitError):
     """A checkpoint is missing, corrupt, untrusted or of the wrong kind."""
+
+
+class MetricError(TranslkitError):
+    """A metric could not be computed from the inputs given (too few images, no truth...)."""
 
 
 def suggest(word: str, choices: Iterable[str], *, n: int = 3) -> str:

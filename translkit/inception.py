@@ -27,7 +27,6 @@ from pathlib import Path
 import torch
 
 from translkit.errors import TranslkitError
-from translkit.fileio import atomic_path
 
 __all__ = [
     "ENV_INCEPTION_WEIGHTS",
@@ -38,7 +37,6 @@ __all__ = [
     "is_online",
     "resolve_weights",
     "weights_digest",
-    "write_random_inception_weights",
 ]
 
 #: Environment variable naming a local InceptionV3 weights file.
@@ -150,37 +148,3 @@ def weights_digest(path: Path | None) -> str:
                 h.update(chunk)
         _DIGESTS[key] = h.hexdigest()[:16]
     return _DIGESTS[key]
-
-
-def write_random_inception_weights(path: str | Path, *, seed: int = 0) -> Path:
-    """Save a randomly initialised torch-fidelity InceptionV3 state dict to ``path``.
-
-    For offline tests and smoke runs only: the numbers it yields mean nothing. The
-    layers are re-initialised with Kaiming-normal weights (unit BatchNorm statistics),
-    because torch's default initialisation makes the deep features vanish (FID ≈ 0).
-    """
-    from unittest import mock
-
-    import torch_fidelity.feature_extractor_inceptionv3 as fe_module
-    from torch import nn
-
-    cls = fe_module.FeatureExtractorInceptionV3
-    with (
-        mock.patch.object(fe_module, "load_state_dict_from_url", return_value={}),
-        mock.patch.object(cls, "load_state_dict", return_value=None),
-    ):
-        net = cls("inception-v3-compat", ["2048"])
-    gen = torch.Generator().manual_seed(seed)
-    for module in net.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            fan_in = module.weight[0].numel()
-            with torch.no_grad():
-                module.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=gen)
-                if module.bias is not None:
-                    module.bias.zero_()
-        elif isinstance(module, nn.BatchNorm2d):
-            module.reset_parameters()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(net.state_dict(), tmp)
-    return path

@@ -26,7 +26,6 @@ __all__ = [
     "Component",
     "DataSection",
     "EvalSection",
-    "LossSection",
     "OptimSection",
     "Recipe",
     "RunSection",
@@ -87,19 +86,6 @@ class DataSection:
     synthetic_test: int = _doc("Synthetic benchmark: test images per domain.", default=24)
     synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
-
-
-@dataclass
-class LossSection:
-    gan: Component = _doc("Adversarial loss component.", default_factory=lambda: Component("lsgan"))
-    cycle: Component = _doc(
-        "Cycle-consistency loss component (`weight` is λ).",
-        default_factory=lambda: Component("cycle", {"weight": 10.0}),
-    )
-    identity: Component = _doc(
-        "Identity loss component (`weight` 0 disables it; Zhu uses 0.5·λ = 5).",
-        default_factory=lambda: Component("identity", {"weight": 0.0}),
-    )
 
 
 @dataclass
@@ -182,16 +168,31 @@ class Recipe:
         "Extra plugin modules to import for this recipe (unpackaged, one-off plugins).",
         default_factory=list,
     )
+    method: Component = _doc(
+        "Translation method (`translkit list methods`): what is trained, in which phases. "
+        'Its options go in the same table, e.g. `[method] name = "cut"`.',
+        default_factory=lambda: Component("cyclegan"),
+    )
     run: RunSection = field(default_factory=RunSection)
     data: DataSection = field(default_factory=DataSection)
     generator: Component = _doc(
-        "Generator component (both directions).",
+        "Generator component (every generator role of the method).",
         default_factory=lambda: Component("resnet_9blocks"),
     )
     discriminator: Component = _doc(
-        "Discriminator component (both domains).", default_factory=lambda: Component("patchgan")
+        "Discriminator component (every discriminator role of the method).",
+        default_factory=lambda: Component("patchgan"),
     )
-    loss: LossSection = field(default_factory=LossSection)
+    head: Component | None = _doc(
+        "Projection head component, for methods that use one (CUT's F); default: the method's.",
+        default=None,
+    )
+    loss: dict[str, Component] = _doc(
+        "Loss components by slot, `[loss.<slot>]` (CycleGAN: `gan`, `cycle`, `identity`; "
+        "CUT: `gan`, `nce`). A slot left out, or given without `name`, uses the method's "
+        "default component (its options merged).",
+        default_factory=dict,
+    )
     optim: OptimSection = field(default_factory=OptimSection)
     train: TrainSection = field(default_factory=TrainSection)
     eval: EvalSection = field(default_factory=EvalSection)
@@ -199,11 +200,11 @@ class Recipe:
 
     # -- views ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain data as a TOML file would hold it (``source`` omitted)."""
-        return _to_plain(self)
+        """Plain data as a TOML file would hold it (``source`` and unset keys omitted)."""
+        return _drop_none(_to_plain(self))
 
     def to_toml(self) -> str:
-        return tomli_w.dumps(_drop_none(self.to_dict()))
+        return tomli_w.dumps(self.to_dict())
 
     @property
     def run_dir(self) -> Path:
@@ -291,17 +292,26 @@ def _type_error(value: Any, tp: Any, where: str) -> RecipeError:
     return RecipeError(f"{where} must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
 
 
+#: A component given without ``name``: the resolver substitutes the method's default.
+DEFAULT_NAME = ""
+
+
 def _component(raw: Any, where: str) -> Component:
     if isinstance(raw, str):  # shorthand: generator = "resnet_9blocks"
         return Component(raw)
     if not isinstance(raw, dict):
         raise RecipeError(f"[{where}] must be a table with a `name` key, got {raw!r}")
-    if "name" not in raw:
-        raise RecipeError(f"[{where}] needs a `name` key naming a registered component")
+    name = raw.get("name", DEFAULT_NAME)
+    if not isinstance(name, str):
+        raise RecipeError(f"{where}.name must be a string, got {name!r}")
     options = {k: v for k, v in raw.items() if k != "name"}
-    if not isinstance(raw["name"], str):
-        raise RecipeError(f"{where}.name must be a string, got {raw['name']!r}")
-    return Component(raw["name"], copy.deepcopy(options))
+    return Component(name, copy.deepcopy(options))
+
+
+def _component_table(raw: Any, where: str) -> dict[str, Component]:
+    if not isinstance(raw, dict):
+        raise RecipeError(f"[{where}] must be a table of components, got {raw!r}")
+    return {slot: _component(value, f"{where}.{slot}") for slot, value in raw.items()}
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -319,8 +329,14 @@ def _section(cls: type, raw: Any, where: str) -> Any:
     for key, value in raw.items():
         tp = hints[key]
         dotted = f"{where}.{key}" if where else key
-        if tp is Component:
-            kwargs[key] = _component(value, dotted)
+        if tp is Component or tp == Component | None:
+            comp = _component(value, dotted)
+            default = fields[key].default_factory() if tp is Component else None  # type: ignore[misc]
+            if comp.name == DEFAULT_NAME and default is not None:
+                comp.name = default.name  # `[generator] ngf = 32`: the default generator
+            kwargs[key] = comp
+        elif tp == dict[str, Component]:
+            kwargs[key] = _component_table(value, dotted)
         elif dataclasses.is_dataclass(tp):
             kwargs[key] = _section(tp, value, dotted)
         else:
@@ -389,57 +405,103 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 
 # -- resolution against the registries ---------------------------------------------------
-_COMPONENT_KINDS = {
-    "generator": "generators",
-    "discriminator": "discriminators",
-    "loss.gan": "losses",
-    "loss.cycle": "losses",
-    "loss.identity": "losses",
-}
+#: Recipe section -> the registry kind its component comes from.
+SECTION_KINDS = {"generator": "generators", "discriminator": "discriminators", "head": "heads"}
 
 
 def components(recipe: Recipe) -> dict[str, tuple[str, Component]]:
-    """Each component section of ``recipe``: dotted key -> (registry kind, component)."""
-    out = {}
-    for key, kind in _COMPONENT_KINDS.items():
-        obj: Any = recipe
-        for part in key.split("."):
-            obj = getattr(obj, part)
-        out[key] = (kind, obj)
+    """Each component section of a *resolved* recipe: dotted key -> (kind, component)."""
+    out: dict[str, tuple[str, Component]] = {"method": ("methods", recipe.method)}
+    for section, kind in SECTION_KINDS.items():
+        comp = getattr(recipe, section)
+        if comp is not None:
+            out[section] = (kind, comp)
+    out.update({f"loss.{slot}": ("losses", comp) for slot, comp in recipe.loss.items()})
     return out
 
 
-def resolve_recipe(recipe: Recipe, registry: Any = None) -> Recipe:
-    """Check every component against the registries and fill in option defaults.
+def resolve_recipe(recipe: Recipe, registries: Any) -> Recipe:
+    """Check every component against the registries and the method; fill in defaults.
 
-    :param registry: a :class:`~translkit.registry.Registries`; by default the one
-        built from installed plugins plus the recipe's ``plugins``.
+    The method (``[method]``) says which sections it builds networks from and which loss
+    slots it has; a slot the recipe leaves out (or gives without ``name``) gets the
+    method's default component. Each loss is built once to check it is of the kind its
+    slot needs (an adversarial loss in ``[loss.cycle]`` is refused here, not at step 1).
+
+    :param registries: a :class:`~translkit.registry.Registries` (``load_plugins(...)``).
     """
-    if registry is None:
-        from translkit.plugins import get_registry
-
-        registry = get_registry(recipe.plugins)
     resolved = copy.deepcopy(recipe)
-    for key, (kind, comp) in components(resolved).items():
-        reg = registry.kind(kind)
-        try:
-            reg.check_options(comp.name, comp.options)
-            entry = reg.get(comp.name)
-        except ComponentError as err:
-            raise RecipeError(f"recipe {recipe.source}: [{key}] {err}") from None
-        defaults = {
-            name: p.default
-            for name, p in entry.parameters().items()
-            if p.default is not p.empty and _is_plain(p.default)
-        }
-        comp.options = {**defaults, **comp.options}
+    where = f"recipe {recipe.source}"
+    _fill_options(registries.methods, resolved.method, f"{where}: [method]")
+    method = registries.methods.create(resolved.method.name, **resolved.method.options)
+    sections = {slot.section: slot for slot in method.networks}
+    for section in SECTION_KINDS:
+        comp = getattr(resolved, section)
+        if section not in sections:
+            if section == "head" and comp is not None:
+                raise RecipeError(
+                    f"{where}: [head] is not used by method {method.name!r}; remove it"
+                )
+            continue
+        if comp is None or comp.name == DEFAULT_NAME:
+            slot = sections[section]
+            comp = _merged(slot.default, slot.options, comp)
+            setattr(resolved, section, comp)
+        _fill_options(registries.kind(SECTION_KINDS[section]), comp, f"{where}: [{section}]")
+    resolved.loss = _resolve_losses(resolved.loss, method, registries, where)
     for name in resolved.eval.metrics:
-        if name not in registry.metrics:
-            hint = suggest(name, registry.metrics.names())
-            raise RecipeError(
-                f"recipe {recipe.source}: [eval] metrics: unknown metric {name!r}{hint}"
-            )
+        if name not in registries.metrics and name != "objective":
+            hint = suggest(name, [*registries.metrics.names(), "objective"])
+            raise RecipeError(f"{where}: [eval] metrics: unknown metric {name!r}{hint}")
     return resolved
+
+
+def _merged(default: str, options: Any, given: Component | None) -> Component:
+    """The method's default component with the recipe's options laid over it."""
+    return Component(default, {**dict(options), **(given.options if given else {})})
+
+
+def _resolve_losses(
+    given: dict[str, Component], method: Any, registries: Any, where: str
+) -> dict[str, Component]:
+    from translkit.contracts import satisfies
+
+    slots = {slot.name: slot for slot in method.losses}
+    for name in given:
+        if name not in slots:
+            raise RecipeError(
+                f"{where}: [loss.{name}] is not a loss slot of method {method.name!r}"
+                f"{suggest(name, slots)}; its slots: {', '.join(slots) or 'none'}"
+            )
+    out = {}
+    for name, slot in slots.items():
+        comp = given.get(name)
+        if comp is None or comp.name == DEFAULT_NAME:
+            comp = _merged(slot.default, slot.options, comp)
+        label = f"{where}: [loss.{name}]"
+        _fill_options(registries.losses, comp, label)
+        try:
+            loss = registries.losses.create(comp.name, **comp.options)
+        except ComponentError as err:
+            raise RecipeError(f"{label} {err}") from None
+        if not satisfies(loss, slot.contract):
+            raise RecipeError(
+                f"{label} {comp.name!r} is not a {slot.contract.__name__} (the slot needs one); "
+                f"`translkit list losses` shows the losses"
+            )
+        out[name] = comp
+    return out
+
+
+def _fill_options(registry: Any, comp: Component, label: str) -> None:
+    """Check ``comp`` against ``registry`` and add its factory's plain defaults."""
+    try:
+        registry.check_options(comp.name, comp.options)
+        entry = registry.get(comp.name)
+    except ComponentError as err:
+        raise RecipeError(f"{label} {err}") from None
+    defaults = {n: v for n, v in entry.defaults().items() if _is_plain(v)}
+    comp.options = {**defaults, **comp.options}
 
 
 def _is_plain(value: Any) -> bool:

@@ -2,6 +2,9 @@
 
 Plugins fill them through the ``translkit_register`` hook; the core creates
 components only through them, so it never names a concrete network, loss or metric.
+Each plugin's hook receives a view of the registries that records it as the owner of
+what it adds (:meth:`Registries.for_plugin`), so ``translkit plugins`` can say who
+registered what.
 """
 
 from __future__ import annotations
@@ -15,22 +18,36 @@ from typing import Any, Generic, TypeVar
 
 from translkit.errors import ComponentError, suggest
 
-__all__ = ["KINDS", "Entry", "Registries", "Registry"]
+__all__ = ["DIRECT", "KINDS", "Entry", "Registries", "Registry"]
 
 T = TypeVar("T")
 
-KINDS = ("generators", "discriminators", "losses", "metrics")
+#: Every component kind, in the order ``translkit list`` shows them.
+KINDS = (
+    "generators",
+    "discriminators",
+    "heads",
+    "losses",
+    "metrics",
+    "methods",
+    "datasets",
+    "importers",
+)
+#: Owner recorded for components added outside a plugin's hook (tests, notebooks).
+DIRECT = "<direct>"
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
 class Entry(Generic[T]):
-    """One registered component: its name, factory, owning plugin and summary."""
+    """One registered component: its name, factory, owning plugin (name and module) and
+    summary."""
 
     name: str
     factory: Callable[..., T]
     plugin: str
     summary: str
+    module: str = ""
 
     def parameters(self) -> dict[str, inspect.Parameter]:
         """Keyword options the factory accepts (empty if it takes ``**kwargs`` only)."""
@@ -42,6 +59,10 @@ class Entry(Generic[T]):
 
     def accepts_any(self) -> bool:
         return any(p.kind is p.VAR_KEYWORD for p in _signature(self.factory).parameters.values())
+
+    def defaults(self) -> dict[str, Any]:
+        """The factory's keyword defaults (``None`` and non-data defaults included)."""
+        return {n: p.default for n, p in self.parameters().items() if p.default is not p.empty}
 
 
 def _signature(factory: Callable[..., Any]) -> inspect.Signature:
@@ -57,33 +78,50 @@ def _summary(factory: Callable[..., Any]) -> str:
 
 
 class Registry(Generic[T]):
-    """Maps names to factories for one kind of component (``generators``, ...)."""
+    """Maps names to factories for one kind of component (``generators``, ...).
 
-    def __init__(self, kind: str) -> None:
+    :param owner: the plugin that :meth:`add` records as the owner of new entries.
+    :param module: the Python module of that plugin.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        owner: str = DIRECT,
+        module: str = "",
+        _entries: dict[str, Entry[T]] | None = None,
+    ) -> None:
         self.kind = kind
-        self._entries: dict[str, Entry[T]] = {}
-        self._plugin = "<direct>"  # set by the plugin manager while a plugin registers
+        self.owner, self.module = owner, module
+        self._entries: dict[str, Entry[T]] = {} if _entries is None else _entries
+
+    def owned_by(self, plugin: str, module: str = "") -> Registry[T]:
+        """A view of this registry whose :meth:`add` records ``plugin`` as the owner."""
+        return Registry(self.kind, owner=plugin, module=module, _entries=self._entries)
 
     # -- filling -------------------------------------------------------------------------
     def add(self, name: str, factory: Callable[..., T], *, summary: str | None = None) -> None:
         """Register ``factory`` as ``name`` (summary: the docstring's first line by default)."""
         if not isinstance(name, str) or not _NAME.match(name):
             raise ComponentError(
-                f"{self._singular} name {name!r} from plugin {self._plugin!r} is not valid: use "
+                f"{self.singular} name {name!r} from plugin {self.owner!r} is not valid: use "
                 "lower-case letters, digits, '_', '-' or '.', starting with a letter"
             )
         if not callable(factory):
             raise ComponentError(
-                f"{self._singular} {name!r} from plugin {self._plugin!r}: factory "
+                f"{self.singular} {name!r} from plugin {self.owner!r}: factory "
                 f"{factory!r} is not callable"
             )
         if name in self._entries:
             first = self._entries[name].plugin
             raise ComponentError(
-                f"{self._singular} {name!r} is registered twice: by plugin {first!r} and by "
-                f"plugin {self._plugin!r}; block one of them (TRANSLKIT_BLOCK_PLUGINS) or rename"
+                f"{self.singular} {name!r} is registered twice: by plugin {first!r} and by "
+                f"plugin {self.owner!r}; block one of them (TRANSLKIT_BLOCK_PLUGINS) or rename"
             )
-        self._entries[name] = Entry(name, factory, self._plugin, summary or _summary(factory))
+        self._entries[name] = Entry(
+            name, factory, self.owner, summary or _summary(factory), self.module
+        )
 
     # -- reading -------------------------------------------------------------------------
     def get(self, name: str) -> Entry[T]:
@@ -92,7 +130,7 @@ class Registry(Generic[T]):
             return self._entries[name]
         except KeyError:
             raise ComponentError(
-                f"unknown {self._singular} {name!r}{suggest(str(name), self._entries)}; "
+                f"unknown {self.singular} {name!r}{suggest(str(name), self._entries)}; "
                 f"`translkit list {self.kind}` shows the {len(self._entries)} available"
             ) from None
 
@@ -106,7 +144,7 @@ class Registry(Generic[T]):
             if key not in params:
                 valid = ", ".join(sorted(params)) or "none"
                 raise ComponentError(
-                    f"{self._singular} {name!r} has no option {key!r}"
+                    f"{self.singular} {name!r} has no option {key!r}"
                     f"{suggest(key, params)}; its options: {valid}"
                 )
 
@@ -117,7 +155,7 @@ class Registry(Generic[T]):
         try:
             return factory(**options)
         except (TypeError, ValueError) as err:
-            raise ComponentError(f"{self._singular} {name!r}: {err}") from err
+            raise ComponentError(f"{self.singular} {name!r}: {err}") from err
 
     def names(self, pattern: str = "*") -> list[str]:
         """Sorted names matching a shell-style wildcard ``pattern``."""
@@ -139,18 +177,35 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, {len(self)} entries)"
 
     @property
-    def _singular(self) -> str:
-        return self.kind[:-1] if self.kind.endswith("s") else self.kind
+    def singular(self) -> str:
+        return {"heads": "head"}.get(self.kind, self.kind.removesuffix("s"))
 
 
 class Registries:
-    """The registries handed to ``translkit_register``: one per component kind."""
+    """The registries handed to ``translkit_register``: one per component kind.
 
-    def __init__(self) -> None:
-        self.generators: Registry[Any] = Registry("generators")
-        self.discriminators: Registry[Any] = Registry("discriminators")
-        self.losses: Registry[Any] = Registry("losses")
-        self.metrics: Registry[Any] = Registry("metrics")
+    :param owner: the plugin recorded as the owner of what is added through this object.
+    """
+
+    generators: Registry[Any]
+    discriminators: Registry[Any]
+    heads: Registry[Any]
+    losses: Registry[Any]
+    metrics: Registry[Any]
+    methods: Registry[Any]
+    datasets: Registry[Any]
+    importers: Registry[Any]
+
+    def __init__(
+        self, *, owner: str = DIRECT, module: str = "", _shared: Registries | None = None
+    ) -> None:
+        for kind in KINDS:
+            base = getattr(_shared, kind) if _shared is not None else Registry(kind)
+            setattr(self, kind, base.owned_by(owner, module))
+
+    def for_plugin(self, plugin: str, module: str = "") -> Registries:
+        """A view of the same tables whose additions are recorded as ``plugin``'s."""
+        return Registries(owner=plugin, module=module, _shared=self)
 
     def kind(self, kind: str) -> Registry[Any]:
         """The registry for ``kind`` (``generators``, ``discriminators``, ...)."""
@@ -160,10 +215,6 @@ class Registries:
 
     def all(self) -> dict[str, Registry[Any]]:
         return {k: getattr(self, k) for k in KINDS}
-
-    def _attribute_to(self, plugin: str) -> None:
-        for reg in self.all().values():
-            reg._plugin = plugin
 
     def registered_by(self, plugin: str) -> dict[str, list[str]]:
         """What ``plugin`` registered, by kind (kinds it left empty are omitted)."""

@@ -23,10 +23,10 @@ from typing import Any
 
 from translkit.errors import TranslkitError
 from translkit.fileio import read_jsonl, write_text_atomic
+from translkit.rundir import RunDir
 
-__all__ = ["MAX_SAMPLE_GRIDS", "REPORT_FILE", "build_report", "write_report"]
+__all__ = ["MAX_SAMPLE_GRIDS", "build_report", "write_report"]
 
-REPORT_FILE = "report.html"
 #: Sample grids shown at most (evenly spaced over training, always the first and last).
 MAX_SAMPLE_GRIDS = 8
 _TEMPLATE = Path(__file__).with_name("report_template.html")
@@ -118,22 +118,22 @@ def _curves(records: list[dict[str, Any]], pattern: re.Pattern[str], x: str) -> 
     return out
 
 
-def _loss_section(run_dir: Path) -> str:
-    records = _read_jsonl(run_dir / "metrics.jsonl")
+def _loss_section(run: RunDir) -> str:
+    records = _read_jsonl(run.metrics_file)
     figures = []
     for title, pattern in _GROUPS.items():
         series = _curves(records, pattern, "step")
         if series:
             figures.append(_plot(series, f"loss: {title}", "step"))
-    for path in sorted((run_dir / "plots").glob("*.png")):
+    for path in sorted(run.plots.glob("*.png")):
         figures.append(_figure(_png(path.read_bytes(), path.stem), f"plots/{path.name}"))
     if not figures:
         return ""
     return _section("Loss curves", f'<div class="grid">{"".join(figures)}</div>')
 
 
-def _eval_section(run_dir: Path) -> str:
-    evals = _read_jsonl(run_dir / "eval.jsonl")
+def _eval_section(run: RunDir) -> str:
+    evals = _read_jsonl(run.eval_file)
     if not evals:
         return ""
     keys = sorted({k for r in evals for k in r if k not in ("epoch", "step", "time")})
@@ -152,15 +152,15 @@ def _pick(items: list[Path], n: int) -> list[Path]:
     return [items[i] for i in idx]
 
 
-def _samples_section(run_dir: Path) -> str:
-    grids = sorted((run_dir / "samples").glob("*.png"))
+def _samples_section(run: RunDir) -> str:
+    grids = sorted(run.samples.glob("*.png"))
     if not grids:
         return ""
     chosen = _pick(grids, MAX_SAMPLE_GRIDS)
     figs = "".join(_figure(_png(p.read_bytes(), p.stem), p.stem.replace("_", " ")) for p in chosen)
     note = (
         f'<p class="muted">{len(chosen)} of {len(grids)} grids; rows: input, translated, '
-        "reconstructed.</p>"
+        "reconstructed (two-way methods).</p>"
     )
     return _section("Samples over time", note + figs)
 
@@ -174,13 +174,13 @@ def _pivot_table(scores: dict[str, Any], goals: dict[str, str]) -> str:
     return _table(body, ["metric", "better", *columns])
 
 
-def _scores_section(run_dir: Path) -> str:
+def _scores_section(run: RunDir) -> str:
     parts = []
-    scores = _read_json(run_dir / "scores.json")
+    scores = _read_json(run.scores_file)
     if isinstance(scores, dict) and scores.get("scores"):
         parts.append(f"<p>checkpoint <code>{_esc(scores.get('checkpoint', '?'))}</code></p>")
         parts.append(_pivot_table(scores["scores"], scores.get("goals", {})))
-    evals = _read_jsonl(run_dir / "eval.jsonl")
+    evals = _read_jsonl(run.eval_file)
     if evals:
         last = {k: v for k, v in evals[-1].items() if k not in ("epoch", "step", "time")}
         parts.append(f"<p>last evaluation (epoch {_esc(evals[-1].get('epoch', '?'))})</p>")
@@ -188,20 +188,20 @@ def _scores_section(run_dir: Path) -> str:
     return _section("Scores", "\n".join(parts)) if parts else ""
 
 
-def _summary_section(run_dir: Path) -> str:
-    summary = _read_json(run_dir / "summary.json")
+def _summary_section(run: RunDir) -> str:
+    summary = _read_json(run.summary_file)
     if not isinstance(summary, dict):
         return _section("Summary", '<p class="muted">no summary.json: the run has not ended.</p>')
     rows = [
         (k, v if not isinstance(v, (dict, list)) else json.dumps(v)) for k, v in summary.items()
     ]
-    speed = _curves(_read_jsonl(run_dir / "metrics.jsonl"), re.compile(r"^images_per_s$"), "step")
+    speed = _curves(_read_jsonl(run.metrics_file), re.compile(r"^images_per_s$"), "step")
     plot = _plot(speed, "training throughput (images/s)", "step") if speed else ""
     return _section("Summary and timings", _table(rows) + plot)
 
 
-def _environment_section(run_dir: Path) -> str:
-    env = _read_json(run_dir / "environment.json")
+def _environment_section(run: RunDir) -> str:
+    env = _read_json(run.environment_file)
     if not isinstance(env, dict):
         return ""
     rows = [(k, v) for k, v in env.items() if not isinstance(v, (dict, list))]
@@ -220,8 +220,8 @@ def _environment_section(run_dir: Path) -> str:
     return _section("Environment", body)
 
 
-def _recipe_section(run_dir: Path) -> str:
-    path = run_dir / "recipe.resolved.toml"
+def _recipe_section(run: RunDir) -> str:
+    path = run.recipe_file
     if not path.is_file():
         return ""
     return _section("Resolved recipe", f"<pre>{_esc(path.read_text(encoding='utf-8'))}</pre>")
@@ -231,27 +231,24 @@ def build_report(run_dir: str | Path) -> str:
     """The HTML text of the report of ``run_dir`` (nothing is written)."""
     from translkit import __version__
 
-    run_dir = Path(run_dir)
-    if (
-        not (run_dir / "recipe.resolved.toml").is_file()
-        and not (run_dir / "metrics.jsonl").is_file()
-    ):
+    run = RunDir(run_dir)
+    if not run.recipe_file.is_file() and not run.metrics_file.is_file():
         raise TranslkitError(
             f"{run_dir} is not a run directory (no recipe.resolved.toml or metrics.jsonl)"
         )
     sections = [
-        _summary_section(run_dir),
-        _scores_section(run_dir),
-        _loss_section(run_dir),
-        _eval_section(run_dir),
-        _samples_section(run_dir),
-        _recipe_section(run_dir),
-        _environment_section(run_dir),
+        _summary_section(run),
+        _scores_section(run),
+        _loss_section(run),
+        _eval_section(run),
+        _samples_section(run),
+        _recipe_section(run),
+        _environment_section(run),
     ]
     template = string.Template(_TEMPLATE.read_text(encoding="utf-8"))
     return template.substitute(
-        title=_esc(f"translkit run: {run_dir.resolve().name}"),
-        subtitle=_esc(str(run_dir.resolve())),
+        title=_esc(f"translkit run: {run.path.resolve().name}"),
+        subtitle=_esc(str(run.path.resolve())),
         version=_esc(__version__),
         sections="\n".join(s for s in sections if s),
     )
@@ -259,7 +256,6 @@ def build_report(run_dir: str | Path) -> str:
 
 def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
     """Write the report (default ``RUN_DIR/report.html``) atomically; return its path."""
-    run_dir = Path(run_dir)
-    output = Path(output) if output else run_dir / REPORT_FILE
+    output = Path(output) if output else RunDir(run_dir).report_file
     text = build_report(run_dir)
     return write_text_atomic(output, text)

@@ -11,29 +11,33 @@ message naming the problem, so it reads well under pytest::
         check_generator(MyGenerator(width=8), size=64)
 
     def test_everything_my_plugin_registers():
-        check_registered("generators", "my_gen")   # small options, two sizes
+        check_registered("generators", "my_gen", registries=translkit.get_registry())
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from translkit.contracts import PixelLoss, is_gan_loss
+from translkit.contracts import GANLoss, PatchLoss, PixelLoss, gan_penalty, satisfies
+from translkit.fileio import atomic_path
 
 __all__ = [
     "SMALL_OPTIONS",
     "check_discriminator",
     "check_gan_loss",
     "check_generator",
+    "check_patch_loss",
     "check_pixel_loss",
     "check_registered",
     "fit_size",
     "small_options",
+    "write_random_inception_weights",
 ]
 
 #: Options that make a component quick to test, applied when its factory accepts them.
@@ -153,7 +157,7 @@ def check_discriminator(
 
 def check_gan_loss(loss: Any, *, seed: int = 0) -> None:
     """Check a GAN loss: scalar, finite, differentiable terms; a penalty or ``None``."""
-    assert is_gan_loss(loss), f"{loss!r} lacks generator_loss/discriminator_loss"
+    assert satisfies(loss, GANLoss), f"{loss!r} lacks generator_loss/discriminator_loss"
     gen = torch.Generator().manual_seed(seed)
     real = torch.randn(2, 1, 5, 5, generator=gen).requires_grad_(True)
     fake = torch.randn(2, 1, 5, 5, generator=gen).requires_grad_(True)
@@ -168,7 +172,7 @@ def check_gan_loss(loss: Any, *, seed: int = 0) -> None:
         assert torch.isfinite(grad).all() and grad.abs().sum() > 0, f"{name}: no gradient"
     disc = nn.Conv2d(3, 1, 3)
     images = torch.rand(2, 3, 8, 8, generator=gen) * 2 - 1
-    penalty = loss.penalty(disc, images, images.flip(0))
+    penalty = gan_penalty(loss, disc, images, images.flip(0))
     if penalty is not None:
         assert isinstance(penalty, torch.Tensor) and penalty.dim() == 0, "penalty is not a scalar"
         penalty.backward()
@@ -177,7 +181,7 @@ def check_gan_loss(loss: Any, *, seed: int = 0) -> None:
 
 def check_pixel_loss(loss: Any, *, seed: int = 0) -> None:
     """Check a pixel loss: has ``weight``; zero on equal inputs; ≥ 0; differentiable."""
-    assert isinstance(loss, PixelLoss), f"{loss!r} lacks a weight or is not callable"
+    assert satisfies(loss, PixelLoss), f"{loss!r} lacks a weight or is not callable"
     gen = torch.Generator().manual_seed(seed)
     a = torch.rand(2, 3, 8, 8, generator=gen).requires_grad_(True)
     b = torch.rand(2, 3, 8, 8, generator=gen)
@@ -192,6 +196,26 @@ def check_pixel_loss(loss: Any, *, seed: int = 0) -> None:
         assert a.grad is not None and a.grad.abs().sum() > 0, "pixel loss has no gradient"
 
 
+def check_patch_loss(loss: Any, *, seed: int = 0) -> None:
+    """Check a patch loss: has ``weight``; a finite scalar ≥ 0 that reaches the query."""
+    assert satisfies(loss, PatchLoss), f"{loss!r} lacks a weight or is not callable"
+    gen = torch.Generator().manual_seed(seed)
+    key = nn.functional.normalize(torch.randn(2 * 16, 8, generator=gen), dim=1)
+    query = nn.functional.normalize(torch.randn(2 * 16, 8, generator=gen), dim=1)
+    query.requires_grad_(True)
+    value = loss.contrast(query, key, 2)
+    assert value.dim() == 0 and torch.isfinite(value) and float(value.detach()) >= 0, (
+        "patch loss is not a finite scalar ≥ 0"
+    )
+    if loss.weight:
+        value.backward()
+        assert query.grad is not None and query.grad.abs().sum() > 0, "patch loss has no gradient"
+    aligned = loss.contrast(key, key, 2)
+    assert float(aligned) < float(value.detach()), (
+        "matching patches must cost less than random ones"
+    )
+
+
 def small_options(entry: Any, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """:data:`SMALL_OPTIONS` that ``entry``'s factory accepts, then ``overrides``."""
     params = entry.parameters()
@@ -203,24 +227,25 @@ def check_registered(
     kind: str,
     name: str,
     *,
-    registry: Any = None,
+    registries: Any,
     options: Mapping[str, Any] | None = None,
     sizes: tuple[Size, ...] = (64, (64, 96)),
 ) -> None:
     """Build registered component ``name`` with small options and check its contract.
 
     Generators and discriminators are checked at each of ``sizes`` (rounded up to the
-    generator's ``size_multiple``; a non-square size stays non-square); losses once.
-    """
-    if registry is None:
-        from translkit.plugins import get_registry
+    generator's ``size_multiple``; a non-square size stays non-square); losses once, by
+    the contract they satisfy (adversarial, pixel or patch).
 
-        registry = get_registry()
-    reg = registry.kind(kind)
+    :param registries: e.g. ``translkit.get_registry()``.
+    """
+    reg = registries.kind(kind)
     obj = reg.create(name, **small_options(reg.get(name), options))
     if kind == "losses":
-        if is_gan_loss(obj):
+        if satisfies(obj, GANLoss):
             check_gan_loss(obj)
+        elif satisfies(obj, PatchLoss):
+            check_patch_loss(obj)
         else:
             check_pixel_loss(obj)
         return
@@ -230,3 +255,38 @@ def check_registered(
     for size in sizes:
         hw = _hw(size)
         check(obj, fit_size(hw, multiple, non_square=hw[0] != hw[1]))
+
+
+def write_random_inception_weights(path: str | Path, *, seed: int = 0) -> Path:
+    """Save a randomly initialised torch-fidelity InceptionV3 state dict to ``path``.
+
+    For offline tests and smoke runs only: the numbers it yields mean nothing. The
+    layers are re-initialised with Kaiming-normal weights (unit BatchNorm statistics),
+    because torch's default initialisation makes the deep features vanish (FID ≈ 0).
+    """
+    import tempfile
+
+    import torch_fidelity.feature_extractor_inceptionv3 as fe_module
+
+    class _Unloaded(fe_module.FeatureExtractorInceptionV3):  # skip loading real weights
+        def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+            return None
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty.pth"
+        torch.save({}, empty)
+        net = _Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    gen = torch.Generator().manual_seed(seed)
+    for module in net.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            fan_in = module.weight[0].numel()
+            with torch.no_grad():
+                module.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=gen)
+                if module.bias is not None:
+                    module.bias.zero_()
+        elif isinstance(module, nn.BatchNorm2d):
+            module.reset_parameters()
+    path = Path(path)
+    with atomic_path(path) as tmp_file:
+        torch.save(net.state_dict(), tmp_file)
+    return path

@@ -1,4 +1,4 @@
-"""``translkit export CHECKPOINT --format onnx|torchscript|safetensors -o FILE``."""
+"""``translkit export CHECKPOINT|RUN_DIR --format onnx|torchscript|safetensors -o FILE``."""
 
 from __future__ import annotations
 
@@ -6,22 +6,38 @@ from pathlib import Path
 
 import typer
 
+from translkit.cli.options import plugin_option
+
 __all__ = ["export", "register"]
 
 
 def export(
-    checkpoint: Path = typer.Argument(..., help="Checkpoint (training or generators format)."),
+    checkpoint: Path = typer.Argument(
+        ...,
+        metavar="CHECKPOINT|RUN_DIR",
+        help="Checkpoint (.pt training or generators, .safetensors export) or a run directory.",
+    ),
     format: str = typer.Option(
         "onnx", "--format", "-f", help="onnx, torchscript or safetensors (weights only)."
     ),
     output: Path = typer.Option(..., "--output", "-o", help="File to write."),
     direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
     opset: int = typer.Option(None, "--opset", help="ONNX opset version (default: exporter's)."),
+    plugin: list[str] = plugin_option(),
 ) -> None:
     """Export one generator with dynamic batch, height and width."""
     from translkit.inference.export import export_generator
+    from translkit.plugin_manager import load_plugins
 
-    path = export_generator(checkpoint, output, format=format, direction=direction, opset=opset)  # type: ignore[arg-type]
+    registries = load_plugins(plugin).registries
+    path = export_generator(
+        checkpoint,
+        output,
+        registries,
+        format=format,
+        direction=direction,
+        opset=opset,  # type: ignore[arg-type]
+    )
     typer.echo(f"wrote {path} ({format}, {direction}, {path.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -1,4 +1,8 @@
-"""``translkit import junyanz SRC.pth -o DST``: bring generators trained elsewhere."""
+"""``translkit import IMPORTER SRC -o DST``: bring generators trained elsewhere.
+
+``translkit list importers`` shows the importers; ``junyanz`` reads Zhu et al.'s
+``latest_net_G_A.pth``.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,10 @@ from typing import Any
 
 import typer
 
-from translkit import importers
-from translkit.checkpoint import load_checkpoint
-from translkit.cli import new_group
+from translkit.cli.options import plugin_option
 from translkit.errors import ComponentError
 
 __all__ = ["register"]
-
-group = new_group(
-    "import", "Convert generators trained with other code into translkit checkpoints."
-)
 
 
 def _parse_options(items: list[str]) -> dict[str, Any]:
@@ -34,52 +32,59 @@ def _parse_options(items: list[str]) -> dict[str, Any]:
     return out
 
 
-@group.command("junyanz")
-def junyanz(
-    src: Path = typer.Argument(..., metavar="SRC.pth", help="latest_net_G_A.pth or similar."),
+def import_weights(
+    importer: str = typer.Argument(..., metavar="IMPORTER", help="e.g. junyanz."),
+    src: Path = typer.Argument(..., metavar="SRC", help="Weights file, e.g. latest_net_G_A.pth."),
     output: Path = typer.Option(..., "--output", "-o", metavar="DST", help="File to write."),
     generator: str = typer.Option(
-        "resnet_9blocks",
+        None,
         "--generator",
         "-g",
-        help="Generator it was trained as (the reference's --netG), or 'auto' to read "
-        "generator, --norm and --ngf off the file.",
+        help="Generator it was trained as (junyanz: the reference's --netG, default "
+        "resnet_9blocks), or 'auto' to read it (and its options) off the file.",
     ),
-    norm: str = typer.Option("instance", "--norm", help="instance or batch (the --norm used)."),
-    ngf: int = typer.Option(64, "--ngf", help="Filters of the first conv (the --ngf used)."),
+    norm: str = typer.Option(None, "--norm", help="Shortcut for --set norm=... (instance, batch)."),
+    ngf: int = typer.Option(None, "--ngf", help="Shortcut for --set ngf=..."),
     direction: str = typer.Option(
         "a2b", "--direction", help="a2b for G_A (A→B), b2a for G_B (B→A)."
     ),
     other: Path = typer.Option(
         None,
         "--other",
-        metavar="SRC2.pth",
+        metavar="SRC2",
         help="The opposite direction's generator (e.g. latest_net_G_B.pth), into the same file.",
     ),
     options: list[str] = typer.Option(
         [], "--set", metavar="OPTION=VALUE", help="Other generator options, e.g. dropout=true."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DST if it exists."),
+    plugin: list[str] = plugin_option(),
 ) -> None:
-    """Import a generator saved by Zhu et al.'s pytorch-CycleGAN-and-pix2pix."""
+    """Import generator weights saved by other code into a translkit checkpoint."""
+    from translkit.checkpoint import load_checkpoint
+    from translkit.importing import import_generators
+    from translkit.plugin_manager import load_plugins
+
+    registries = load_plugins(plugin).registries
     sources: dict[str, Path] = {direction: src}
     if other is not None:
         sources[{"a2b": "b2a", "b2a": "a2b"}.get(direction, "b2a")] = other
-    dst = importers.import_junyanz(
-        sources if other is not None else src,
+    opts = _parse_options(options)
+    opts.update({k: v for k, v in (("norm", norm), ("ngf", ngf)) if v is not None})
+    dst = import_generators(
+        importer,
+        sources,
         output,
+        registries,
         generator=generator,
-        norm=norm,
-        ngf=ngf,
+        options=opts,
         direction=direction,
-        options=_parse_options(options),
         overwrite=overwrite,
     )
-    if generator == "auto":  # say what was detected
-        spec = next(iter(load_checkpoint(dst)["generators"].values()))
-        generator, norm, ngf = spec["name"], spec["options"]["norm"], spec["options"]["ngf"]
-    typer.echo(f"wrote {dst} ({', '.join(sorted(sources))}: {generator}, norm {norm}, ngf {ngf})")
+    spec = next(iter(load_checkpoint(dst)["generators"].values()))
+    shown = ", ".join(f"{k} {spec['options'][k]}" for k in ("norm", "ngf") if k in spec["options"])
+    typer.echo(f"wrote {dst} ({', '.join(sorted(sources))}: {spec['name']}, {shown})")
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(group)
+    app.command("import")(import_weights)

@@ -1,16 +1,22 @@
-"""``translkit run RECIPE``: validate, resolve and train."""
+"""``translkit run RECIPE|RUN_DIR``: validate, resolve and train (or resume a run directory)."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
 
-from translkit.recipe import load_recipe, resolve_recipe
+from translkit.cli.options import plugin_option
+from translkit.errors import TranslkitError
 
 
 def run(
-    recipe_path: Path = typer.Argument(..., metavar="RECIPE", help="Recipe TOML file."),
+    recipe_path: Path = typer.Argument(
+        ...,
+        metavar="RECIPE|RUN_DIR",
+        help="Recipe TOML file, or a run directory to resume with its own recipe (--resume).",
+    ),
     overrides: list[str] = typer.Option(
         [],
         "--set",
@@ -41,22 +47,47 @@ def run(
         help="Processes (DDP) on this machine, via torch's launcher.",
         rich_help_panel="Distributed",
     ),
+    plugin: list[str] = plugin_option(),
 ) -> None:
     """Train the model a recipe describes (or --dry-run it)."""
-    recipe = resolve_recipe(load_recipe(recipe_path, overrides))
+    from translkit.plugin_manager import load_plugins
+    from translkit.recipe import load_recipe, resolve_recipe
+    from translkit.rundir import RunDir
+
+    if recipe_path.is_dir():  # a run directory: its own resolved recipe, its plugins not loaded
+        if resume is None and not dry_run:
+            raise TranslkitError(
+                f"{recipe_path} is a run directory: continue it with --resume "
+                "(or train a recipe file)"
+            )
+        recipe = load_recipe(RunDir(recipe_path).require().recipe_file, overrides)
+        recipe.run.output_dir, recipe.run.name = str(recipe_path.parent), recipe_path.name
+        plugins = load_plugins(plugin)
+    else:
+        recipe = load_recipe(recipe_path, overrides)
+        plugins = load_plugins([*recipe.plugins, *plugin])
+    recipe = resolve_recipe(recipe, plugins.registries)
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)
         return
     from translkit.training import train
 
-    result = train(recipe, resume=resume, overwrite=overwrite, nproc=nproc)
-    if result is not None and getattr(result, "interrupted", False):
+    result = train(
+        recipe,
+        registries=plugins.registries,
+        plugins=plugins,
+        resume=resume,
+        overwrite=overwrite,
+        nproc=nproc,
+    )
+    if result.interrupted:
+        name = signal.Signals(result.interrupted).name
         typer.echo(
-            f"interrupted at step {result.steps}; checkpoint written. Continue with: "
-            f"translkit run {recipe_path} --resume",
+            f"stopped by {name} at step {result.steps}; checkpoint written. Continue with: "
+            f"translkit run {result.run_dir} --resume",
             err=True,
         )
-        raise typer.Exit(130)
+        raise typer.Exit(128 + result.interrupted)
 
 
 def register(app: typer.Typer) -> None:

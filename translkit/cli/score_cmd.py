@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from translkit.cli.options import plugin_option
 from translkit.errors import TranslkitError
 
 __all__ = ["register", "score"]
@@ -49,9 +53,13 @@ def score(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plugin: list[str] = plugin_option(),
 ) -> None:
     """Score translations: IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, the test objective."""
-    from translkit.scoring import DEFAULT_METRICS, score_folders, score_run, scores_table
+    from translkit.plugin_manager import load_plugins
+    from translkit.scoring import DEFAULT_METRICS, score_folders, score_run
+
+    registries = load_plugins(plugin).registries
 
     names = _names(metrics)
     weights = str(inception_weights) if inception_weights else None
@@ -64,11 +72,12 @@ def score(
             fake,
             real,
             names or list(DEFAULT_METRICS),
+            registries,
             truth=truth,
             device=device,
             batch_size=batch_size,
             inception_weights=weights,
-            extras={"progress": not as_json},
+            progress=not as_json,
         )
         out = {
             "fake": str(fake),
@@ -82,6 +91,7 @@ def score(
     else:
         out = score_run(
             run_dir,
+            registries,
             checkpoint=checkpoint,
             metrics=names,
             device=device,
@@ -98,6 +108,25 @@ def score(
         console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
     if run_dir is not None:
         console.print(f"wrote {Path(run_dir) / 'scores.json'}", highlight=False)
+
+
+def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = None) -> Table:
+    """A rich table: one row per metric key, one column per direction (or ``value``)."""
+    from translkit.scoring import pivot_scores
+
+    columns, rows = pivot_scores(scores, goals)
+    table = Table(title="scores")
+    table.add_column("metric")
+    table.add_column("better")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for metric, better, vals in rows:
+        table.add_row(metric, better, *(_fmt(vals.get(c)) for c in columns))
+    return table
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.6g}"
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from translkit.cli.options import plugin_option
+
 __all__ = ["register", "translate"]
 
 
 def translate(
-    checkpoint: Path = typer.Argument(..., help="Checkpoint (training or generators format)."),
+    checkpoint: Path = typer.Argument(
+        ...,
+        metavar="CHECKPOINT|RUN_DIR",
+        help="Checkpoint (.pt training or generators, .safetensors export) or a run directory.",
+    ),
     source: Path = typer.Argument(..., metavar="INPUT", help="Image file or folder (recursive)."),
     output: Path = typer.Argument(..., help="Output file or folder (relative paths are kept)."),
     direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
@@ -43,9 +49,13 @@ def translate(
         help="Memory format (default: on for CUDA, off on CPU).",
         show_default=False,
     ),
+    plugin: list[str] = plugin_option(),
 ) -> None:
     """Translate images with one direction of a trained generator, keeping each size."""
     from translkit.inference.files import translate_checkpoint
+    from translkit.plugin_manager import load_plugins
+
+    registries = load_plugins(plugin).registries
 
     console = Console(stderr=True)
     columns = (TextColumn("translating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -55,6 +65,7 @@ def translate(
             checkpoint,
             source,
             output,
+            registries,
             direction=direction,
             batch_size=batch_size,
             tile=tile,

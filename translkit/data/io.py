@@ -25,10 +25,13 @@ from translkit.errors import DataError
 __all__ = [
     "IMAGE_EXTENSIONS",
     "SPLITS",
+    "TEST_SPLITS",
+    "TRUTH_SPLITS",
     "inspect_image",
     "list_images",
     "load_rgb",
     "move_into_place",
+    "oriented_size",
     "refuse_to_clobber",
     "split_dir",
     "staged_dir",
@@ -41,6 +44,10 @@ IMAGE_EXTENSIONS = frozenset(
 )
 #: The four folders of an unpaired dataset root (Zhu et al.'s convention).
 SPLITS = ("trainA", "trainB", "testA", "testB")
+#: Direction -> (test split translated, real test split of the target domain).
+TEST_SPLITS = {"a2b": ("testA", "testB"), "b2a": ("testB", "testA")}
+#: Direction -> folder of ground-truth twins of the translated split (synthetic data).
+TRUTH_SPLITS = {"a2b": "testA_truth", "b2a": "testB_truth"}
 
 
 def list_images(folder: Path | str) -> list[Path]:
@@ -193,3 +200,15 @@ def staged_dir(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def oriented_size(path: Path | str) -> tuple[int, int] | None:
+    """``(width, height)`` as displayed (EXIF rotation applied), from the header only;
+    ``None`` when the file cannot be opened."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            rotated = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except (OSError, ValueError):
+        return None  # reported when decoding for real
+    return (w, h) if not rotated else (h, w)

@@ -2,8 +2,9 @@
 
 - ``onnx`` — ``torch.onnx.export(dynamo=True)`` with dynamic batch, height and width;
 - ``torchscript`` — the network traced, wrapped in a scripted module (dynamic shapes);
-- ``safetensors`` — the weights only, with the generator's name and options in the
-  header metadata so :func:`load_safetensors` rebuilds it from the registry.
+- ``safetensors`` — the weights only, with the generator's name, options and direction in
+  the header metadata, so :func:`translkit.checkpoint.load_generators` (and therefore
+  ``translkit translate``) rebuilds it from the registries — never importing anything.
 
 ONNX and TorchScript graphs contain the same reflect-pad-to-``size_multiple`` and
 crop-back as :class:`~translkit.inference.Translator`, so they accept any height and
@@ -26,26 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translkit.checkpoint import (
-    DIRECTIONS,
-    checkpoint_plugins,
-    generator_specs,
-    load_checkpoint,
-    load_generators,
-)
-from translkit.errors import CheckpointError, TranslkitError
-from translkit.inference.translate import pad_to_multiple, pick_direction
+from translkit.checkpoint import SAFETENSORS_FORMAT, load_generators, read_generator_specs
+from translkit.errors import TranslkitError
+from translkit.fileio import atomic_path
+from translkit.inference.translate import pad_to_multiple
+from translkit.models import pick_direction
+from translkit.registry import Registries
 
-__all__ = [
-    "FORMATS",
-    "SAFETENSORS_FORMAT",
-    "PadCrop",
-    "export_generator",
-    "load_safetensors",
-]
+__all__ = ["FORMATS", "PadCrop", "export_generator", "load_safetensors"]
 
 FORMATS = ("onnx", "torchscript", "safetensors")
-SAFETENSORS_FORMAT = "translkit.safetensors/1"
 Format = Literal["onnx", "torchscript", "safetensors"]
 
 
@@ -76,11 +67,6 @@ def _quiet() -> Iterator[None]:
 def _sample(multiple: int) -> torch.Tensor:
     side = max(64, multiple)
     return torch.rand(1, 3, side, side + multiple) * 2 - 1  # non-square on purpose
-
-
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def _export_onnx(wrapped: PadCrop, sample: torch.Tensor, tmp: Path, opset: int | None) -> None:
@@ -117,60 +103,62 @@ def _export_torchscript(wrapped: PadCrop, sample: torch.Tensor, tmp: Path) -> No
         scripted.save(str(tmp))
 
 
-def _export_safetensors(spec: dict[str, Any], direction: str, source: Path, tmp: Path) -> None:
+def _export_safetensors(spec: Any, meta: dict[str, str], tmp: Path) -> None:
     from safetensors.torch import save_file
 
-    tensors = {k: v.detach().contiguous().cpu() for k, v in spec["state_dict"].items()}
-    meta = {
-        "format": SAFETENSORS_FORMAT,
-        "direction": direction,
-        "generator": spec["name"],
-        "options": json.dumps(spec["options"], sort_keys=True),
-        "plugins": json.dumps(spec.get("plugins", [])),
-        "source": str(source),
-    }
+    tensors = {k: v.detach().contiguous().cpu() for k, v in spec.state_dict.items()}
     save_file(tensors, str(tmp), metadata=meta)
 
 
 def export_generator(
-    checkpoint: str | Path,
+    source: str | Path,
     output: str | Path,
+    registries: Registries,
     *,
     format: Format = "onnx",
     direction: str = "a2b",
     opset: int | None = None,
 ) -> Path:
-    """Export the ``direction`` generator of ``checkpoint`` (either format) to ``output``.
+    """Export the ``direction`` generator of ``source`` (any checkpoint format or a run
+    directory) to ``output``, atomically.
 
     :param format: ``onnx``, ``torchscript`` or ``safetensors``.
     :param opset: ONNX opset version (default: the exporter's).
-    :returns: the written file (written atomically).
     """
     if format not in FORMATS:
         raise TranslkitError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
-    if direction not in DIRECTIONS:
-        raise TranslkitError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    output, checkpoint = Path(output), Path(checkpoint)
-    tmp = _atomic_target(output)
-    try:
-        if format == "safetensors":
-            ckpt = load_checkpoint(checkpoint)
-            specs = generator_specs(ckpt)
-            pick_direction(specs, direction, checkpoint)  # type: ignore[arg-type]
-            spec = dict(specs[direction], plugins=checkpoint_plugins(ckpt))
-            _export_safetensors(spec, direction, checkpoint, tmp)
+    output = Path(output)
+    if format == "safetensors":
+        specs, info, path = read_generator_specs(source, registries)
+        spec = pick_direction(specs, direction, path)
+        module = (
+            registries.generators.get(spec.name).module
+            if spec.name in registries.generators
+            else spec.module
+        )
+        meta = {
+            "format": SAFETENSORS_FORMAT,
+            "direction": direction,
+            "generator": spec.name,
+            "options": json.dumps(spec.options, sort_keys=True),
+            "plugin_module": module,
+            "method": str(info.get("method") or ""),
+            "source": str(path),
+        }
+        with atomic_path(output) as tmp:
+            _export_safetensors(spec, meta, tmp)
+            _umask_permissions(tmp)
+        return output
+    loaded = load_generators(source, registries)
+    net = pick_direction(loaded.nets, direction, loaded.source).float().eval()
+    multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
+    wrapped = PadCrop(net, multiple).eval()
+    with atomic_path(output) as tmp:
+        if format == "onnx":
+            _export_onnx(wrapped, _sample(multiple), tmp, opset)
         else:
-            net = pick_direction(load_generators(checkpoint), direction, checkpoint).float().eval()
-            multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
-            wrapped = PadCrop(net, multiple).eval()
-            if format == "onnx":
-                _export_onnx(wrapped, _sample(multiple), tmp, opset)
-            else:
-                _export_torchscript(wrapped, _sample(multiple), tmp)
+            _export_torchscript(wrapped, _sample(multiple), tmp)
         _umask_permissions(tmp)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return output
 
 
@@ -181,28 +169,6 @@ def _umask_permissions(path: Path) -> None:
     path.chmod(0o666 & ~umask)
 
 
-def load_safetensors(path: str | Path, *, registry: Any = None) -> nn.Module:
-    """Rebuild a generator exported with ``format="safetensors"`` (eval mode, CPU)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"safetensors file {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
-        state = load_file(str(path))
-    except Exception as err:  # safetensors raises its own error types
-        raise CheckpointError(f"{path} is not a readable safetensors file: {err}") from None
-    if meta.get("format") != SAFETENSORS_FORMAT:
-        raise CheckpointError(
-            f"{path} was not exported by translkit (metadata format {meta.get('format')!r})"
-        )
-    if registry is None:
-        from translkit.plugins import get_registry
-
-        registry = get_registry(tuple(json.loads(meta.get("plugins", "[]"))))
-    net = registry.generators.create(meta["generator"], **json.loads(meta["options"]))
-    net.load_state_dict(state)
-    return net.eval()
+def load_safetensors(path: str | Path, registries: Registries) -> nn.Module:
+    """The generator of a file exported with ``format="safetensors"`` (eval mode, CPU)."""
+    return next(iter(load_generators(path, registries).nets.values()))

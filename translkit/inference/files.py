@@ -15,16 +15,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from translkit.checkpoint import DIRECTIONS, load_generators
-from translkit.data.io import IMAGE_EXTENSIONS, list_images, load_rgb
+from translkit.checkpoint import load_generators
+from translkit.data.io import IMAGE_EXTENSIONS, list_images, load_rgb, oriented_size
 from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
-from translkit.inference.translate import Precision, Translator, pick_direction
+from translkit.inference.translate import Precision, Translator
+from translkit.models import pick_direction
+from translkit.registry import Registries
 
 __all__ = [
     "TranslateReport",
     "image_to_tensor",
-    "oriented_size",
     "plan_outputs",
     "tensor_to_image",
     "translate_checkpoint",
@@ -96,18 +97,6 @@ def _save_atomic(img: Image.Image, path: Path) -> None:
         img.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
 
 
-def oriented_size(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` as displayed (EXIF rotation applied), from the header only;
-    ``None`` when the file cannot be opened."""
-    try:
-        with Image.open(path) as img:
-            w, h = img.size
-            rotated = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-    except (OSError, ValueError):
-        return None  # reported when decoding for real
-    return (w, h) if not rotated else (h, w)
-
-
 def translate_files(
     translator: Translator,
     pairs: list[tuple[Path, Path]],
@@ -160,6 +149,7 @@ def translate_checkpoint(
     checkpoint: str | Path,
     source: str | Path,
     output: str | Path,
+    registries: Registries,
     *,
     direction: str = "a2b",
     batch_size: int = 8,
@@ -172,15 +162,15 @@ def translate_checkpoint(
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> TranslateReport:
-    """Translate a file or folder with one direction of a checkpoint (either format).
+    """Translate a file or folder with one direction of a checkpoint (any format) or run
+    directory.
 
     :param on_total: called once with the number of files (for a progress bar).
     :param on_done: called with the number of files finished after each batch.
     """
-    if direction not in DIRECTIONS:
-        raise TranslkitError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    loaded = load_generators(checkpoint, registries)
+    net = pick_direction(loaded.nets, direction, loaded.source)
     pairs = plan_outputs(Path(source), Path(output))
-    net = pick_direction(load_generators(checkpoint), direction, checkpoint)
     translator = Translator(
         net,
         device=device,

@@ -7,8 +7,8 @@ batched together; very large images can be translated in overlapping tiles blend
 with linear ramps, so memory stays bounded by the tile size.
 
 The tensor path (:class:`Translator`) is independent of files; the file path
-(:func:`translate_paths`) adds decoding (any mode → RGB, EXIF orientation applied),
-recursive folders, per-file error reporting and atomic writes.
+(:mod:`translkit.inference.files`) adds decoding (any mode → RGB, EXIF orientation
+applied), recursive folders, per-file error reporting and atomic writes.
 """
 
 from __future__ import annotations
@@ -27,26 +27,10 @@ from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.inference.optimize import optimize_for_inference
 
-__all__ = ["Precision", "Translator", "pad_to_multiple", "pick_direction", "resolve_device"]
+__all__ = ["Precision", "Translator", "pad_to_multiple"]
 
 Precision = Literal["fp32", "bf16", "fp16"]
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; CUDA requested but absent is an error."""
-    return parse_device(device, option="--device")
-
-
-def pick_direction(nets: dict[str, nn.Module], direction: str, source: object) -> nn.Module:
-    """``nets[direction]``, or an error naming the directions ``source`` holds."""
-    if direction not in nets:
-        have = ", ".join(sorted(nets)) or "none"
-        raise TranslkitError(
-            f"checkpoint {source} has no {direction} generator (it holds: {have}); "
-            "pick one of those with --direction"
-        )
-    return nets[direction]
 
 
 def _reflect_pad(x: torch.Tensor, pad_w: int, pad_h: int) -> torch.Tensor:
@@ -120,7 +104,7 @@ class Translator:
         optimize: bool = True,
         compile: bool = False,
     ) -> None:
-        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.device = parse_device(device, option="--device") if isinstance(device, str) else device
         if precision not in ("fp32", *_DTYPES):
             raise TranslkitError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
         if precision != "fp32" and self.device.type != "cuda":

@@ -1,14 +1,12 @@
-"""The training engine behind ``translkit run`` (CycleGAN, Zhu et al. 2017).
+"""The training engine behind ``translkit run``.
 
-Public API: :func:`train` (what the CLI calls), :class:`TrainResult`,
-:class:`~translkit.training.engine.Engine` (one process's networks and step) and
-:func:`~translkit.training.evaluate.test_objective` (the study's yardstick on a checkpoint).
+Public API: :func:`train` (what the CLI calls) and :class:`TrainResult`;
+:class:`~translkit.training.engine.Engine` holds one process's model and step.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import sys
 from typing import Any
 
 from translkit.recipe import Recipe
@@ -27,6 +25,8 @@ def __getattr__(name: str) -> Any:  # keep `import translkit.training` light
 def train(
     recipe: Recipe,
     *,
+    registries: Any = None,
+    plugins: Any = None,
     resume: str | None = None,
     overwrite: bool = False,
     nproc: int = 1,
@@ -34,49 +34,72 @@ def train(
 ) -> Any:
     """Train the model a resolved ``recipe`` describes; return a ``TrainResult``.
 
+    :param registries: where components come from (default: the installed plugins plus the
+        recipe's ``plugins``, loaded here — this is an entry point).
+    :param plugins: the :class:`~translkit.plugin_manager.PluginSet` behind ``registries``,
+        recorded in the run directory's ``environment.json``.
     :param resume: ``None``; ``"latest"`` (the run directory's ``checkpoints/latest.pt``); or a
         checkpoint path.
     :param overwrite: replace an existing run directory instead of refusing.
     :param nproc: processes on this machine; above 1 this launches ``torch.distributed.run``
-        (DDP: gloo on CPU, NCCL on CUDA) unless already started by ``torchrun``.
+        (gloo on CPU, NCCL on CUDA) unless already started by ``torchrun``.
     :param progress: draw the rich live display (default: when stderr is a terminal).
     """
+    from translkit.rundir import RunDir
     from translkit.training.distributed import cleanup, is_launched, launch, setup
-    from translkit.training.engine import resolve_device
+    from translkit.training.engine import training_device
     from translkit.training.trainer import Trainer, TrainResult
 
+    if registries is None:
+        from translkit.plugin_manager import load_plugins
+
+        plugins = load_plugins(recipe.plugins)
+        registries = plugins.registries
     if nproc > 1 and not is_launched():
+        with RunDir(recipe.run_dir).lock():
+            pass  # fail now, not in every worker, when another run holds the directory
         launch(recipe, nproc, resume=resume, overwrite=overwrite)
-        summary_path = recipe.run_dir / "summary.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+        run = RunDir(recipe.run_dir)
+        summary = run.read_summary()
         return TrainResult(
-            recipe.run_dir,
+            run.path,
             summary.get("epochs", 0),
             summary.get("steps", 0),
             bool(summary.get("finished")),
-            bool(summary.get("interrupted")),
+            int(summary.get("signal") or 0),
             summary,
         )
-    if os.environ.get("TRANSLKIT_RECIPE_SOURCE"):
-        recipe.source = os.environ["TRANSLKIT_RECIPE_SOURCE"]
-    device = resolve_device(recipe.train)
+    device = training_device(recipe.train)
     info = setup(device.type)
-    device = resolve_device(recipe.train, info)
+    device = training_device(recipe.train, info)
     if device.type == "cuda":
         import torch
 
         torch.cuda.set_device(device)
     if progress is None:
-        import sys
-
         progress = sys.stderr.isatty()
     trainer = None
+    lock = RunDir(recipe.run_dir).lock() if info.is_main else _no_lock()
     try:
-        trainer = Trainer(
-            recipe, device, info, resume=resume, overwrite=overwrite, show=progress and info.is_main
-        )
-        return trainer.run()
+        with lock:
+            trainer = Trainer(
+                recipe,
+                device,
+                info,
+                registries,
+                resume=resume,
+                overwrite=overwrite,
+                show=progress and info.is_main,
+                plugins=plugins,
+            )
+            return trainer.run_loop()
     finally:
         if trainer is not None:
             trainer.close()
         cleanup(info)
+
+
+def _no_lock() -> Any:
+    from contextlib import nullcontext
+
+    return nullcontext()

@@ -1,12 +1,16 @@
-"""Distributed data-parallel training: process setup, launching, synchronised batch norm.
+"""Distributed data-parallel training: process setup, collectives, synchronised batch norm.
 
 ``torchrun --nproc_per_node N -m translkit run RECIPE`` starts the workers itself;
 ``translkit run --nproc N`` calls :func:`launch`, which drives torch's own launcher
-(``torch.distributed.run``). Each worker calls :func:`setup` (NCCL on CUDA, gloo on CPU)
+(``torch.distributed.run``) on the training entry point :mod:`translkit.training.worker`
+with the resolved recipe file. Each worker calls :func:`setup` (NCCL on CUDA, gloo on CPU)
 and finishes with :func:`cleanup` (barrier, then ``destroy_process_group``: gloo may abort
-at exit otherwise). torch's ``SyncBatchNorm`` runs on GPUs only, so on CPU batch norm is
-replaced by :class:`CPUSyncBatchNorm`, which synchronises the statistics through a
-differentiable all-reduce.
+at exit otherwise). Every collective the trainer needs is a method of :class:`DistInfo`,
+a no-op in a single process. Gradients are averaged after each phase's backward pass
+(:meth:`DistInfo.average_gradients`), which is what DDP does, for any method's networks
+however often they are called. torch's ``SyncBatchNorm`` runs on GPUs only, so on CPU
+batch norm is replaced by :class:`CPUSyncBatchNorm`, which synchronises the statistics
+through a differentiable all-reduce.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -28,7 +34,6 @@ from translkit.recipe import Recipe
 __all__ = [
     "CPUSyncBatchNorm",
     "DistInfo",
-    "all_reduce_mean",
     "cleanup",
     "convert_sync_batchnorm",
     "is_launched",
@@ -52,6 +57,71 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    # -- collectives (no-ops in a single process) ------------------------------------------
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def all_true(self, flag: bool) -> bool:
+        """Whether ``flag`` holds on every process."""
+        return self._reduce_flag(flag, dist.ReduceOp.MIN) if self.enabled else flag
+
+    def any_true(self, flag: bool) -> bool:
+        """Whether ``flag`` holds on some process."""
+        return self._reduce_flag(flag, dist.ReduceOp.MAX) if self.enabled else flag
+
+    def main_says(self, flag: bool) -> bool:
+        """Rank 0's ``flag``, on every process."""
+        if not self.enabled:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self._device())
+        dist.broadcast(t, 0)
+        return bool(t.item())
+
+    def gather(self, obj: Any) -> list[Any]:
+        """Every process's ``obj`` (picklable, plain data), in rank order."""
+        if not self.enabled:
+            return [obj]
+        out: list[Any] = [None] * self.world_size
+        dist.all_gather_object(out, obj)
+        return out
+
+    def mean(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Mean of ``tensor`` over all processes (the tensor itself when not distributed)."""
+        if not self.enabled:
+            return tensor
+        out = tensor.clone()
+        dist.all_reduce(out)
+        return out / self.world_size
+
+    def average_gradients(self, params: Sequence[torch.nn.Parameter]) -> None:
+        """Replace each gradient by its mean over all processes (one flat all-reduce)."""
+        if not self.enabled:
+            return
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world_size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def _reduce_flag(self, flag: bool, op: Any) -> bool:
+        t = torch.tensor([1.0 if flag else 0.0], device=self._device())
+        dist.all_reduce(t, op=op)
+        return bool(t.item())
+
+    def _device(self) -> torch.device:
+        backend = dist.get_backend() if dist.is_initialized() else "gloo"
+        return (
+            torch.device("cuda", torch.cuda.current_device())
+            if backend == "nccl"
+            else torch.device("cpu")
+        )
 
 
 def is_launched() -> bool:
@@ -78,15 +148,6 @@ def cleanup(info: DistInfo) -> None:
             dist.barrier()
         finally:
             dist.destroy_process_group()
-
-
-def all_reduce_mean(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
-    """Mean of ``tensor`` over all processes (the tensor itself when not distributed)."""
-    if not info.enabled:
-        return tensor
-    out = tensor.clone()
-    dist.all_reduce(out)
-    return out / info.world_size
 
 
 class CPUSyncBatchNorm(_BatchNorm):
@@ -151,11 +212,12 @@ def convert_sync_batchnorm(module: nn.Module, device_type: str) -> nn.Module:
     return module
 
 
-def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -> int:
-    """Run ``translkit run`` in ``nproc`` processes through ``torch.distributed.run``.
+def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -> None:
+    """Train ``recipe`` in ``nproc`` processes on this machine (``torch.distributed.run``).
 
-    The resolved recipe is written to a temporary file the workers read; they train with
-    rank 0 writing the run directory. Returns 0 or raises :class:`TranslkitError`.
+    The resolved recipe goes to a temporary file that each worker reads through the
+    training entry point (:mod:`translkit.training.worker`); rank 0 writes the run
+    directory. Raises :class:`TranslkitError` when a worker fails.
     """
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
@@ -163,12 +225,12 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
     with tempfile.TemporaryDirectory(prefix="translkit-ddp-") as tmp:
         path = Path(tmp) / "recipe.toml"
         path.write_text(recipe.to_toml(), encoding="utf-8")
-        args = ["--standalone", "--nproc-per-node", str(nproc), "-m", "translkit", "run", str(path)]
+        args = ["--standalone", "--nproc-per-node", str(nproc), "-m", "translkit.training.worker"]
+        args += [str(path), "--source", recipe.source]
         if resume is not None:
             args += ["--resume", resume]
         if overwrite:
             args.append("--overwrite")
-        os.environ["TRANSLKIT_RECIPE_SOURCE"] = recipe.source
         try:
             run(parse_args(args))
         except ChildFailedError as err:
@@ -179,7 +241,4 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
                 f"distributed training with {nproc} processes failed ({failures}); "
                 "the workers' messages are printed above"
             ) from None
-        finally:
-            os.environ.pop("TRANSLKIT_RECIPE_SOURCE", None)
     sys.stdout.flush()
-    return 0

@@ -1,16 +1,17 @@
-"""The training engine: networks, optimisers, precision and one CycleGAN step (Zhu et al. 2017).
+"""The training engine: a method's networks, optimisers, precision and one training step.
 
-:class:`Engine` builds the four networks, both Adam optimisers, the GradScaler, EMA and
-history pools from a resolved recipe, and :meth:`Engine.train_step` runs one iteration:
+:class:`Engine` builds the model a resolved recipe describes (:func:`translkit.models.
+build_model`), applies the engine's transformations (instance norm as group norm on CPU,
+synchronised batch norm across processes, channels_last, ``torch.compile``), creates one
+Adam per optimiser group of the method, the GradScaler and the EMA, and runs one step:
 
-1. generator half with both discriminators frozen (``requires_grad_(False)``: no weight
-   gradients are computed for them), backward;
-2. discriminator half on history-pool fakes from the same forward (the discriminators are
-   untouched by step 1, so this equals Zhu's order), backward;
-3. one finiteness check of both totals (a non-finite loss raises
-   :class:`NonFiniteLossError` *before* any weight changes);
-4. gradient clipping by max-norm **before** each optimiser step (the study applied it
-   after, where it did nothing), both steps, EMA update.
+1. the method's shared forward pass, under autocast;
+2. for each phase in the method's order: freeze the phase's ``frozen`` roles, compute its
+   loss terms, back-propagate their sum, check every term is finite (a non-finite term
+   raises :class:`NonFiniteLossError` *before* the phase's optimisers step), average the
+   gradients across processes, clip by max-norm **before** stepping (the study clipped
+   after, where it did nothing), step the phase's optimisers;
+3. update the EMA of the generators.
 """
 
 from __future__ import annotations
@@ -21,21 +22,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from translkit.contracts import is_gan_loss
+from translkit.contracts import MethodContext, Phase
 from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
+from translkit.models import Model, build_model
 from translkit.norms import swap_instance_norms
 from translkit.recipe import Recipe, TrainSection
+from translkit.registry import Registries
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
-from translkit.training.objective import DiscriminatorPair, GeneratorPair, generator_losses
-from translkit.training.pool import ImagePool
 
 __all__ = [
     "Engine",
     "NonFiniteLossError",
     "fuses_passes",
-    "resolve_device",
+    "training_device",
     "uses_channels_last",
 ]
 
@@ -46,7 +47,7 @@ class NonFiniteLossError(TranslkitError):
     """A loss term became NaN or infinite; training stopped before the weights changed."""
 
 
-def resolve_device(train: TrainSection, info: DistInfo | None = None) -> torch.device:
+def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.device:
     """``train.device`` as a device (``auto``: CUDA when available); checks precision."""
     device = parse_device(train.device, option="train.device", error=RecipeError)
     if device.type == "cuda" and info is not None and info.enabled and device.index is None:
@@ -76,7 +77,7 @@ def fuses_passes(train: TrainSection, crop_size: int, device: torch.device) -> b
     return device.type != "cpu" or crop_size <= 128
 
 
-def _params(*nets: nn.Module) -> list[nn.Parameter]:
+def _params(nets: list[nn.Module]) -> list[nn.Parameter]:
     return [p for net in nets for p in net.parameters()]
 
 
@@ -84,107 +85,88 @@ class Engine:
     """Everything one training process holds; see the module docstring for the step.
 
     :param recipe: a resolved recipe.
-    :param device: where to train (see :func:`resolve_device`).
+    :param device: where to train (see :func:`training_device`).
+    :param registries: where the method and its components come from.
     :param info: this process's distributed rank (default: single process).
-    :param registry: registries to build components from (default: the recipe's plugins).
     """
 
     def __init__(
         self,
         recipe: Recipe,
         device: torch.device,
+        registries: Registries,
         info: DistInfo | None = None,
-        registry: Any = None,
     ) -> None:
-        if registry is None:
-            from translkit.plugins import get_registry
-
-            registry = get_registry(recipe.plugins)
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
         train = recipe.train
-        self._build_components(registry)
-        self.channels_last = uses_channels_last(train, device)
-        if self.channels_last:
-            for net in self.nets.values():
-                net.to(memory_format=torch.channels_last)
-        self._build_exec(train)
-        self._build_optimizers()
+        torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
+        self.model = build_model(recipe, registries)
+        self.method = self.model.method
+        self.nets = {role: self._place(net) for role, net in self.model.nets.items()}
+        self.model.nets = self.nets
+        self.losses = self.model.losses
         self.dtype = _DTYPES[train.precision]
         self.scaler = torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
-        self.ema = (
-            EMA({"G_AB": self.nets["G_AB"], "G_BA": self.nets["G_BA"]}, train.ema)
-            if train.ema > 0
-            else None
+        self._build_optimizers()
+        translating = list(dict.fromkeys(self.method.directions.values()))
+        self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
+        run = {
+            role: (torch.compile(net, dynamic=False) if train.compile else net)
+            for role, net in self.nets.items()
+        }  # static shapes: fused calls use batches n, 2n and 3n (one graph each)
+        self.method.setup(
+            self.nets,
+            self.losses,
+            MethodContext(
+                run=run,
+                device=device,
+                fuse=fuses_passes(train, recipe.data.crop_size, device),
+                seed=recipe.run.seed,
+                rank=self.info.rank,
+                pool_size=train.pool_size,
+            ),
         )
-        pool_seed = recipe.run.seed * 1000 + self.info.rank
-        self.pools = {
-            "A": ImagePool(train.pool_size, pool_seed),
-            "B": ImagePool(train.pool_size, pool_seed + 1),
-        }
 
-    def _build_components(self, registry: Any) -> None:
-        """The four networks (same seed on every rank) and the three losses."""
-        recipe, device = self.recipe, self.device
-        torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
-        self.nets: dict[str, nn.Module] = {}
-        for key, comp, reg in (
-            ("G_AB", recipe.generator, registry.generators),
-            ("G_BA", recipe.generator, registry.generators),
-            ("D_A", recipe.discriminator, registry.discriminators),
-            ("D_B", recipe.discriminator, registry.discriminators),
+    def _place(self, net: nn.Module) -> nn.Module:
+        """The engine's transformations of a plugin's module (documented in docs/plugins.md)."""
+        train = self.recipe.train
+        if (
+            train.fast_norm == "auto"
+            and self.device.type == "cpu"
+            and getattr(net, "fast_norm", True)
         ):
-            net = reg.create(comp.name, **comp.options)
-            if recipe.train.fast_norm == "auto" and device.type == "cpu":
-                swap_instance_norms(net)  # exact; faster kernel on CPU (translkit.norms)
-            if self.info.enabled:
-                net = convert_sync_batchnorm(net, device.type)
-            self.nets[key] = net.to(device).train()
-        loss = recipe.loss
-        self.gan = registry.losses.create(loss.gan.name, **loss.gan.options)
-        if not is_gan_loss(self.gan):
-            raise RecipeError(f"[loss.gan] {loss.gan.name!r} is not an adversarial (GAN) loss")
-        self.cycle = registry.losses.create(loss.cycle.name, **loss.cycle.options)
-        self.identity = registry.losses.create(loss.identity.name, **loss.identity.options)
+            swap_instance_norms(net)  # exact; faster kernel on CPU (translkit.norms)
+        if self.info.enabled:
+            net = convert_sync_batchnorm(net, self.device.type)
+        net = net.to(self.device).train()
+        if uses_channels_last(train, self.device):
+            net = net.to(memory_format=torch.channels_last)
+        return net
 
     def _build_optimizers(self) -> None:
-        """One Adam for both generators, one for both discriminators (Zhu et al.)."""
+        """One Adam per optimiser group of the method (fused: one vectorised kernel)."""
         optim = self.recipe.optim
-        fused = self.device.type in ("cpu", "cuda")  # one vectorised kernel, not a loop
-        lr_d = optim.lr if optim.lr_d is None else optim.lr_d
-        self.base_lr = {"G": optim.lr, "D": lr_d}
-        self.opt_G = torch.optim.Adam(
-            _params(self.nets["G_AB"], self.nets["G_BA"]),
-            lr=optim.lr,
-            betas=tuple(optim.betas),
-            fused=fused,
-        )
-        self.opt_D = torch.optim.Adam(
-            _params(self.nets["D_A"], self.nets["D_B"]),
-            lr=lr_d,
-            betas=tuple(optim.betas),
-            fused=fused,
-        )
+        fused = self.device.type in ("cpu", "cuda")
+        lrs = {"lr": optim.lr, "lr_d": optim.lr if optim.lr_d is None else optim.lr_d}
+        self.base_lr: dict[str, float] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.group_params: dict[str, list[nn.Parameter]] = {}
+        for group in self.method.optimizers:
+            params = _params([self.nets[r] for r in group.roles])
+            self.base_lr[group.name] = lrs[group.lr]
+            self.group_params[group.name] = params
+            self.optimizers[group.name] = torch.optim.Adam(
+                params, lr=lrs[group.lr], betas=tuple(optim.betas), fused=fused
+            )
 
-    def _build_exec(self, train: TrainSection) -> None:
-        """The modules actually called: compiled and DDP-wrapped views of :attr:`nets`."""
-        # static shapes: the fused calls use batches n, 2n and 3n (one graph each)
-        run = {
-            k: (torch.compile(v, dynamic=False) if train.compile else v)
-            for k, v in self.nets.items()
-        }
-        self.D_exec = {"D_A": run["D_A"], "D_B": run["D_B"]}
-        use_identity = float(getattr(self.identity, "weight", 0.0)) > 0
-        fuse = fuses_passes(train, self.recipe.data.crop_size, self.device)
-        self.gpair: nn.Module = GeneratorPair(
-            run["G_AB"], run["G_BA"], identity=use_identity, fuse=fuse
-        )
-        self.dpair: nn.Module = DiscriminatorPair(run["D_A"], run["D_B"], self.gan, fuse=fuse)
-        if self.info.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.gpair = DDP(self.gpair, device_ids=ids)
-            self.dpair = DDP(self.dpair, device_ids=ids)
+    def set_lr_factor(self, factor: float) -> dict[str, float]:
+        """Set every optimiser to its base learning rate times ``factor``; return the rates."""
+        rates = {}
+        for name, opt in self.optimizers.items():
+            rates[name] = self.base_lr[name] * factor
+            for group in opt.param_groups:
+                group["lr"] = rates[name]
+        return rates
 
     # -- the step ------------------------------------------------------------------------
     def _autocast(self) -> Any:
@@ -194,66 +176,88 @@ class Engine:
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(self.device, non_blocking=True)
-        if self.channels_last:
+        if uses_channels_last(self.recipe.train, self.device):
             images = images.contiguous(memory_format=torch.channels_last)
         return images
 
-    def forward_losses(
-        self, real_A: torch.Tensor, real_B: torch.Tensor
-    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """Steps 1–2 of the module docstring: both backward passes, no optimiser step."""
-        d_nets = [self.nets["D_A"], self.nets["D_B"]]
-        for net in d_nets:
-            net.requires_grad_(False)
-        with self._autocast():
-            outputs = self.gpair(real_A, real_B)
-            g_terms = generator_losses(
-                outputs,
-                real_A,
-                real_B,
-                self.D_exec["D_A"],
-                self.D_exec["D_B"],
-                self.gan,
-                self.cycle,
-                self.identity,
-            )
-        self.opt_G.zero_grad(set_to_none=True)
-        self.scaler.scale(g_terms["G_total"]).backward()
-        for net in d_nets:
-            net.requires_grad_(True)
-        fake_A = self.pools["A"].query(outputs[2])
-        fake_B = self.pools["B"].query(outputs[0])
-        del outputs
-        with self._autocast():
-            d_terms = self.dpair(real_A, real_B, fake_A, fake_B)
-        self.opt_D.zero_grad(set_to_none=True)
-        self.scaler.scale(d_terms["D_total"]).backward()
-        return g_terms, d_terms
-
     def train_step(self, batch: dict[str, torch.Tensor], step: int = 0) -> dict[str, torch.Tensor]:
         """One iteration on ``{"A": images, "B": images}``; returns the detached loss terms."""
-        real_A, real_B = self._prepare(batch["A"]), self._prepare(batch["B"])
-        g_terms, d_terms = self.forward_losses(real_A, real_B)
-        terms = {k: v.detach().float() for k, v in {**g_terms, **d_terms}.items()}
-        self._check_finite(terms, step)
-        clip = self.recipe.optim.grad_clip
-        for opt, nets in ((self.opt_G, ("G_AB", "G_BA")), (self.opt_D, ("D_A", "D_B"))):
-            if clip > 0:
-                self.scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(_params(*(self.nets[n] for n in nets)), clip)
-            self.scaler.step(opt)
+        batch = {k: self._prepare(v) for k, v in batch.items()}
+        with self._autocast():
+            cache = self.method.forward(batch)
+        terms: dict[str, torch.Tensor] = {}
+        for phase in self.method.phases:
+            terms.update(self._run_phase(phase, batch, cache, step))
         self.scaler.update()
         if self.ema is not None:
             self.ema.update()
         return terms
 
-    def _check_finite(self, terms: dict[str, torch.Tensor], step: int) -> None:
-        flag = torch.isfinite(torch.stack([terms["G_total"], terms["D_total"]])).all().float()
-        if self.info.enabled:
-            import torch.distributed as dist
+    def gradients(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The loss terms and every parameter's gradient of one step, without changing any
+        weight or state (optimisers do not step; the global RNG is restored). For checking
+        that a fast path (fused passes, reduced precision) computes what the plain one does.
 
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-        if flag.item() == 1.0:
+        :returns: ``(terms, {"<role>.<parameter>": gradient})``.
+        """
+        with torch.random.fork_rng(devices=[]):
+            states = self.method.state_dict()
+            batch = {k: self._prepare(v) for k, v in batch.items()}
+            with self._autocast():
+                cache = self.method.forward(batch)
+            terms: dict[str, torch.Tensor] = {}
+            for phase in self.method.phases:
+                terms.update(self._run_phase(phase, batch, cache, 0, apply=False))
+            self.method.load_state_dict(states)
+        grads = {
+            f"{role}.{name}": p.grad.detach().clone()
+            for role, net in self.nets.items()
+            for name, p in net.named_parameters()
+            if p.grad is not None
+        }
+        return terms, grads
+
+    def _run_phase(
+        self,
+        phase: Phase,
+        batch: dict[str, torch.Tensor],
+        cache: dict[str, Any],
+        step: int,
+        *,
+        apply: bool = True,
+    ) -> dict[str, torch.Tensor]:
+        frozen = [self.nets[r] for r in phase.frozen]
+        for net in frozen:
+            net.requires_grad_(False)
+        try:
+            with self._autocast():
+                raw = self.method.phase_losses(phase.name, batch, cache)
+                raw[f"{phase.name}_total"] = torch.stack([t.float() for t in raw.values()]).sum()
+            for name in phase.optimizers:
+                self.optimizers[name].zero_grad(set_to_none=True)
+            self.scaler.scale(raw[f"{phase.name}_total"]).backward()
+        finally:
+            for net in frozen:
+                net.requires_grad_(True)
+        terms = {k: v.detach().float() for k, v in raw.items()}
+        if not apply:
+            return terms
+        self._check_finite(terms, phase.name, step)
+        clip = self.recipe.optim.grad_clip
+        for name in phase.optimizers:
+            opt, params = self.optimizers[name], self.group_params[name]
+            self.info.average_gradients(params)
+            if clip > 0:
+                self.scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, clip)
+            self.scaler.step(opt)
+        return terms
+
+    def _check_finite(self, terms: dict[str, torch.Tensor], phase: str, step: int) -> None:
+        ok = self.info.all_true(bool(torch.isfinite(terms[f"{phase}_total"]).all()))
+        if ok:
             return
         bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
         where = (
@@ -272,16 +276,22 @@ class Engine:
         for net in self.nets.values():
             net.train(flag)
 
+    def eval_model(self, use_ema: bool = True) -> Model:
+        """The model as evaluation sees it: the EMA copies of the generators when enabled."""
+        nets = dict(self.nets)
+        if use_ema and self.ema is not None:
+            nets.update(self.ema.shadow)
+        return Model(self.recipe, self.method, nets, self.losses)
+
     def generators(self, use_ema: bool = True) -> dict[str, nn.Module]:
-        """``{"a2b", "b2a"}`` generators for evaluation (the EMA copies when enabled)."""
-        src = self.ema.shadow if (use_ema and self.ema is not None) else self.nets
-        return {"a2b": src["G_AB"], "b2a": src["G_BA"]}
+        """Direction -> generator for evaluation (the EMA copies when enabled)."""
+        return self.eval_model(use_ema).generators()
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "models": {k: v.state_dict() for k, v in self.nets.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
-            "optimizers": {"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
         }
 
@@ -292,17 +302,14 @@ class Engine:
             if state.get("ema"):
                 self.ema.load_state_dict(state["ema"])
             else:  # EMA switched on when resuming: start it from the weights
-                self.ema = EMA(
-                    {"G_AB": self.nets["G_AB"], "G_BA": self.nets["G_BA"]}, self.ema.decay
-                )
-        self.opt_G.load_state_dict(state["optimizers"]["G"])
-        self.opt_D.load_state_dict(state["optimizers"]["D"])
+                self.ema = EMA({k: self.nets[k] for k in self.ema.nets}, self.ema.decay)
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
 
-    def pool_states(self) -> dict[str, Any]:
-        return {k: p.state_dict() for k, p in self.pools.items()}
+    def method_state(self) -> dict[str, Any]:
+        return self.method.state_dict()
 
-    def load_pool_states(self, states: dict[str, Any]) -> None:
-        for k, p in self.pools.items():
-            p.load_state_dict(states[k], self.device)
+    def load_method_state(self, state: dict[str, Any]) -> None:
+        self.method.load_state_dict(state)

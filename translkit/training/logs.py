@@ -23,6 +23,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from translkit.rundir import RunDir
+
 __all__ = ["RunLog", "truncate_jsonl"]
 
 #: Without a live display, seconds between plain progress lines.
@@ -47,7 +49,7 @@ def truncate_jsonl(path: Path, max_step: int) -> None:
 class RunLog:
     """Writes the run directory's logs and drives the live display.
 
-    :param run_dir: the run directory.
+    :param run: the run directory.
     :param total_steps: steps of the whole run (for the bar and the ETA).
     :param show: draw the rich progress display (off in tests and non-main processes).
     :param tensorboard: also write TensorBoard events when tensorboard is installed.
@@ -55,7 +57,7 @@ class RunLog:
 
     def __init__(
         self,
-        run_dir: Path,
+        run: RunDir,
         *,
         total_steps: int,
         start_step: int,
@@ -63,11 +65,11 @@ class RunLog:
         tensorboard: bool,
         console: Console | None = None,
     ) -> None:
-        self.run_dir = run_dir
+        self.run = run
         self.console = console or Console(stderr=True)
-        self.metrics = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self.evals = open(run_dir / "eval.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self.tb = _tensorboard(run_dir / "tensorboard") if tensorboard else None
+        self.metrics = open(run.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
+        self.evals = open(run.eval_file, "a", encoding="utf-8")  # noqa: SIM115
+        self.tb = _tensorboard(run.tensorboard) if tensorboard else None
         self.progress: Progress | None = None
         self.total_steps = total_steps
         self._last_line = time.monotonic()

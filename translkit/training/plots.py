@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit.fileio import atomic_path, read_jsonl
+from translkit.rundir import RunDir
 
 __all__ = ["PLOTS", "epoch_means", "read_jsonl", "write_plots"]
 
@@ -33,19 +34,26 @@ def epoch_means(records: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
     return {k: {e: sum(v) / len(v) for e, v in sorted(d.items())} for k, d in sums.items()}
 
 
-def write_plots(run_dir: Path) -> list[Path]:
+def _figures(means: dict[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """:data:`PLOTS`, plus one figure for the terms of a method none of them shows."""
+    shown = {t for _, terms in PLOTS.values() for t in terms}
+    other = tuple(t for t in means if t not in shown)
+    return {**PLOTS, **({"other": ("Other loss terms", other)} if other else {})}
+
+
+def write_plots(run: RunDir) -> list[Path]:
     """(Re)draw ``plots/<name>.png`` for every figure of :data:`PLOTS`; return the files."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    means = epoch_means(read_jsonl(run_dir / "metrics.jsonl"))
-    evals = read_jsonl(run_dir / "eval.jsonl")
-    out_dir = run_dir / "plots"
+    means = epoch_means(read_jsonl(run.metrics_file))
+    evals = read_jsonl(run.eval_file)
+    out_dir = run.plots
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, (title, terms) in PLOTS.items():
+    for stem, (title, terms) in _figures(means).items():
         curves = {t: means[t] for t in terms if t in means}
         if stem == "objective" and evals:
             curves["test objective"] = {

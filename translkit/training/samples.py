@@ -36,17 +36,17 @@ def render_grid(
     generators: dict[str, nn.Module], samples: dict[str, torch.Tensor], device: torch.device | str
 ) -> torch.Tensor:
     """A ``(3, H, W)`` grid in [0, 1]: for each direction, rows input / translated /
-    reconstructed, one column per sample, a 2-pixel white gutter between blocks."""
-    g_ab, g_ba = generators["a2b"], generators["b2a"]
+    reconstructed (when the opposite direction exists), one column per sample, a 2-pixel
+    white gutter between blocks."""
     blocks = []
-    for src, fwd, back in (("A", g_ab, g_ba), ("B", g_ba, g_ab)):
+    for src, fwd, back in (("A", "a2b", "b2a"), ("B", "b2a", "a2b")):
         x = samples[src]
-        if x.numel() == 0:
+        if fwd not in generators or x.numel() == 0:
             continue
         x = x.to(device)
-        y = fwd(x)
-        z = back(y)
-        rows = [torch.cat(list(t.float().cpu()), dim=2) for t in (x, y, z)]  # (3, S, n*S)
+        y = generators[fwd](x)
+        outs = [x, y] + ([generators[back](y)] if back in generators else [])
+        rows = [torch.cat(list(t.float().cpu()), dim=2) for t in outs]  # (3, S, n*S)
         blocks.append(torch.cat(rows, dim=1))
     if not blocks:
         raise ValueError("no sample images to render")

@@ -1,18 +1,17 @@
 """The training loop behind ``translkit run``: run directory, resume, loop, evaluation, snapshots.
 
 Named steps in the spirit of StyleGAN2-ADA's loop: :meth:`Trainer._prepare_run_dir`,
-:meth:`Trainer._restore`, :meth:`Trainer._train_epoch`, :meth:`Trainer._evaluate`,
-:meth:`Trainer._snapshot`, :meth:`Trainer._log`. Rank 0 alone writes; every process
-takes part in collective operations. SIGINT/SIGTERM finish the current step, write
-``latest.pt`` with the exact data position, and return with ``interrupted=True``.
+:meth:`Trainer._restore`, :meth:`Trainer._train_epoch`, :meth:`Trainer._end_of_epoch`,
+:meth:`Trainer._evaluate`, :meth:`Trainer._snapshot`, :meth:`Trainer._log`. Rank 0 alone
+writes; every process takes part in the collectives (:class:`DistInfo`). SIGINT/SIGTERM
+finish the current step, write ``latest.pt`` with the exact data position, and return with
+``interrupted`` set to the signal. ``summary.json`` is rewritten with every ``latest.pt``,
+so the two always agree.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import shutil
 import signal
 import threading
 import time
@@ -23,27 +22,33 @@ from typing import Any
 import numpy as np
 import torch
 
-from translkit.errors import RecipeError
-from translkit.fileio import write_text_atomic
+from translkit.checkpoint import component_provenance
+from translkit.errors import CheckpointError, TranslkitError
 from translkit.recipe import Recipe
-from translkit.training import checkpoints as ck
+from translkit.registry import Registries
+from translkit.rundir import RunDir
+from translkit.training import snapshots as snap
 from translkit.training.distributed import DistInfo
 from translkit.training.engine import Engine
 from translkit.training.logs import RunLog, truncate_jsonl
-from translkit.training.schedules import apply_lr, lr_factor
+from translkit.training.schedules import lr_factor
 
 __all__ = ["TrainResult", "Trainer"]
 
 
 @dataclass
 class TrainResult:
-    """What :func:`translkit.training.train` returns (on every process)."""
+    """What :func:`translkit.training.train` returns (on every process).
+
+    ``interrupted`` is the signal number that stopped the run (``signal.SIGINT``,
+    ``signal.SIGTERM``), or 0.
+    """
 
     run_dir: Path
     epochs: int = 0
     steps: int = 0
     finished: bool = False
-    interrupted: bool = False
+    interrupted: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,7 +56,7 @@ class _StopFlag:
     """Set by SIGINT/SIGTERM; a second SIGINT aborts at once."""
 
     def __init__(self) -> None:
-        self.signal: int | None = None
+        self.signal: int = 0
         self._old: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -61,7 +66,7 @@ class _StopFlag:
             self._old[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.signal is not None and signum == signal.SIGINT:
+        if self.signal and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.signal = signum
 
@@ -78,48 +83,46 @@ def _seed_everything(seed: int) -> None:
 
 
 class Trainer:
-    """One process's share of a run (see :func:`translkit.training.train`)."""
+    """One process's share of a run (see :func:`translkit.training.train`).
+
+    The caller holds the run directory's lock (rank 0) for the trainer's whole life.
+    """
 
     def __init__(
         self,
         recipe: Recipe,
         device: torch.device,
         info: DistInfo,
+        registries: Registries,
         *,
         resume: str | None,
         overwrite: bool,
         show: bool,
+        plugins: Any = None,
     ) -> None:
         self.recipe, self.device, self.info = recipe, device, info
-        self.run_dir = recipe.run_dir
-        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.registries = registries
+        self.run = RunDir(recipe.run_dir)
         self.log: RunLog | None = None
         self.stop = _StopFlag()
         self._configure_torch()
         self._prepare_data()
+        self._check_metrics()
         ckpt = self._prepare_run_dir(resume, overwrite)
         _seed_everything(recipe.run.seed + info.rank)
-        self.engine = Engine(recipe, device, info)
+        self.engine = Engine(recipe, device, registries, info)
+        self._check_disk()
         self.epoch, self.batch, self.step = 0, 0, 0
         self.best: dict[str, Any] | None = None
         self.elapsed = 0.0
+        self.lr = self.engine.set_lr_factor(1.0)
         if ckpt is not None:
             self._restore(ckpt)
-        self._goal = self._selection_goal()
-        if info.is_main:
-            from translkit.rundir import write_run_metadata
+        from translkit.training.evaluate import selection_goal
 
-            write_run_metadata(self.run_dir, recipe)
-            total = recipe.optim.epochs * self.batches_per_epoch
-            if recipe.train.max_steps:
-                total = min(total, recipe.train.max_steps)
-            self.log = RunLog(
-                self.run_dir,
-                total_steps=total,
-                start_step=self.step,
-                show=show,
-                tensorboard=recipe.train.tensorboard,
-            )
+        self._goal = selection_goal(recipe, registries)
+        if info.is_main:
+            self._open_log(show, plugins)
         self.samples = self._fixed_samples()
 
     # -- set-up --------------------------------------------------------------------------
@@ -129,6 +132,8 @@ class Trainer:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
             if self.device.type == "cuda":
+                import os
+
                 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -141,7 +146,7 @@ class Trainer:
             root = ensure_dataset(data)
             if data.check:
                 check_trainable(root, data)
-        _barrier(self.info)
+        self.info.barrier()
         if not self.info.is_main:
             ensure_dataset(data)
         loader = build_train_loader(
@@ -154,37 +159,90 @@ class Trainer:
         )
         self.batches_per_epoch = len(loader)
 
-    def _prepare_run_dir(self, resume: str | None, overwrite: bool) -> dict[str, Any] | None:
-        run_dir = self.run_dir
-        used = run_dir.is_dir() and any(run_dir.iterdir())
-        if used and resume is None and not overwrite:
-            raise RecipeError(
-                f"run directory {run_dir} already exists; continue it with --resume, replace it "
-                "with --overwrite, or choose another run.name"
+    def _check_metrics(self) -> None:
+        """Preflight: everything evaluation will need (e.g. Inception weights) exists now."""
+        if not (self.info.is_main and self.recipe.eval.every):
+            return
+        weights = self.recipe.eval.inception_weights or None
+        for name in self.recipe.eval.metrics:
+            if name != "objective":
+                self.registries.metrics.create(name).prepare(Path(weights) if weights else None)
+
+    def _check_disk(self) -> None:
+        """Preflight: room for the checkpoints ``keep_last`` implies (plus best, latest and
+        one being written)."""
+        if not self.info.is_main:
+            return
+        import shutil
+
+        size = sum(_tensor_bytes(v) for v in self.engine.state_dict().values())
+        files = max(self.recipe.train.keep_last, 0) + 3
+        free = shutil.disk_usage(self.run.path).free
+        if size * files > free:
+            raise TranslkitError(
+                f"not enough free disk for {self.run.path}: its checkpoints need about "
+                f"{size * files / 1e9:.2f} GB ({files} files of {size / 1e6:.0f} MB: "
+                f"train.keep_last = {self.recipe.train.keep_last} plus best, latest and one "
+                f"being written) but {free / 1e9:.2f} GB are free; free space, lower "
+                "train.keep_last, or set run.output_dir elsewhere"
             )
-        ckpt = ck.resolve_resume(resume, run_dir) if resume is not None else None
-        _barrier(self.info)
+
+    def _prepare_run_dir(self, resume: str | None, overwrite: bool) -> dict[str, Any] | None:
+        run = self.run
+        used = run.path.is_dir() and any(p.name != RunDir.LOCK for p in run.path.iterdir())
+        if used and resume is None and not overwrite:
+            hint = (
+                "continue it with --resume, replace it with --overwrite"
+                if run.latest.is_file()
+                else "it has no checkpoint to resume from: replace it with --overwrite"
+            )
+            raise TranslkitError(
+                f"run directory {run.path} already exists; {hint}, or choose another run.name"
+            )
+        ckpt = snap.resolve_resume(resume, run) if resume is not None else None
+        self.info.barrier()
         if self.info.is_main:
             if overwrite and used and resume is None:
-                shutil.rmtree(run_dir)
-            run_dir.mkdir(parents=True, exist_ok=True)
+                _clear(run)
+            run.path.mkdir(parents=True, exist_ok=True)
             if ckpt is not None:
-                for name in ("metrics.jsonl", "eval.jsonl"):
-                    truncate_jsonl(run_dir / name, ckpt["step"])
-        _barrier(self.info)
+                for path in (run.metrics_file, run.eval_file):
+                    truncate_jsonl(path, ckpt["step"])
+        self.info.barrier()
         return ckpt
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
-        """Weights, optimisers, schedule position, pools and RNG states from a snapshot."""
-        self.engine.load_state_dict(ckpt)
+        """Weights, optimisers, schedule position, method state and RNG states."""
+        try:
+            self.engine.load_state_dict(ckpt)
+        except (KeyError, RuntimeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+            raise CheckpointError(
+                f"--resume {ckpt['_path']}: the checkpoint does not fit this recipe's model "
+                f"({first}); resume with the recipe it was trained with: "
+                f"translkit run {self.run.path} --resume"
+            ) from None
         self.epoch, self.batch, self.step = ckpt["epoch"], ckpt["batch"], ckpt["step"]
         self.best, self.elapsed = ckpt.get("best"), float(ckpt.get("elapsed", 0.0))
-        ranks = ckpt["ranks"]
-        mine = ranks[self.info.rank] if len(ranks) == self.info.world_size else ranks[0]
-        self.engine.load_pool_states(mine["pools"])
-        ck.restore_rng(mine["rng"])
+        mine = snap.rank_state(ckpt, self.info.rank, self.info.world_size)
+        self.engine.load_method_state(mine["method"])
+        snap.restore_rng(mine["rng"])
         if self.info.is_main:
             print(f"resumed from {ckpt['_path']} at epoch {self.epoch + 1}, step {self.step}")
+
+    def _open_log(self, show: bool, plugins: Any) -> None:
+        recipe = self.recipe
+        self.run.write_metadata(recipe, plugins)
+        total = recipe.optim.epochs * self.batches_per_epoch
+        if recipe.train.max_steps:
+            total = min(total, recipe.train.max_steps)
+        self.log = RunLog(
+            self.run,
+            total_steps=total,
+            start_step=self.step,
+            show=show,
+            tensorboard=recipe.train.tensorboard,
+        )
 
     def _fixed_samples(self) -> dict[str, torch.Tensor] | None:
         if not self.info.is_main or self.recipe.eval.num_samples <= 0:
@@ -193,13 +251,8 @@ class Trainer:
 
         return fixed_samples(self.recipe.data, self.recipe.eval.num_samples)
 
-    def _selection_goal(self) -> str:
-        from translkit.training.evaluate import selection_goal
-
-        return selection_goal(self.recipe)
-
     # -- the loop ------------------------------------------------------------------------
-    def run(self) -> TrainResult:
+    def run_loop(self) -> TrainResult:
         optim, train = self.recipe.optim, self.recipe.train
         self.stop.install()
         self._t0 = time.perf_counter() - self.elapsed
@@ -211,22 +264,19 @@ class Trainer:
                     self.epoch, self.batch = self.epoch + 1, 0
                     self._end_of_epoch()
             if interrupted or (max_reached and self.batch):
-                self._snapshot(epoch_file=False, best=False)
+                self._snapshot(epoch_file=False)
         finally:
             self.stop.restore()
         finished = self.epoch >= optim.epochs or bool(max_reached and train.max_steps)
-        return self._finish(finished=finished and not interrupted, interrupted=interrupted)
+        signum = self.stop.signal if interrupted else 0
+        return self._finish(finished=finished and not interrupted, interrupted=signum)
 
     def _train_epoch(self) -> tuple[bool, bool]:
         """Train from the current data position to the end of the epoch (or a stop)."""
         from translkit.data import build_train_loader
 
         recipe, engine = self.recipe, self.engine
-        factor = lr_factor(recipe.optim, self.epoch)
-        self.lr = {
-            "G": apply_lr(engine.opt_G, engine.base_lr["G"], factor),
-            "D": apply_lr(engine.opt_D, engine.base_lr["D"], factor),
-        }
+        self.lr = engine.set_lr_factor(lr_factor(recipe.optim, self.epoch))
         loader = build_train_loader(
             recipe.data,
             batch_size=recipe.optim.batch_size,
@@ -253,30 +303,16 @@ class Trainer:
                 self._log()
             if recipe.train.sample_every and self.step % recipe.train.sample_every == 0:
                 self._sample()
-            if self._stop_requested():
+            if self.info.any_true(bool(self.stop.signal)):
                 return True, False
             if recipe.train.max_steps and self.step >= recipe.train.max_steps:
                 return False, True
         return False, False
 
-    def _stop_requested(self) -> bool:
-        flag = self.stop.signal is not None
-        if self.info.enabled:
-            import torch.distributed as dist
-
-            t = torch.tensor([1.0 if flag else 0.0], device=self.device)
-            dist.all_reduce(t, op=dist.ReduceOp.MAX)
-            flag = bool(t.item())
-        return flag
-
     def _log(self) -> None:
-        from translkit.training.distributed import all_reduce_mean
-
         n = max(1, self._window_n)
         names = sorted(self._window)
-        values = all_reduce_mean(
-            torch.stack([self._window[k] for k in names]) / n, self.info
-        ).tolist()
+        values = self.info.mean(torch.stack([self._window[k] for k in names]) / n).tolist()
         now = time.perf_counter()
         rate = n * self.recipe.optim.batch_size / max(now - self._window_t, 1e-9)
         self._window, self._window_n, self._window_t = {}, 0, now
@@ -287,48 +323,44 @@ class Trainer:
             "epoch": self.epoch + 1,
             "time": round(now - self._t0, 3),
             "images_per_s": round(rate, 3),
-            "lr/G": self.lr["G"],
-            "lr/D": self.lr["D"],
+            **{f"lr/{k}": v for k, v in self.lr.items()},
         }
         record.update({f"loss/{k}": float(v) for k, v in zip(names, values, strict=True)})
         self.log.step(record)
 
-    # -- epoch end: evaluation, plots, snapshots ----------------------------------------
+    # -- epoch end: snapshot, then evaluation, plots ----------------------------------------
     def _end_of_epoch(self) -> None:
+        """Checkpoint first, so a failing evaluation never costs the epoch it evaluates."""
         recipe = self.recipe
         last = self.epoch >= recipe.optim.epochs
-        is_best = False
+        due = self.epoch % max(1, recipe.train.checkpoint_every) == 0 or last
         every = recipe.eval.every
-        if every and (self.epoch % every == 0 or last):
-            is_best = self._evaluate()
+        evaluating = bool(every) and (self.epoch % every == 0 or last)
+        if due or evaluating:
+            snapshot = self._snapshot(epoch_file=due)
+            if evaluating and self._evaluate():
+                snapshot["best"] = self.best  # record the new best in latest.pt as well
+                self._write(snapshot, epoch_file=False, best=True)
         if self.info.is_main:
             from translkit.training.plots import write_plots
 
-            write_plots(self.run_dir)
-        due = self.epoch % max(1, recipe.train.checkpoint_every) == 0 or last
-        if due or is_best:
-            self._snapshot(epoch_file=due, best=is_best)
+            write_plots(self.run)
 
     def _evaluate(self) -> bool:
         """Evaluate on rank 0; return whether this is the best so far (on every rank)."""
         from translkit.training.evaluate import evaluate_engine
 
-        better = torch.zeros(1)
+        better = False
         if self.info.is_main:
             record = {"epoch": self.epoch, "step": self.step}
-            record.update(evaluate_engine(self.engine, self.run_dir, self.epoch))
+            record.update(evaluate_engine(self.engine, self.run, self.epoch, self.registries))
             assert self.log is not None
             self.log.evaluation(record)
             value = record.get(self.recipe.eval.select)
             if value is not None and _improves(value, self.best, self._goal):
                 self.best = {"metric": self.recipe.eval.select, "value": value, "epoch": self.epoch}
-                better[0] = 1
-        if self.info.enabled:
-            import torch.distributed as dist
-
-            better = better.to(self.device)
-            dist.broadcast(better, 0)
-        return bool(better.item())
+                better = True
+        return self.info.main_says(better)
 
     def _sample(self) -> None:
         if self.samples is None:
@@ -342,22 +374,16 @@ class Trainer:
                 grid = render_grid(engine.generators(), self.samples, self.device)
             finally:
                 engine.train_mode(True)
-        save_grid(grid, self.run_dir / "samples" / f"step_{self.step:07d}.png")
+        save_grid(grid, self.run.sample_grid(self.step))
         if self.log is not None:
             self.log.image("samples", grid, self.step)
 
-    def _snapshot(self, *, epoch_file: bool, best: bool) -> None:
-        own = {"pools": self.engine.pool_states(), "rng": ck.capture_rng()}
-        ranks = [own]
-        if self.info.enabled:
-            import torch.distributed as dist
-
-            ranks = [None] * self.info.world_size
-            dist.all_gather_object(ranks, own)
-        if not self.info.is_main:
-            return
+    def _snapshot(self, *, epoch_file: bool) -> dict[str, Any]:
+        """Gather every process's state and write ``latest.pt`` (rank 0); return the data."""
+        ranks = self.info.gather({"method": self.engine.method_state(), "rng": snap.capture_rng()})
         snapshot = {
             "recipe": self.recipe.to_dict(),
+            "components": component_provenance(self.recipe, self.registries),
             **self.engine.state_dict(),
             "schedulers": {k: {"epoch": self.epoch, "lr": v} for k, v in self.lr.items()},
             "epoch": self.epoch,
@@ -368,17 +394,24 @@ class Trainer:
             "best": self.best,
             "elapsed": time.perf_counter() - self._t0,
         }
-        ck.write_snapshot(
-            self.ckpt_dir,
+        self._write(snapshot, epoch_file=epoch_file, best=False)
+        return snapshot
+
+    def _write(self, snapshot: dict[str, Any], *, epoch_file: bool, best: bool) -> None:
+        if not self.info.is_main:
+            return
+        snap.write_snapshot(
+            self.run,
             snapshot,
             epoch_file=epoch_file,
             best=best,
             keep_last=self.recipe.train.keep_last,
         )
+        self._write_summary(finished=False, interrupted=0)
 
-    def _finish(self, *, finished: bool, interrupted: bool) -> TrainResult:
+    def _summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
         seconds = time.perf_counter() - self._t0
-        summary = {
+        return {
             "epochs": self.epoch,
             "steps": self.step,
             "seconds": round(seconds, 3),
@@ -386,16 +419,24 @@ class Trainer:
             "device": str(self.device),
             "world_size": self.info.world_size,
             "finished": finished,
-            "interrupted": interrupted,
+            "interrupted": bool(interrupted),
+            "signal": interrupted or None,
             "best": self.best,
-            "run_dir": str(self.run_dir),
+            "run_dir": str(self.run.path),
         }
+
+    def _write_summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
+        summary = self._summary(finished=finished, interrupted=interrupted)
         if self.info.is_main:
-            write_text_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-            if self.log is not None:
-                self.log.close(summary)
-                self.log = None
-        return TrainResult(self.run_dir, self.epoch, self.step, finished, interrupted, summary)
+            self.run.write_json(self.run.summary_file, summary)
+        return summary
+
+    def _finish(self, *, finished: bool, interrupted: int) -> TrainResult:
+        summary = self._write_summary(finished=finished, interrupted=interrupted)
+        if self.log is not None:
+            self.log.close(summary)
+            self.log = None
+        return TrainResult(self.run.path, self.epoch, self.step, finished, interrupted, summary)
 
     def close(self) -> None:
         if self.log is not None:
@@ -403,14 +444,31 @@ class Trainer:
             self.log = None
 
 
+def _tensor_bytes(obj: Any) -> int:
+    """Bytes of every tensor inside nested dicts and lists."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
+
+
+def _clear(run: RunDir) -> None:
+    """Empty a run directory for ``--overwrite``, keeping the lock file we hold."""
+    import shutil
+
+    for path in run.path.iterdir():
+        if path.name == RunDir.LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def _improves(value: float, best: dict[str, Any] | None, goal: str) -> bool:
     if best is None:
         return True
     return value < best["value"] if goal == "min" else value > best["value"]
-
-
-def _barrier(info: DistInfo) -> None:
-    if info.enabled:
-        import torch.distributed as dist
-
-        dist.barrier()

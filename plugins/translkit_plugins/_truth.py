@@ -10,9 +10,8 @@ twins, translation quality is measured directly:
   σ = 1.5, K1 = 0.01, K2 = 0.03, per RGB channel, averaged;
 - ``l1`` — mean absolute difference on [0, 1] RGB.
 
-``objective`` wraps the training helper's
-``translkit.training.evaluate.test_objective``: the total CycleGAN objective of a
-checkpoint on the test set, the study's own yardstick (not per direction).
+(The study's test objective is not a folder metric: the core computes it from the model,
+see ``translkit.evaluation``.)
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from translkit.contracts import MetricInputs
+from translkit.contracts import KEY_L1, KEY_PSNR, KEY_SSIM, MetricInputs
 from translkit.data.io import list_images, load_rgb
-from translkit.scoring import KEY_L1, KEY_OBJECTIVE, KEY_PSNR, KEY_SSIM, MetricError
+from translkit.errors import MetricError
 
-__all__ = ["ObjectiveMetric", "TruthMetric", "psnr", "ssim"]
+__all__ = ["TruthMetric", "psnr", "ssim"]
 
 MAX_PSNR = 100.0
 
@@ -86,6 +85,8 @@ def _twin(truth: Path, rel: Path) -> Path:
 class TruthMetric:
     """``psnr``, ``ssim`` or ``l1`` between each translated image and its ground truth."""
 
+    min_images = 1
+
     def __init__(self, kind: Literal["psnr", "ssim", "l1"]) -> None:
         self.kind = kind
         key = {"psnr": KEY_PSNR, "ssim": KEY_SSIM, "l1": KEY_L1}[kind]
@@ -95,6 +96,9 @@ class TruthMetric:
 
     def __repr__(self) -> str:
         return f"TruthMetric({self.kind!r})"
+
+    def prepare(self, inception_weights: Path | None) -> None:
+        """Nothing to fetch: the ground truth is checked when scoring."""
 
     def __call__(self, inputs: MetricInputs) -> dict[str, float]:
         if inputs.truth is None or not Path(inputs.truth).is_dir():
@@ -123,29 +127,3 @@ class TruthMetric:
                 values.append(float((a - b).abs().mean()))
         self.info = {f"{self.kind}_images": float(len(values))}
         return {self.key: float(np.mean(values))}
-
-
-class ObjectiveMetric:
-    """The total CycleGAN objective of ``extras["checkpoint"]`` on the test set."""
-
-    #: One value for the model, not one per translation direction.
-    directional = False
-
-    def __init__(self) -> None:
-        self.goals: dict[str, Literal["min", "max"]] = {KEY_OBJECTIVE: "min"}
-        self.info: dict[str, float] = {}
-
-    def __call__(self, inputs: MetricInputs) -> dict[str, float]:
-        ckpt = inputs.extras.get("checkpoint")
-        if ckpt is None:
-            raise MetricError(
-                "metric 'objective' needs a training checkpoint (score a run directory: "
-                "`translkit score RUN_DIR`)"
-            )
-        try:
-            from translkit.training.evaluate import test_objective
-        except ImportError as err:
-            raise MetricError(f"metric 'objective' is unavailable: {err}") from None
-        values = {k: float(v) for k, v in test_objective(ckpt, device=inputs.device).items()}
-        self.goals = {k: "min" for k in values}
-        return values

@@ -1,7 +1,7 @@
-"""Built-in metrics: torch-fidelity's IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, objective.
+"""Built-in metrics: torch-fidelity's IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1.
 
 Each factory returns a :class:`translkit.contracts.Metric`; result keys are the
-``KEY_*`` constants of :mod:`translkit.scoring`. See ``docs/scoring.md``.
+``KEY_*`` constants of :mod:`translkit.contracts`. See ``docs/scoring.md``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 import translkit
 from translkit.registry import Registries
 
-__all__ = ["fid", "inception_score", "kid", "l1", "objective", "prc", "psnr", "ssim"]
+__all__ = ["fid", "inception_score", "kid", "l1", "prc", "psnr", "ssim"]
 
 
 def inception_score(splits: int = 10, seed: int = 2020):
@@ -63,13 +63,6 @@ def l1():
     return TruthMetric("l1")
 
 
-def objective():
-    """Total CycleGAN objective of the checkpoint on the test set (the study's yardstick)."""
-    from translkit_plugins._truth import ObjectiveMetric
-
-    return ObjectiveMetric()
-
-
 @translkit.hookimpl
 def translkit_register(registry: Registries) -> None:
     for name, factory in (
@@ -80,6 +73,5 @@ def translkit_register(registry: Registries) -> None:
         ("psnr", psnr),
         ("ssim", ssim),
         ("l1", l1),
-        ("objective", objective),
     ):
         registry.metrics.add(name, factory)

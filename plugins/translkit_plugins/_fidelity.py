@@ -30,12 +30,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from translkit.contracts import MetricInputs
-from translkit.data.io import list_images, load_rgb
-from translkit.errors import TranslkitError
-from translkit.inception import EXTRACTORS, resolve_weights, weights_digest
-from translkit.inference.files import oriented_size
-from translkit.scoring import (
+from translkit.contracts import (
     KEY_F_SCORE,
     KEY_FID,
     KEY_IS,
@@ -44,9 +39,11 @@ from translkit.scoring import (
     KEY_KID_STD,
     KEY_PRECISION,
     KEY_RECALL,
-    MetricError,
-    default_cache_dir,
+    MetricInputs,
 )
+from translkit.data.io import list_images, load_rgb, oriented_size
+from translkit.errors import MetricError, TranslkitError
+from translkit.inception import EXTRACTORS, resolve_weights, weights_digest
 
 __all__ = ["FidelityMetric", "ImageFolderDataset", "folder_digest"]
 
@@ -177,6 +174,7 @@ class FidelityMetric:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         self.kind = kind
         self.goals = dict(_GOALS[kind])
+        self.min_images = 2  # a covariance, a kernel mean, or a split needs two
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
         self.is_splits = is_splits
@@ -188,6 +186,13 @@ class FidelityMetric:
     def __repr__(self) -> str:
         return f"FidelityMetric({self.kind!r})"
 
+    def prepare(self, inception_weights: Path | None) -> None:
+        """Find (or download) the feature extractor's weights now, before any long work."""
+        extractor = "inception" if self.kind != "prc" else self.extractor
+        resolve_weights(
+            inception_weights if extractor == "inception" else None, extractor=extractor
+        )
+
     # -- the call ----------------------------------------------------------------------
     def __call__(self, inputs: MetricInputs) -> dict[str, float]:
         weights = self.weights(inputs)  # first: a missing file is the error to report
@@ -198,9 +203,8 @@ class FidelityMetric:
         resize = None if len(sizes) == 1 else MIXED_SIZE
         kwargs = self.fidelity_kwargs(len(fake_files), len(real_files), inputs, weights)
         tag = f"{'native' if resize is None else resize}-{weights_digest(weights)}"
-        cache = Path(inputs.cache_dir) if inputs.cache_dir else default_cache_dir()
-        kwargs["cache_root"] = str(cache)
-        show = bool(inputs.extras.get("progress", False))
+        kwargs["cache_root"] = str(inputs.cache_dir)
+        show = inputs.progress
         bars = [(f"{self.kind}: translated images", len(fake_files))]
         if binary:
             bars.append((f"{self.kind}: real images", len(real_files)))

@@ -1,43 +1,38 @@
-"""Import generators trained with other code bases into translkit checkpoints.
+"""Importers: generators trained with other code bases, as translkit generator specs.
 
 ``junyanz``: Zhu et al.'s reference CycleGAN/pix2pix implementation
 (github.com/junyanz/pytorch-CycleGAN-and-pix2pix) saves ``latest_net_G_A.pth`` as the
 plain ``state_dict()`` of a ``ResnetGenerator`` or ``UnetGenerator``. translkit's
-built-in ``resnet*`` and ``unet*`` generators keep that module layout, so an import
+built-in ``resnet*`` and ``unet*`` generators keep that module layout, so the import
 strips the ``module.`` prefix DataParallel adds, drops the running statistics old
-PyTorch versions stored for instance norms, checks every remaining key and shape, and
-writes a ``translkit.generators/1`` checkpoint that
-:func:`translkit.checkpoint.load_generators` reads.
+PyTorch versions stored for instance norms and checks every remaining key and shape;
+``translkit import junyanz`` writes the result as a generators checkpoint.
 
 Example::
 
-    from translkit.importers import import_junyanz
-    import_junyanz("latest_net_G_A.pth", "horse2zebra.pt", generator="resnet_9blocks")
+    translkit import junyanz latest_net_G_A.pth --generator resnet_9blocks -o horse2zebra.pt
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from translkit.checkpoint import (
-    DIRECTIONS,
-    GENERATORS_FORMAT,
-    load_checkpoint,
-    save_checkpoint,
-)
-from translkit.errors import CheckpointError, ComponentError
+import translkit
+from translkit.contracts import GeneratorSpec
+from translkit.errors import CheckpointError
+from translkit.registry import Registries
 
 __all__ = [
     "STALE_SUFFIXES",
+    "JunyanzImporter",
     "convert_junyanz_state_dict",
     "guess_junyanz_options",
-    "import_junyanz",
     "read_state_dict",
 ]
 
@@ -52,7 +47,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     Anything else (pickled modules, training snapshots, translkit checkpoints) is
     refused with a :class:`CheckpointError`: a checkpoint is untrusted input.
     """
-    obj = load_checkpoint(path)
+    obj = translkit.load_checkpoint(path)
     if "format" in obj:
         raise CheckpointError(
             f"{path} is already a translkit checkpoint (format {obj['format']!r}); "
@@ -139,88 +134,40 @@ def _cli_hint(guess: Mapping[str, Any]) -> str:
     return " ".join(f for f in flags if f)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+class JunyanzImporter:
+    """Zhu et al.'s ``latest_net_G_A.pth`` files (``ResnetGenerator``/``UnetGenerator``)."""
 
+    default_generator = "resnet_9blocks"
+    #: Options of the reference code's defaults (``--norm instance --ngf 64``).
+    default_options: Mapping[str, Any] = {"norm": "instance", "ngf": 64}
 
-def _directions(sources: Any, direction: str) -> dict[str, Path]:
-    if isinstance(sources, (str, Path)):
-        if direction not in DIRECTIONS:
-            raise CheckpointError(f"direction {direction!r} must be one of {', '.join(DIRECTIONS)}")
-        sources = {direction: sources}
-    bad = [d for d in sources if d not in DIRECTIONS]
-    if bad or not sources:
-        raise CheckpointError(f"directions {bad!r} must be among {', '.join(DIRECTIONS)}")
-    return {d: Path(src) for d, src in sources.items()}
-
-
-def import_junyanz(
-    sources: str | Path | Mapping[str, str | Path],
-    dst: str | Path,
-    *,
-    generator: str = "resnet_9blocks",
-    norm: str = "instance",
-    ngf: int = 64,
-    direction: str = "a2b",
-    options: Mapping[str, Any] | None = None,
-    overwrite: bool = False,
-    registry: Any = None,
-) -> Path:
-    """Convert reference CycleGAN generator(s) into a ``translkit.generators/1`` file.
-
-    :param sources: one ``.pth`` path (imported as ``direction``) or a mapping
-        ``{"a2b": G_A.pth, "b2a": G_B.pth}``.
-    :param dst: checkpoint to write (atomically); refused if it exists unless ``overwrite``.
-    :param generator: registered generator name (``resnet_9blocks``, ``unet_256``, ...),
-        or ``auto``: read the generator, ``norm``, ``ngf`` (and block count, dropout)
-        off the first file's keys and shapes, ignoring ``norm`` and ``ngf``.
-    :param norm: ``instance`` (CycleGAN's default) or ``batch``; ``ngf`` likewise.
-    :param options: further generator options (``dropout``, ``n_blocks``, ...).
-    :returns: ``dst``.
-    """
-    paths = _directions(sources, direction)
-    dst = Path(dst)
-    if dst.exists() and not overwrite:
-        raise CheckpointError(f"{dst} already exists; pass --overwrite to replace it")
-    if registry is None:
-        from translkit.plugins import get_registry
-
-        registry = get_registry()
-    states = {d: read_state_dict(path) for d, path in paths.items()}
-    if generator == "auto":
-        guess = guess_junyanz_options(next(iter(states.values())))
-        generator = guess.pop("generator")
-        opts = {k: v for k, v in guess.items() if v is not None}
-    else:
-        opts = {"norm": norm, "ngf": ngf}
-    opts.update(options or {})
-    try:
-        net = registry.generators.create(generator, **opts)
-    except ComponentError as err:
-        raise CheckpointError(f"cannot build generator {generator!r}: {err}") from None
-    entry = registry.generators.get(generator)
-    defaults = {n: p.default for n, p in entry.parameters().items() if p.default is not p.empty}
-    full = {**defaults, **opts}
-    specs, meta_src = {}, {}
-    for d, state in states.items():
-        weights, dropped = convert_junyanz_state_dict(state, net, source=str(paths[d]))
+    def convert(
+        self,
+        path: Path,
+        build: Callable[[str, dict[str, Any]], nn.Module],
+        *,
+        generator: str,
+        options: Mapping[str, Any],
+    ) -> GeneratorSpec:
+        state = read_state_dict(path)
+        if generator == "auto":  # read generator, norm, ngf (blocks, dropout) off the file
+            guess = guess_junyanz_options(state)
+            generator = guess.pop("generator")
+            opts = {k: v for k, v in guess.items() if v is not None}
+            opts.update({k: v for k, v in options.items() if k not in ("norm", "ngf")})
+        else:
+            opts = {**self.default_options, **options}
+        net = build(generator, opts)
+        weights, dropped = convert_junyanz_state_dict(state, net, source=str(path))
         net.load_state_dict(weights)  # strict: proves the file builds the network
-        specs[d] = {"name": generator, "options": dict(full), "state_dict": weights}
-        meta_src[d] = {
-            "path": str(paths[d]),
-            "sha256": _sha256(paths[d]),
-            "dropped_keys": len(dropped),
-        }
-    from translkit import __version__
+        return GeneratorSpec(generator, opts, weights, {"dropped_keys": len(dropped)})
 
-    ckpt = {
-        "format": GENERATORS_FORMAT,
-        "generators": specs,
-        "plugins": [],
-        "meta": {"importer": "junyanz", "sources": meta_src, "translkit_version": __version__},
-    }
-    return save_checkpoint(ckpt, dst)
+
+def junyanz() -> JunyanzImporter:
+    """Zhu et al.'s pytorch-CycleGAN-and-pix2pix generators (latest_net_G_A.pth)."""
+    return JunyanzImporter()
+
+
+@translkit.hookimpl
+def translkit_register(registry: Registries) -> None:
+    registry.importers.add("junyanz", junyanz)

@@ -1,7 +1,10 @@
-"""Plugin loading: entry points, recipe-named modules, blocking, registration.
+"""Plugin loading: entry points, explicitly named modules, blocking, registration.
 
-Nothing here runs at import time. :func:`get_plugin_manager` builds a manager on
-demand and :func:`get_registry` returns the registries every loaded plugin filled.
+Nothing here runs at import time and nothing is cached: :func:`load_plugins` builds a
+plugin manager and the registries its plugins fill; the CLI and the public API entry
+points call it once and pass the registries down. Modules are imported only from
+installed entry points and from names the user gave (a recipe's ``plugins`` list, a
+``--plugin`` option) — never from a name read out of a checkpoint or a run directory.
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "ENV_BLOCK",
     "ENV_DISABLE_AUTOLOAD",
-    "LoadedPlugins",
     "PluginInfo",
-    "get_plugin_manager",
+    "PluginSet",
     "get_registry",
-    "reset_plugins",
+    "load_plugins",
 ]
 
 ENTRY_POINT_GROUP = "translkit"
@@ -54,16 +56,16 @@ class PluginInfo:
 
 
 @dataclass
-class LoadedPlugins:
-    """A plugin manager together with what its plugins registered."""
+class PluginSet:
+    """A plugin manager, the registries its plugins filled, and who they are."""
 
     manager: pluggy.PluginManager
-    registry: Registries
+    registries: Registries
     plugins: list[PluginInfo] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
 
     def registered_by(self, plugin: str) -> dict[str, list[str]]:
-        return self.registry.registered_by(plugin)
+        return self.registries.registered_by(plugin)
 
 
 def _env_flag(name: str) -> bool:
@@ -123,18 +125,19 @@ def _load_named_modules(
     for name in modules:
         if name in blocked:
             continue
-        what = f"plugin module {name!r} named in the recipe"
+        what = f"plugin module {name!r} (named in a recipe or --plugin)"
         module = _import(name, what=what)
         if pm.is_registered(module) or pm.has_plugin(name):
             continue
         _register_module(pm, module, name, what)
-        infos.append(PluginInfo(name, name, "(recipe)", "-", "recipe"))
+        infos.append(PluginInfo(name, name, "(named)", "-", "named"))
 
 
-def get_plugin_manager(modules: Sequence[str] = ()) -> LoadedPlugins:
+def load_plugins(modules: Sequence[str] = ()) -> PluginSet:
     """Build a plugin manager: block, load entry points and ``modules``, register.
 
-    :param modules: extra plugin modules to import (a recipe's ``plugins`` list).
+    :param modules: extra plugin modules the user named (a recipe's ``plugins`` list,
+        ``--plugin`` options).
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
@@ -149,21 +152,21 @@ def get_plugin_manager(modules: Sequence[str] = ()) -> LoadedPlugins:
     except pluggy.PluginValidationError as err:
         name = pm.get_name(err.plugin) if err.plugin is not None else "?"
         raise PluginError(f"plugin {name!r} implements an unknown hook: {err}") from err
-    registry = Registries()
-    _call_register(pm, registry, {i.name: i for i in infos})
-    return LoadedPlugins(pm, registry, infos, blocked)
+    registries = Registries()
+    _call_register(pm, registries, {i.name: i for i in infos})
+    return PluginSet(pm, registries, infos, blocked)
 
 
 def _call_register(
-    pm: pluggy.PluginManager, registry: Registries, infos: dict[str, PluginInfo]
+    pm: pluggy.PluginManager, registries: Registries, infos: dict[str, PluginInfo]
 ) -> None:
-    """Call each plugin's ``translkit_register`` with registrations attributed to it."""
+    """Call each plugin's ``translkit_register`` with a view that records it as the owner."""
     for impl in pm.hook.translkit_register.get_hookimpls():  # in registration order
         info = infos.get(impl.plugin_name)
         origin = f" from distribution {info.distribution}" if info else ""
-        registry._attribute_to(impl.plugin_name)
+        view = registries.for_plugin(impl.plugin_name, getattr(impl.plugin, "__name__", ""))
         try:
-            impl.function(**({"registry": registry} if "registry" in impl.argnames else {}))
+            impl.function(**({"registry": view} if "registry" in impl.argnames else {}))
         except TranslkitError as err:
             raise PluginError(f"plugin {impl.plugin_name!r}{origin}: {err}") from err
         except Exception as err:
@@ -171,26 +174,12 @@ def _call_register(
                 f"plugin {impl.plugin_name!r}{origin} failed to register: "
                 f"{type(err).__name__}: {err}"
             ) from err
-        finally:
-            registry._attribute_to("<direct>")
-
-
-_CACHE: dict[tuple[str, ...], LoadedPlugins] = {}
-
-
-def load_plugins(modules: Sequence[str] = ()) -> LoadedPlugins:
-    """Like :func:`get_plugin_manager`, cached per tuple of ``modules``."""
-    key = tuple(modules)
-    if key not in _CACHE:
-        _CACHE[key] = get_plugin_manager(key)
-    return _CACHE[key]
 
 
 def get_registry(modules: Sequence[str] = ()) -> Registries:
-    """The registries populated by every loaded plugin (and ``modules``, if given)."""
-    return load_plugins(modules).registry
+    """The registries filled by every installed plugin (and ``modules``, if given).
 
-
-def reset_plugins() -> None:
-    """Forget cached plugin managers (after installing a plugin, or in tests)."""
-    _CACHE.clear()
+    A convenience for notebooks and scripts: each call loads the plugins anew. Library
+    code takes the registries as an argument instead.
+    """
+    return load_plugins(modules).registries

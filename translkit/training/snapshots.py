@@ -1,8 +1,9 @@
 """Training snapshots (format ``translkit.training/1``): build, write, keep, find, restore.
 
-A snapshot holds the four networks, both optimisers, the schedule position, GradScaler,
-EMA, epoch/step and the data position, the resolved recipe, and, for every process, its
-history pools and RNG states (Python, NumPy, torch, CUDA) — all as tensors and plain
+A snapshot holds every network of the method, its optimisers, the schedule position,
+GradScaler, EMA, epoch/step and the data position, the resolved recipe, which plugin
+provided each component, and, for every process, the method's own state (CycleGAN's
+history pools) and RNG states (Python, NumPy, torch, CUDA) — all as tensors and plain
 types, so :func:`translkit.checkpoint.load_checkpoint` reads it with ``weights_only=True``.
 Files are written atomically; the last ``keep_last`` epoch files, ``best.pt`` and
 ``latest.pt`` are kept.
@@ -11,7 +12,6 @@ Files are written atomically; the last ``keep_last`` epoch files, ``best.pt`` an
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,16 @@ import torch
 
 from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, save_checkpoint
 from translkit.errors import CheckpointError
+from translkit.rundir import RunDir
 
 __all__ = [
-    "BEST",
-    "LATEST",
     "capture_rng",
-    "epoch_path",
     "prune",
+    "rank_state",
     "resolve_resume",
     "restore_rng",
     "write_snapshot",
 ]
-
-LATEST = "latest.pt"
-BEST = "best.pt"
-_EPOCH = re.compile(r"^epoch_(\d+)\.pt$")
 
 
 def capture_rng() -> dict[str, Any]:
@@ -79,43 +74,49 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
-def epoch_path(ckpt_dir: Path, epoch: int) -> Path:
-    return ckpt_dir / f"epoch_{epoch:04d}.pt"
-
-
 def write_snapshot(
-    ckpt_dir: Path, snapshot: dict[str, Any], *, epoch_file: bool, best: bool, keep_last: int
+    run: RunDir, snapshot: dict[str, Any], *, epoch_file: bool, best: bool, keep_last: int
 ) -> Path:
     """Write ``latest.pt`` (and ``epoch_NNNN.pt``, ``best.pt`` when asked); prune old epochs."""
     snapshot = {"format": TRAINING_FORMAT, **snapshot}
-    latest = save_checkpoint(snapshot, ckpt_dir / LATEST)
+    latest = save_checkpoint(snapshot, run.latest)
     if epoch_file:
-        save_checkpoint(snapshot, epoch_path(ckpt_dir, snapshot["epoch"]))
-        prune(ckpt_dir, keep_last)
+        save_checkpoint(snapshot, run.epoch_checkpoint(snapshot["epoch"]))
+        prune(run, keep_last)
     if best:
-        save_checkpoint(snapshot, ckpt_dir / BEST)
+        save_checkpoint(snapshot, run.best)
     return latest
 
 
-def prune(ckpt_dir: Path, keep_last: int) -> list[Path]:
+def prune(run: RunDir, keep_last: int) -> list[Path]:
     """Delete all but the newest ``keep_last`` ``epoch_NNNN.pt`` files; return the deleted."""
-    found = sorted(
-        (int(m.group(1)), p) for p in ckpt_dir.glob("epoch_*.pt") if (m := _EPOCH.match(p.name))
-    )
+    found = run.epoch_checkpoints()
     doomed = [p for _, p in found[: max(0, len(found) - max(keep_last, 0))]]
     for p in doomed:
         p.unlink(missing_ok=True)
     return doomed
 
 
-def resolve_resume(resume: str, run_dir: Path) -> dict[str, Any]:
+def rank_state(ckpt: dict[str, Any], rank: int, world_size: int) -> dict[str, Any]:
+    """This process's ``{"method": ..., "rng": ...}`` from a snapshot.
+
+    Snapshots written before methods became plugins stored CycleGAN's pools as
+    ``{"pools": ...}``; they are read as the method state ``{"pools": ...}``.
+    """
+    ranks = ckpt["ranks"]
+    mine = ranks[rank] if len(ranks) == world_size else ranks[0]
+    method = mine["method"] if "method" in mine else {"pools": mine["pools"]}
+    return {"method": method, "rng": mine["rng"]}
+
+
+def resolve_resume(resume: str, run: RunDir) -> dict[str, Any]:
     """Load the checkpoint ``--resume`` names ("latest": the run directory's ``latest.pt``)."""
     if resume == "latest":
-        path = run_dir / "checkpoints" / LATEST
+        path = run.latest
         if not path.is_file():
             raise CheckpointError(
-                f"--resume: no checkpoint at {path}; train without --resume, or pass "
-                "--resume PATH to a checkpoint file"
+                f"--resume: {run.path} has no checkpoint yet ({path} is missing): the run "
+                "stopped before its first checkpoint; start it again with --overwrite"
             )
     else:
         path = Path(resume)

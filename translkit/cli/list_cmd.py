@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from translkit.plugins import load_plugins
+from translkit.plugin_manager import load_plugins
 from translkit.registry import KINDS
 
 
@@ -46,7 +46,7 @@ def list_components(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List registered components with a one-line summary."""
-    registry = load_plugins().registry
+    registry = load_plugins().registries
     kinds = [registry.kind(kind).kind] if kind else list(KINDS)
     data = {
         k: [
