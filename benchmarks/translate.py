@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from translkit.plugins import get_registry
+from translkit import get_registry
 
 from translkit.inference import Translator
 
