@@ -15,7 +15,7 @@ from typing import Any
 
 from translkit.errors import TranslkitError
 
-__all__ = ["atomic_path", "read_jsonl", "write_text_atomic"]
+__all__ = ["atomic_path", "cache_dir", "read_jsonl", "write_text_atomic"]
 
 
 @contextmanager
@@ -35,6 +35,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def cache_dir(*parts: str) -> Path:
+    """translkit's cache folder plus ``parts``: ``$TRANSLKIT_CACHE``, else
+    ``$XDG_CACHE_HOME/translkit`` (default ``~/.cache/translkit``). Not created here."""
+    if os.environ.get("TRANSLKIT_CACHE"):
+        base = Path(os.environ["TRANSLKIT_CACHE"]).expanduser()
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "translkit"
+    return base.joinpath(*parts)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

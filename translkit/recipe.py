@@ -64,12 +64,20 @@ class RunSection:
     )
 
 
+DEFAULT_DATA_ROOT = "data/leather_denim"
+
+
 @dataclass
 class DataSection:
+    dataset: str = _doc(
+        "A registered dataset (`translkit list datasets`) to install at `root` when it is "
+        "missing: `translkit run` downloads it unless `--no-download`. Empty: none.",
+        default="",
+    )
     root: str = _doc(
         "Dataset root holding trainA/, trainB/, testA/, testB/ (relative to the working "
-        "directory).",
-        default="data/leather_denim",
+        "directory). Left at its default with `dataset` set: `data/<dataset>`.",
+        default=DEFAULT_DATA_ROOT,
     )
     resize: Literal["square", "shorter_side", "none"] = _doc(
         "How images are resized before cropping.", default="square"
@@ -87,6 +95,10 @@ class DataSection:
     synthetic_test: int = _doc("Synthetic benchmark: test images per domain.", default=24)
     synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
+
+    def __post_init__(self) -> None:
+        if self.dataset and self.root == DEFAULT_DATA_ROOT:
+            self.root = f"data/{self.dataset}"
 
 
 @dataclass
@@ -433,6 +445,7 @@ def resolve_recipe(recipe: Recipe, registry: Any = None) -> Recipe:
             if p.default is not p.empty and _is_plain(p.default)
         }
         comp.options = {**defaults, **comp.options}
+    _check_dataset(resolved, registry)
     for name in resolved.eval.metrics:
         if name not in registry.metrics:
             hint = suggest(name, registry.metrics.names())
@@ -440,6 +453,22 @@ def resolve_recipe(recipe: Recipe, registry: Any = None) -> Recipe:
                 f"recipe {recipe.source}: [eval] metrics: unknown metric {name!r}{hint}"
             )
     return resolved
+
+
+def _check_dataset(recipe: Recipe, registry: Any) -> None:
+    """``data.dataset`` must be registered, and agree with the legacy ``data.synthetic``."""
+    name = recipe.data.dataset
+    if name and name not in registry.datasets:
+        hint = suggest(name, registry.datasets.names())
+        raise RecipeError(
+            f"recipe {recipe.source}: [data] dataset: unknown dataset {name!r}{hint}; "
+            "`translkit list datasets` shows them"
+        )
+    if recipe.data.synthetic and name not in ("", "synthetic"):
+        raise RecipeError(
+            f"recipe {recipe.source}: [data] synthetic = true contradicts dataset = {name!r}; "
+            "drop one of them"
+        )
 
 
 def _is_plain(value: Any) -> bool:

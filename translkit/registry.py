@@ -1,7 +1,7 @@
 """Registries: one generic, typed name → factory table per component kind.
 
 Plugins fill them through the ``translkit_register`` hook; the core creates
-components only through them, so it never names a concrete network, loss or metric.
+components only through them, so it never names a concrete network, loss, metric or dataset.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ __all__ = ["KINDS", "Entry", "Registries", "Registry"]
 
 T = TypeVar("T")
 
-KINDS = ("generators", "discriminators", "losses", "metrics")
+KINDS = ("generators", "discriminators", "losses", "metrics", "datasets")
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
@@ -151,6 +151,7 @@ class Registries:
         self.discriminators: Registry[Any] = Registry("discriminators")
         self.losses: Registry[Any] = Registry("losses")
         self.metrics: Registry[Any] = Registry("metrics")
+        self.datasets: Registry[Any] = Registry("datasets")
 
     def kind(self, kind: str) -> Registry[Any]:
         """The registry for ``kind`` (``generators``, ``discriminators``, ...)."""

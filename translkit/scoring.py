@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 from torch import nn
 
 from translkit.errors import TranslkitError
+from translkit.fileio import cache_dir as translkit_cache_dir
 from translkit.fileio import write_text_atomic
 from translkit.recipe import Recipe, load_recipe
 from translkit.rundir import RECIPE_FILE
@@ -91,10 +91,7 @@ class MetricError(TranslkitError):
 def default_cache_dir() -> Path:
     """``$TRANSLKIT_CACHE`` or ``$XDG_CACHE_HOME/translkit`` (``~/.cache/translkit``),
     plus ``/fidelity``: where feature statistics of real-image folders are kept."""
-    if os.environ.get("TRANSLKIT_CACHE"):
-        return Path(os.environ["TRANSLKIT_CACHE"]) / "fidelity"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "translkit" / "fidelity"
+    return translkit_cache_dir("fidelity")
 
 
 @dataclass

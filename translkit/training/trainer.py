@@ -135,15 +135,17 @@ class Trainer:
 
     def _prepare_data(self) -> None:
         from translkit.data import build_train_loader, check_trainable, ensure_dataset
+        from translkit.plugins import get_registry
 
         data = self.recipe.data
-        if self.info.is_main:
-            root = ensure_dataset(data)
+        registries = get_registry(self.recipe.plugins)
+        if self.info.is_main:  # generates a missing synthetic set; never downloads
+            root = ensure_dataset(data, registries=registries)
             if data.check:
                 check_trainable(root, data)
         _barrier(self.info)
         if not self.info.is_main:
-            ensure_dataset(data)
+            ensure_dataset(data, registries=registries)
         loader = build_train_loader(
             data,
             batch_size=self.recipe.optim.batch_size,
