@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from translkit.cli import new_group
@@ -86,10 +87,9 @@ def info(
         ("citation", source.citation or "-"),
         ("notes", source.notes or "-"),
     ]
-    table = Table(show_header=False, box=None)
-    for key, value in rows:
-        table.add_row(f"[bold]{key}", value)
-    console.print(table)
+    for key, value in rows:  # plain lines: URLs and hashes are never wrapped
+        value = value.replace("\n", "\n" + " " * 10)
+        console.print(f"[bold]{key:<9}[/] {escape(value)}", soft_wrap=True, highlight=False)
 
 
 def _parse_options(items: list[str]) -> dict[str, Any]:
