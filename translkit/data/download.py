@@ -83,6 +83,7 @@ class DownloadProgress:
     def __init__(self, label: str, total: int | None, *, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
         self.label, self.total, self.done = label, total, 0
+        self._present = 0  # bytes that were already there (not counted in the rate)
         self._lock = threading.Lock()
         self._started = self._last_line = time.monotonic()
         self._bar: Progress | None = None
@@ -119,6 +120,12 @@ class DownloadProgress:
             elif time.monotonic() - self._last_line >= PLAIN_LINE_SECONDS:
                 self._line()
 
+    def already_have(self, n: int) -> None:
+        """``n`` bytes were present before this run (a resumed file): done, but not rate."""
+        with self._lock:
+            self._present += n
+        self.advance(n)
+
     def note(self, message: str) -> None:
         """A one-line remark (a retry, a resumed file) above the bar."""
         self.console.print(message, highlight=False, soft_wrap=True)
@@ -128,7 +135,7 @@ class DownloadProgress:
         took = max(self._last_line - self._started, 1e-9)
         of = f" / {format_bytes(self.total)}" if self.total else ""
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        rate = f"{format_bytes(int(self.done / took))}/s"
+        rate = f"{format_bytes(int(max(self.done - self._present, 0) / took))}/s"
         what = "done" if final else "downloading"
         self.console.print(
             f"{self.label}: {what} {format_bytes(self.done)}{of}{pct}, {rate}", highlight=False
@@ -154,7 +161,7 @@ def fetch(
     retries = RETRIES if retries is None else retries
     backoff = BACKOFF_SECONDS if backoff is None else backoff
     part.parent.mkdir(parents=True, exist_ok=True)
-    progress.advance(part.stat().st_size if part.exists() else 0)  # resumed bytes count as done
+    progress.already_have(part.stat().st_size if part.exists() else 0)
     attempt = 0
     while True:
         have = part.stat().st_size if part.exists() else 0

@@ -220,7 +220,7 @@ def _fetch_files(source: DatasetSource, build: Path, origin: str | None, console
             f"resuming: {len(source.files) - len(todo)} files already verified", soft_wrap=True
         )
     with DownloadProgress(source.name, source.download_size, console=console) as progress:
-        progress.advance(kept)
+        progress.already_have(kept)
         pool = ThreadPoolExecutor(max_workers=WORKERS)
         futures = [pool.submit(_fetch_one, f, build, origin, progress) for f in todo]
         wait(futures, return_when=FIRST_EXCEPTION)
