@@ -146,3 +146,27 @@ def test_format_bytes() -> None:
         "1.5 GB",
         "unknown size",
     ]
+
+
+def test_a_terminal_gets_a_rich_bar_with_size_and_rate() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    with DownloadProgress("horse2zebra", 2_000_000, console=console) as progress:
+        progress.advance(1_000_000)
+        time.sleep(0.2)
+        progress.advance(1_000_000)
+    text = out.getvalue()
+    assert "horse2zebra" in text and "2.0/2.0 MB" in text and "MB/s" in text
+
+
+def test_unreachable_errors_are_told_apart_from_dropped_connections() -> None:
+    import socket
+    import urllib.error
+
+    dns = download._classify(urllib.error.URLError(socket.gaierror(-3, "Temporary failure")))
+    assert dns.unreachable and str(dns) == "host name not found (Temporary failure)"
+    refused = download._classify(urllib.error.URLError(ConnectionRefusedError(111, "Refused")))
+    assert refused.unreachable and str(refused) == "refused"
+    reset = download._classify(ConnectionResetError(104, "Connection reset by peer"))
+    assert not reset.unreachable and str(reset) == "connection reset by peer"
+    assert str(download._classify(TimeoutError())) == "timed out"

@@ -311,3 +311,36 @@ def test_a_source_missing_a_split_installs_nothing(tmp_path: Path) -> None:
 def test_contract_violations_name_the_plugin(source: object, why: str) -> None:
     with pytest.raises(ComponentError, match=rf"dataset 'demo' from plugin 'acme': .*{why}"):
         check_source(source, "demo", "acme")
+
+
+def test_archive_offline_help_says_where_each_folder_goes(tmp_path: Path) -> None:
+    src = archive_source(refused_url("demo.zip"))
+    with pytest.raises(DataError) as info:
+        install(src, tmp_path / "r", console=_console(), trust=TrustStore(tmp_path))
+    msg = str(info.value)
+    assert msg.startswith(f"cannot download {src.archive.url}: ")  # type: ignore[union-attr]
+    assert f"run `translkit data download demo --root {tmp_path / 'r'} --from FILE`" in msg
+    assert f"demo/trainA → {tmp_path / 'r'}/trainA" in msg and "\n" not in msg
+
+
+def test_a_second_installer_waits_for_the_first(tmp_path: Path) -> None:
+    import fcntl
+    import threading
+
+    root = tmp_path / "demo"
+    staging_dir(root).mkdir()
+    out = io.StringIO()
+    with FileServer(dict(FILES)) as srv:
+        with open(staging_dir(root) / "lock", "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            worker = threading.Thread(
+                target=install,
+                args=(files_source(srv.base), root),
+                kwargs={"console": Console(file=out)},
+            )
+            worker.start()
+            time.sleep(0.5)
+            assert "waiting for another translkit process" in out.getvalue()
+            assert not root.exists() and not srv.requests
+        worker.join(30)
+    assert installed_name(root) == "demo"

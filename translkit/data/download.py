@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from rich.console import Console
 from rich.progress import (
@@ -187,7 +188,7 @@ def fetch(
 def _transfer(url: str, part: Path, have: int, progress: DownloadProgress) -> None:
     scheme = urlparse(url).scheme
     if scheme == "file":
-        _copy_local(Path(unquote(urlparse(url).path)), part, have, progress)
+        _copy_local(Path(url2pathname(urlparse(url).path)), part, have, progress)
     elif scheme in ("http", "https"):
         _transfer_http(url, part, have, progress)
     else:
