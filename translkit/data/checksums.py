@@ -17,7 +17,7 @@ from typing import Any
 from translkit.errors import DataError
 from translkit.fileio import cache_dir, write_text_atomic
 
-__all__ = ["TrustStore", "sha256_of"]
+__all__ = ["TrustStore", "is_sha256", "sha256_of"]
 
 _HEX = frozenset("0123456789abcdef")
 
