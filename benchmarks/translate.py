@@ -25,8 +25,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from translkit import get_registry
 
+from translkit import get_registry
 from translkit.inference import Translator
 
 Mode = Callable[[torch.Tensor], torch.Tensor]

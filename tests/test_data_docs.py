@@ -29,7 +29,7 @@ def test_data_doc_example_runs(tmp_path: Path) -> None:
 def test_documented_options_exist_and_picture_is_there() -> None:
     text = DOC.read_text()
     assert (DOC.parent / "images" / "synthetic_samples.png").is_file()
-    for cmd in ("synth", "deepfashion", "check"):
+    for cmd in ("download", "info", "synth", "deepfashion", "check"):
         line = next(x for x in text.splitlines() if x.startswith(f"translkit data {cmd} "))
         options = set(re.findall(r"--[a-z-]+", line))
         help_text = CliRunner().invoke(app, ["data", cmd, "--help"], terminal_width=200).output

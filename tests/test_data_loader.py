@@ -9,6 +9,7 @@ import pytest
 import torch
 from data_support import make_tree, write_image, write_truncated_jpeg
 
+from translkit import get_registry
 from translkit.data import (
     ImageTransform,
     build_test_dataset,
@@ -146,17 +147,17 @@ def test_transform_options() -> None:
 
 def test_ensure_dataset_explains_missing_data(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"does not exist.*trainA/.*translkit data deepfashion"):
-        ensure_dataset(_data(tmp_path / "nope"))
+        ensure_dataset(_data(tmp_path / "nope"), registries=get_registry())
     (tmp_path / "half" / "trainA").mkdir(parents=True)
     with pytest.raises(DataError, match="no trainB folder"):
-        ensure_dataset(_data(tmp_path / "half"))
+        ensure_dataset(_data(tmp_path / "half"), registries=get_registry())
 
 
 def test_ensure_dataset_generates_the_synthetic_benchmark(tmp_path: Path) -> None:
     data = _data(
         tmp_path / "syn", synthetic=True, load_size=32, synthetic_train=3, synthetic_test=2
     )
-    root = ensure_dataset(data)
+    root = ensure_dataset(data, registries=get_registry())
     assert sorted(p.name for p in (root / "trainA").iterdir()) == [
         "000000.png",
         "000001.png",
@@ -164,7 +165,7 @@ def test_ensure_dataset_generates_the_synthetic_benchmark(tmp_path: Path) -> Non
     ]
     assert load_rgb(root / "testB" / "000001.png").size == (32, 32)
     stamp = (root / "trainA" / "000000.png").stat().st_mtime_ns
-    assert ensure_dataset(data) == root  # present: left alone
+    assert ensure_dataset(data, registries=get_registry()) == root  # present: left alone
     assert (root / "trainA" / "000000.png").stat().st_mtime_ns == stamp
 
 

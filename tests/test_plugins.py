@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -181,6 +182,7 @@ def test_example_third_party_plugin_is_installed_and_works() -> None:
         "generators": ["tiny"],
         "discriminators": ["tiny_d"],
         "losses": ["softplus_gan"],
+        "datasets": ["tiny_swatches"],
     }
     import torch
 
@@ -190,3 +192,20 @@ def test_example_third_party_plugin_is_installed_and_works() -> None:
     x = torch.rand(2, 3, 16, 20) * 2 - 1
     assert gen(x).shape == x.shape
     assert satisfies(loaded.registries.losses.create("softplus_gan"), GANLoss)
+
+
+def test_example_plugin_dataset_downloads_from_a_local_server(tmp_path: Path) -> None:
+    """translkit-tiny's dataset, its URLs pointed at a server on 127.0.0.1, verified."""
+    tiny = pytest.importorskip("translkit_tiny")
+    from http_support import FileServer
+
+    from translkit.data.install import create_source, install
+
+    folder = Path(tiny.__file__).parent / "swatches"
+    served = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.png")}
+    assert len(served) == 8
+    with FileServer(served) as srv:
+        source = create_source(translkit.get_registry(), "tiny_swatches", {"base_url": srv.base})
+        root = install(source, tmp_path / "data" / "tiny_swatches")
+    assert sorted(r.path for r in srv.requests) == sorted(served)
+    assert {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.png")} == served

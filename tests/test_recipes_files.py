@@ -59,6 +59,7 @@ def test_leather_denim_is_the_study():
         15.0,
     )
     assert r.train.pool_size == 50 and r.data.root == "data/leather_denim"
+    assert r.data.dataset == "leather_denim"  # downloaded by `translkit run` when missing
     assert _params(r) == (11_383_427, 2_764_737)  # 9 real blocks (the study's code built 8)
     text = (RECIPES / "leather_denim.toml").read_text()
     for n in range(1, 9):  # every defect of SPEC.md §3 is recorded
@@ -93,6 +94,9 @@ def test_zhu_defaults():
         100,
     )
     assert r.optim.schedule == "linear" and r.train.pool_size == 50
+    assert (r.data.dataset, r.data.root) == ("horse2zebra", "data/horse2zebra")
+    other = _load("cyclegan_zhu2017.toml", "data.dataset=monet2photo")
+    assert other.data.root == "data/monet2photo"
 
 
 def test_study_recipe_without_data_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -100,8 +104,13 @@ def test_study_recipe_without_data_says_how_to_fix(tmp_path: Path, monkeypatch: 
 
     monkeypatch.chdir(tmp_path)
     recipe = _load("leather_denim.toml", "train.device=cpu")
-    with pytest.raises(DataError, match=r"data/leather_denim.*data\.root.*deepfashion"):
-        train(recipe, progress=False)
+    with pytest.raises(
+        DataError,
+        match=r"data/leather_denim \(data\.root\) does not exist; download dataset "
+        r"leather_denim \(19\.3 MB\) with `translkit data download leather_denim --root "
+        r"data/leather_denim`",
+    ):
+        train(recipe, progress=False)  # the Python API never downloads
     assert not (tmp_path / "runs").exists()  # nothing half-written
 
 
@@ -118,7 +127,7 @@ def test_quickstart_generates_its_data_and_trains(tmp_path: Path, monkeypatch: p
         "eval.num_samples=2",
         "train.device=cpu",
     )
-    assert recipe.data.synthetic and recipe.data.crop_size == 64
+    assert recipe.data.dataset == "synthetic" and recipe.data.crop_size == 64
     result = train(recipe, progress=False)
     assert (tmp_path / "data/synthetic_leather_denim/trainA").is_dir()
     assert result.finished and result.steps == 2

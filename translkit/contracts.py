@@ -20,7 +20,11 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
 - **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`).
 - **methods** — ``factory(**options) -> Method`` (:class:`Method`): networks by role,
   loss slots, optimiser groups, phases, directions.
-- **datasets** — ``factory() -> DatasetSource`` (see ``translkit.datasets``).
+- **datasets** — ``factory(**options) -> DatasetSource``: what a dataset is (summary,
+  size, licence, citation) and how to materialise it as ``trainA/ trainB/ testA/ testB/``
+  (plus ``*_truth/`` where it has them): a list of :class:`RemoteFile` (URL, size, sha256,
+  destination), an :class:`Archive` (URL, optional sha256, which folders inside go where),
+  or a local ``generate(folder)`` callable. ``translkit.data.install`` does the rest.
 - **importers** — ``factory() -> Importer`` (:class:`Importer`).
 """
 
@@ -47,6 +51,8 @@ __all__ = [
     "KEY_PSNR",
     "KEY_RECALL",
     "KEY_SSIM",
+    "Archive",
+    "DatasetSource",
     "FeatureGenerator",
     "GANLoss",
     "GeneratorSpec",
@@ -62,6 +68,7 @@ __all__ = [
     "PatchLoss",
     "Phase",
     "PixelLoss",
+    "RemoteFile",
     "TestBatches",
     "gan_penalty",
     "is_per_sample",
@@ -365,6 +372,87 @@ class Method(Protocol):
         ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+# -- datasets ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: where it comes from and what it must hash to.
+
+    ``dest`` is its path inside the dataset root (``"trainA/1.jpg"``, forward slashes);
+    ``mirrors`` are further URLs serving the same bytes, tried in order when ``url`` fails.
+    """
+
+    url: str
+    dest: str
+    size: int
+    sha256: str
+    mirrors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A zip or tar archive holding a dataset, and which of its folders go where.
+
+    ``layout`` maps a folder inside the archive to a folder of the dataset root, e.g.
+    ``{"horse2zebra/trainA": "trainA", ...}``; members outside these folders are ignored.
+    ``sha256`` ``None`` means *trust on first use*: the hash of the first download is
+    recorded in the translkit cache and every later download must match it. ``size`` is the
+    expected download size in bytes (``None``: unknown).
+    """
+
+    url: str
+    layout: Mapping[str, str]
+    sha256: str | None = None
+    size: int | None = None
+    mirrors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """What a dataset plugin's factory returns. Exactly one of ``files``, ``archive`` and
+    ``generate`` is set.
+
+    :param name: the name it is registered under.
+    :param summary: one line on what it is.
+    :param licence: licence or terms of use, in a few words.
+    :param citation: how to cite it (free text or BibTeX; may be empty).
+    :param homepage: where it is published.
+    :param files: individual files with sha256 (verified before use).
+    :param archive: one archive and the folders inside it.
+    :param generate: ``generate(folder)`` writes the dataset into the empty ``folder``.
+    :param size: bytes it takes (default: the files' sum, or the archive's size).
+    :param splits: the folders it provides; ``trainA`` and ``trainB`` at least.
+    :param notes: known quirks (duplicates, odd images), shown by ``translkit data info``.
+    """
+
+    name: str
+    summary: str
+    licence: str
+    citation: str = ""
+    homepage: str = ""
+    files: tuple[RemoteFile, ...] = ()
+    archive: Archive | None = None
+    generate: Callable[[Path], None] | None = None
+    size: int | None = None
+    splits: tuple[str, ...] = ("trainA", "trainB", "testA", "testB")
+    notes: str = ""
+
+    @property
+    def kind(self) -> Literal["files", "archive", "generate"]:
+        """How it is materialised."""
+        if self.files:
+            return "files"
+        return "archive" if self.archive is not None else "generate"
+
+    @property
+    def download_size(self) -> int | None:
+        """Bytes to transfer (``None`` when unknown; 0 for generated datasets)."""
+        if self.files:
+            return sum(f.size for f in self.files)
+        if self.archive is not None:
+            return self.archive.size if self.archive.size is not None else self.size
+        return 0
 
 
 # -- importers --------------------------------------------------------------------------

@@ -29,8 +29,10 @@ def translkit_register(registry: Registries) -> None:
 
     :param registry: holds one :class:`translkit.registry.Registry` per kind:
         ``registry.generators``, ``registry.discriminators``, ``registry.losses``,
-        ``registry.metrics``. Call ``registry.<kind>.add(name, factory)``; the factory
-        is called with the options of the recipe's component section as keyword
-        arguments. See ``docs/plugins.md`` for what each kind's factory must return.
+        ``registry.metrics``, ``registry.datasets``. Call
+        ``registry.<kind>.add(name, factory)``; the factory is called with the options of
+        the recipe's component section as keyword arguments (a dataset factory returns a
+        :class:`translkit.contracts.DatasetSource`). See ``docs/plugins.md`` for what each
+        kind's factory must return.
     :returns: nothing.
     """

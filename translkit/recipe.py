@@ -63,12 +63,20 @@ class RunSection:
     )
 
 
+DEFAULT_DATA_ROOT = "data/leather_denim"
+
+
 @dataclass
 class DataSection:
+    dataset: str = _doc(
+        "A registered dataset (`translkit list datasets`) to install at `root` when it is "
+        "missing: `translkit run` downloads it unless `--no-download`. Empty: none.",
+        default="",
+    )
     root: str = _doc(
         "Dataset root holding trainA/, trainB/, testA/, testB/ (relative to the working "
-        "directory).",
-        default="data/leather_denim",
+        "directory). Left at its default with `dataset` set: `data/<dataset>`.",
+        default=DEFAULT_DATA_ROOT,
     )
     resize: Literal["square", "shorter_side", "none"] = _doc(
         "How images are resized before cropping.", default="square"
@@ -86,6 +94,10 @@ class DataSection:
     synthetic_test: int = _doc("Synthetic benchmark: test images per domain.", default=24)
     synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
+
+    def __post_init__(self) -> None:
+        if self.dataset and self.root == DEFAULT_DATA_ROOT:
+            self.root = f"data/{self.dataset}"
 
 
 @dataclass
@@ -449,6 +461,7 @@ def resolve_recipe(recipe: Recipe, registries: Any) -> Recipe:
             setattr(resolved, section, comp)
         _fill_options(registries.kind(SECTION_KINDS[section]), comp, f"{where}: [{section}]")
     resolved.loss = _resolve_losses(resolved.loss, method, registries, where)
+    _check_dataset(resolved, registries)
     for name in resolved.eval.metrics:
         if name not in registries.metrics and name != "objective":
             hint = suggest(name, [*registries.metrics.names(), "objective"])
@@ -502,6 +515,22 @@ def _fill_options(registry: Any, comp: Component, label: str) -> None:
         raise RecipeError(f"{label} {err}") from None
     defaults = {n: v for n, v in entry.defaults().items() if _is_plain(v)}
     comp.options = {**defaults, **comp.options}
+
+
+def _check_dataset(recipe: Recipe, registry: Any) -> None:
+    """``data.dataset`` must be registered, and agree with the legacy ``data.synthetic``."""
+    name = recipe.data.dataset
+    if name and name not in registry.datasets:
+        hint = suggest(name, registry.datasets.names())
+        raise RecipeError(
+            f"recipe {recipe.source}: [data] dataset: unknown dataset {name!r}{hint}; "
+            "`translkit list datasets` shows them"
+        )
+    if recipe.data.synthetic and name not in ("", "synthetic"):
+        raise RecipeError(
+            f"recipe {recipe.source}: [data] synthetic = true contradicts dataset = {name!r}; "
+            "drop one of them"
+        )
 
 
 def _is_plain(value: Any) -> bool:

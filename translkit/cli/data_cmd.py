@@ -1,4 +1,5 @@
-"""``translkit data``: build the synthetic benchmark or DeepFashion domains, check a dataset."""
+"""``translkit data``: download a registered dataset, build the synthetic benchmark or
+DeepFashion domains, check a dataset."""
 
 from __future__ import annotations
 
@@ -9,14 +10,104 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from translkit.cli import new_group
 
 __all__ = ["register"]
 
-group = new_group("data", "Build and check unpaired datasets (trainA/ trainB/ testA/ testB/).")
+group = new_group(
+    "data", "Download, build and check unpaired datasets (trainA/ trainB/ testA/ testB/)."
+)
 console = Console()
+
+
+@group.command("download")
+def download(
+    name: str = typer.Argument(..., help="A registered dataset (`translkit list datasets`)."),
+    root: Path = typer.Option(None, "--root", help="Folder to install it in (default data/NAME)."),
+    origin: str = typer.Option(
+        None,
+        "--from",
+        metavar="SRC",
+        help="Take the files from a local copy or mirror instead: a folder or base URL laid "
+        "out like the dataset, or the archive's path or URL. Verified as usual.",
+    ),
+    options: list[str] = typer.Option(
+        [], "--option", "-o", metavar="KEY=VALUE", help="An option of the dataset's factory."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing ROOT."),
+) -> None:
+    """Download (or generate) a registered dataset, verify every file, install it at ROOT.
+
+    Resumes an interrupted download; ROOT appears only once everything is verified.
+    """
+    from translkit.data.install import create_source, install, installed_name
+    from translkit.plugin_manager import load_plugins
+
+    source = create_source(load_plugins().registries, name, _parse_options(options))
+    root = root or Path("data") / name
+    if installed_name(root) == name and not overwrite:
+        console.print(
+            f"{name} is already installed at {root} (--overwrite downloads it again)",
+            soft_wrap=True,
+        )
+        return
+    install(source, root, overwrite=overwrite, origin=origin)
+
+
+@group.command("info")
+def info(
+    name: str = typer.Argument(..., help="A registered dataset (`translkit list datasets`)."),
+) -> None:
+    """What a registered dataset is: source, size, terms of use, citation, known quirks."""
+    from translkit.data.checksums import TrustStore
+    from translkit.data.download import format_bytes
+    from translkit.data.install import create_source
+    from translkit.plugin_manager import load_plugins
+
+    source = create_source(load_plugins().registries, name)
+    rows = [("name", source.name), ("summary", source.summary)]
+    if source.files:
+        rows.append(("source", f"{len(source.files)} files, sha256 each: {source.homepage}"))
+    elif source.archive is not None:
+        recorded = TrustStore().recorded(source.archive.url)
+        check = source.archive.sha256 or (
+            f"recorded on first use: {recorded}" if recorded else "recorded on first download"
+        )
+        rows += [("source", source.archive.url), ("sha256", check)]
+    else:
+        rows.append(("source", "generated locally"))
+    size = source.download_size if source.kind != "generate" else source.size
+    rows += [
+        ("download", format_bytes(size) if size else "-"),
+        ("terms", source.licence),
+        ("homepage", source.homepage or "-"),
+        ("citation", source.citation or "-"),
+        ("notes", source.notes or "-"),
+    ]
+    for key, value in rows:  # plain lines: URLs and hashes are never wrapped
+        value = value.replace("\n", "\n" + " " * 10)
+        console.print(f"[bold]{key:<9}[/] {escape(value)}", soft_wrap=True, highlight=False)
+
+
+def _parse_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values read as TOML (``128``, ``true``), bare words as text."""
+    import tomllib
+
+    from translkit.errors import ComponentError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ComponentError(f"option {item!r} must look like KEY=VALUE")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 @group.command("synth")

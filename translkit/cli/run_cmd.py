@@ -40,6 +40,11 @@ def run(
         help="Replace an existing run directory.",
         rich_help_panel="Run directory",
     ),
+    no_download: bool = typer.Option(
+        False,
+        "--no-download",
+        help="Never download the recipe's data.dataset; stop with what to run instead.",
+    ),
     nproc: int = typer.Option(
         1,
         "--nproc",
@@ -70,8 +75,11 @@ def run(
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)
         return
+    from translkit.data import ensure_dataset
     from translkit.training import train
 
+    # before training (and before any DDP launch): one process fetches the data, once
+    ensure_dataset(recipe.data, registries=plugins.registries, download=not no_download)
     result = train(
         recipe,
         registries=plugins.registries,

@@ -1,13 +1,16 @@
-"""Datasets for unpaired translation: image folders, the synthetic benchmark, DeepFashion.
+"""Datasets for unpaired translation: image folders, registered datasets (downloaded or
+generated), the synthetic benchmark, DeepFashion.
 
 The training engine uses :func:`ensure_dataset`, :func:`check_trainable`,
 :func:`build_train_loader` and :func:`build_test_dataset`; the ``translkit data``
-commands wrap :func:`make_synthetic`, :func:`build_deepfashion` and :func:`check_dataset`.
+commands wrap :func:`translkit.data.install.install`, :func:`make_synthetic`,
+:func:`build_deepfashion` and :func:`check_dataset`.
 """
 
 from __future__ import annotations
 
 from translkit.data.io import IMAGE_EXTENSIONS, SPLITS, list_images, load_rgb, to_rgb
+from translkit.data.roots import ensure_dataset
 from translkit.data.synthetic import make_synthetic
 from translkit.data.transforms import ImageTransform
 from translkit.data.unpaired import (
@@ -17,7 +20,6 @@ from translkit.data.unpaired import (
     build_test_dataset,
     build_train_loader,
     check_trainable,
-    ensure_dataset,
     epoch_pairs,
 )
 

@@ -33,7 +33,6 @@ __all__ = [
     "build_test_dataset",
     "build_train_loader",
     "check_trainable",
-    "ensure_dataset",
     "epoch_pairs",
     "item_seed",
 ]
@@ -41,45 +40,7 @@ __all__ = [
 _MAX_NAMED = 20  # unreadable files named in one error message
 
 
-# -- dataset root ------------------------------------------------------------------------
-def _missing_splits(root: Path) -> list[str]:
-    return [s for s in SPLITS if not (root / s).is_dir()]
-
-
-def ensure_dataset(data: DataSection) -> Path:
-    """Return the dataset root, generating the synthetic benchmark there if asked to.
-
-    With ``data.synthetic`` and no dataset at ``data.root``, the built-in leather↔denim
-    benchmark is written there (``load_size`` px, ``synthetic_train`` / ``synthetic_test``
-    images per domain, ``synthetic_seed``). Otherwise a missing root or missing
-    ``trainA``/``trainB`` folders are a :class:`DataError` that says how to fix it.
-    """
-    root = Path(data.root).expanduser()
-    empty = root.is_dir() and not any(root.iterdir())
-    if data.synthetic and (not root.exists() or empty):
-        from translkit.data.synthetic import make_synthetic
-
-        make_synthetic(
-            root,
-            size=data.load_size,
-            train=data.synthetic_train,
-            test=data.synthetic_test,
-            seed=data.synthetic_seed,
-        )
-        return root
-    how = (
-        "point data.root at a folder holding trainA/, trainB/, testA/, testB/, or build one "
-        "with `translkit data deepfashion` (or `translkit data synth`, or set "
-        "data.synthetic = true for the built-in benchmark)"
-    )
-    if not root.is_dir():
-        raise DataError(f"dataset root {root} (data.root) does not exist; {how}")
-    missing = [s for s in _missing_splits(root) if s.startswith("train")]
-    if missing:
-        raise DataError(f"dataset root {root} has no {' or '.join(missing)} folder; {how}")
-    return root
-
-
+# -- dataset checks ----------------------------------------------------------------------
 def check_trainable(root: Path | str, data: DataSection) -> None:
     """Refuse, before training starts, a dataset that would fail later.
 

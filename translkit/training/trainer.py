@@ -141,14 +141,14 @@ class Trainer:
     def _prepare_data(self) -> None:
         from translkit.data import build_train_loader, check_trainable, ensure_dataset
 
-        data = self.recipe.data
-        if self.info.is_main:
-            root = ensure_dataset(data)
+        data, registries = self.recipe.data, self.registries
+        if self.info.is_main:  # generates a missing synthetic set; never downloads
+            root = ensure_dataset(data, registries=registries)
             if data.check:
                 check_trainable(root, data)
         self.info.barrier()
         if not self.info.is_main:
-            ensure_dataset(data)
+            ensure_dataset(data, registries=registries)
         loader = build_train_loader(
             data,
             batch_size=self.recipe.optim.batch_size,

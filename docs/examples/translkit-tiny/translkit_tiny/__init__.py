@@ -1,18 +1,22 @@
 """An example translkit plugin, packaged on its own as a third party would.
 
 Registers ``tiny`` (generator), ``tiny_d`` (discriminator) and ``softplus_gan``
-(a non-saturating GAN loss written as softplus), all small enough for a laptop CPU.
+(a non-saturating GAN loss written as softplus), all small enough for a laptop CPU, and
+``tiny_swatches``, a downloadable dataset of eight 32 px images.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import translkit
+from translkit.contracts import DatasetSource, RemoteFile
 
-__all__ = ["SoftplusGANLoss", "TinyDiscriminator", "TinyGenerator"]
+__all__ = ["SoftplusGANLoss", "TinyDiscriminator", "TinyGenerator", "tiny_swatches"]
 
 
 class TinyGenerator(nn.Module):
@@ -64,8 +68,38 @@ class SoftplusGANLoss:
         return None
 
 
+#: path in the dataset -> (size in bytes, sha256), as a real plugin pins its remote files.
+SWATCHES = {
+    "trainA/0.png": (2680, "9770e3f5e71a0fb9fc4165d631b6c4589aef56b38117f57ccf78eff934fca3e4"),
+    "trainA/1.png": (2678, "634e9444de21ba5040a175e942c310cd0d6aaa75dd3219e9b22fcf5f845b5499"),
+    "trainB/0.png": (2679, "15b0042d014ab6d54271647748a14925fe33207b244c466fa117e3e691642260"),
+    "trainB/1.png": (2675, "8be9484ee6f7d51c30c1ac5ecb96f60d5c4f98f243df4c9200a5907e684134e5"),
+    "testA/0.png": (2680, "c166e7e18a0621dc10f032d8607e6fd28ee4ade3e9114ca0afefa4d737d1424d"),
+    "testA/1.png": (2669, "525ca75ecd158497d67ddac2e903d3ccee9a817b246e9923f4153c88be4a27c6"),
+    "testB/0.png": (2675, "6e059a6a2bf4c3b1e73af0f3a242ef2c267569c4fef6131c632c349b56957e62"),
+    "testB/1.png": (2670, "744ac0ef8d068f3ab3fb5bd6ce305c1b4f39d09bb604d757222b1faa04a4481f"),
+}
+#: Where the files are served. A real plugin names its release assets or a pinned raw
+#: URL; this example serves them from its own package folder, so it works offline.
+SWATCHES_URL = (Path(__file__).resolve().parent / "swatches").as_uri() + "/"
+
+
+def tiny_swatches(base_url: str = SWATCHES_URL) -> DatasetSource:
+    """Eight 32 px noise swatches, warm (A) ↔ cool (B): a dataset for smoke tests."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return DatasetSource(
+        name="tiny_swatches",
+        summary="Two warm (A) and two cool (B) 32 px swatches per split",
+        licence="CC0 (generated for the translkit-tiny example)",
+        files=tuple(
+            RemoteFile(base + path, path, size, sha) for path, (size, sha) in SWATCHES.items()
+        ),
+    )
+
+
 @translkit.hookimpl
 def translkit_register(registry):
     registry.generators.add("tiny", TinyGenerator)
     registry.discriminators.add("tiny_d", TinyDiscriminator)
     registry.losses.add("softplus_gan", SoftplusGANLoss)
+    registry.datasets.add("tiny_swatches", tiny_swatches)
