@@ -29,6 +29,7 @@ __all__ = [
     "tensor_to_image",
     "translate_checkpoint",
     "translate_files",
+    "translate_image",
 ]
 
 #: Formats PIL can write, by suffix; anything else is written as PNG.
@@ -106,6 +107,11 @@ def oriented_size(path: Path) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None  # reported when decoding for real
     return (w, h) if not rotated else (h, w)
+
+
+def translate_image(translator: Translator, img: Image.Image) -> Image.Image:
+    """Translate one decoded RGB image (as :func:`~translkit.data.io.load_rgb` returns)."""
+    return tensor_to_image(translator(image_to_tensor(img)[None])[0])
 
 
 def translate_files(
