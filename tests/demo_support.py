@@ -87,7 +87,8 @@ def serving(app: Any) -> Iterator[str]:
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("PYTHONUNBUFFERED", None)  # the URL line must be flushed by the demo itself
     env.pop("TRANSLKIT_BLOCK_PLUGINS", None)
     return env
 

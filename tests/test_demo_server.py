@@ -172,6 +172,20 @@ def test_a_full_queue_answers_busy() -> None:
     assert "the demo is busy" in error_of(busy[2])
 
 
+class _Broken(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("out of memory (simulated)\nmore detail")
+
+
+def test_a_failing_translation_is_reported_as_json_not_a_bare_500() -> None:
+    translator = Translator(_Broken(), device="cpu", optimize=False)
+    with serving(create_app({"a2b": translator}, {"name": "broken"})) as base:
+        status, headers, body = http(base + "api/translate/a2b", png_bytes(8, 8))
+        assert status == 500 and headers["content-type"] == "application/json"
+        assert error_of(body) == "translation failed: out of memory (simulated)"
+        assert http(base + "api/info")[0] == 200  # and the server goes on
+
+
 def test_header_size_refuses_before_decoding() -> None:
     assert header_size(png_bytes(20, 10), 200) == (20, 10)
     with pytest.raises(Exception, match="over the demo's limit"):

@@ -71,7 +71,6 @@ def main() -> None:
             device=args.device,
             tile=args.tile,
             limits=Limits(max_pixels=args.max_pixels),
-            warn=lambda line: print(line, file=sys.stderr),
         )
     except translkit.TranslkitError as err:
         sys.exit(f"error: {{err}}")

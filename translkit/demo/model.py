@@ -133,7 +133,7 @@ def checkpoint_info(ckpt: dict[str, Any], path: Path) -> dict[str, Any]:
         return {
             "name": str((recipe.get("run") or {}).get("name") or path.stem),
             "generator": str(generator.pop("name", "?")),
-            "generator_options": generator,
+            "generator_options": _plain(generator),
             "epoch": int(epoch) if isinstance(epoch, int) else None,
             "weights": "ema" if ckpt.get("ema") else "trained",
             "checkpoint": path.name,
@@ -144,11 +144,17 @@ def checkpoint_info(ckpt: dict[str, Any], path: Path) -> dict[str, Any]:
     return {
         "name": path.stem,
         "generator": str(spec.get("name", "?")),
-        "generator_options": dict(spec.get("options") or {}),
+        "generator_options": _plain(spec.get("options") or {}),
         "epoch": None,
         "weights": f"imported ({meta['importer']})" if meta.get("importer") else "generators",
         "checkpoint": path.name,
     }
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """The options that are plain JSON scalars (what the page can show)."""
+    kinds = (str, int, float, bool, type(None))
+    return {str(k): v for k, v in options.items() if isinstance(v, kinds)}
 
 
 def _load_app_folder(folder: Path, registries: Registries) -> tuple[dict[str, Any], dict[str, Any]]:

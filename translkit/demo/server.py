@@ -17,6 +17,7 @@ import contextlib
 import io
 import signal
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -126,7 +127,11 @@ def translate_upload(translator: Translator, data: bytes) -> bytes:
         img = load_rgb(io.BytesIO(data), name="the uploaded file")
     except DataError as err:
         raise UploadRejected(422, str(err)) from None
-    out = translate_image(translator, img)
+    try:
+        out = translate_image(translator, img)
+    except (RuntimeError, TranslkitError) as err:  # e.g. out of memory: say so, as JSON
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UploadRejected(500, f"translation failed: {first}") from None
     buf = io.BytesIO()
     out.save(buf, format="PNG")
     return buf.getvalue()
@@ -322,8 +327,8 @@ def run_demo(
     host: str = "127.0.0.1",
     port: int = 7860,
     limits: Limits = Limits(),
-    echo: Callable[[str], None] = print,
-    warn: Callable[[str], None] = print,
+    echo: Callable[[str], None] = lambda line: print(line, flush=True),
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     **model_options: Any,
 ) -> None:
     """Load ``source`` (see :func:`~translkit.demo.model.load_demo_model`, which gets
