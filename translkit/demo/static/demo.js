@@ -20,7 +20,8 @@ function describeGenerator(model) {
   const options = Object.entries(model.generator_options || {})
     .map(([key, value]) => `${key}=${value}`)
     .join(", ");
-  return options ? `${model.generator} (${options})` : model.generator;
+  const name = String(model.generator ?? "—");
+  return options ? [name, element("span", { className: "options", textContent: options })] : [name];
 }
 
 function renderModel(model) {
@@ -38,7 +39,7 @@ function renderModel(model) {
   $("model").replaceChildren(
     ...rows.flatMap(([key, value]) => [
       element("dt", { textContent: key }),
-      element("dd", { textContent: String(value ?? "—") }),
+      element("dd", {}, Array.isArray(value) ? value : [String(value ?? "—")]),
     ]),
   );
 }
