@@ -224,6 +224,10 @@ def test_cli_without_the_demo_extra_says_what_to_install(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "pip install 'translkit[demo]'" in lines[0]
     assert "Traceback" not in result.output
+    exported = runner.invoke(
+        app, ["demo", str(tmp_path / "tiny.pt"), "--export", str(tmp_path / "app")]
+    )
+    assert exported.exit_code == 0 and (tmp_path / "app" / "app.py").is_file()  # no extra needed
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:

@@ -183,6 +183,68 @@ def _json(obj: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(obj, status_code=status, headers={"X-Content-Type-Options": "nosniff"})
 
 
+class _Routes:
+    """The page and the API over one model's translators."""
+
+    def __init__(
+        self,
+        translators: dict[str, Translator],
+        info: dict[str, Any],
+        examples: dict[str, list[bytes]],
+        limits: Limits,
+    ) -> None:
+        self.translators = translators
+        self.info = info
+        self.examples = examples
+        self.limits = limits
+        self.queue = _Queue(limits.max_queue)
+        static = resources.files("translkit.demo").joinpath("static")
+        self.pages = {
+            route: (static.joinpath(name).read_bytes(), kind)
+            for route, (name, kind) in _STATIC.items()
+        }
+
+    def routes(self) -> list[Route]:
+        return [
+            *(Route(path, self.page) for path in _STATIC),
+            Route("/api/info", self.api_info),
+            Route("/api/examples/{direction}/{index:int}", self.api_example),
+            Route("/api/translate/{direction}", self.api_translate, methods=["POST"]),
+        ]
+
+    async def page(self, request: Request) -> Response:
+        body, kind = self.pages[request.url.path]
+        headers = {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff"}
+        return Response(body, media_type=kind, headers=headers)
+
+    async def api_info(self, request: Request) -> Response:
+        counts = {d: len(self.examples.get(d, [])) for d in self.translators}
+        return _json({"model": self.info, "limits": self.limits.as_dict(), "examples": counts})
+
+    async def api_example(self, request: Request) -> Response:
+        direction, index = request.path_params["direction"], request.path_params["index"]
+        found = self.examples.get(direction, [])
+        if direction not in self.translators or index >= len(found):
+            raise UploadRejected(404, f"no example {direction}/{index}")
+        return Response(found[index], media_type="image/png")
+
+    async def api_translate(self, request: Request) -> Response:
+        direction = request.path_params["direction"]
+        if direction not in self.translators:
+            have = ", ".join(self.translators)
+            raise UploadRejected(404, f"this model has no {direction} direction (it has {have})")
+        data = await _read_upload(request, self.limits.max_bytes)
+        width, height = header_size(data, self.limits.max_pixels)
+        started = time.perf_counter()
+        png = await self.queue.run(translate_upload, self.translators[direction], data)
+        headers = {
+            "X-Translkit-Seconds": f"{time.perf_counter() - started:.3f}",  # waiting included
+            "X-Translkit-Size": f"{width}x{height}",
+            "X-Content-Type-Options": "nosniff",
+        }
+        return Response(png, media_type="image/png", headers=headers)
+
+
 def create_app(
     translators: dict[str, Translator],
     info: dict[str, Any],
@@ -199,53 +261,9 @@ def create_app(
     :param examples: PNG bytes per direction, shown as clickable examples.
     :param allowed_hosts: ``Host`` headers answered (``("*",)``: any).
     """
-    examples = examples or {}
-    queue = _Queue(limits.max_queue)
-    pages = {
-        route: (resources.files("translkit.demo").joinpath("static", name).read_bytes(), kind)
-        for route, (name, kind) in _STATIC.items()
-    }
-
-    async def page(request: Request) -> Response:
-        body, kind = pages[request.url.path]
-        headers = {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff"}
-        return Response(body, media_type=kind, headers=headers)
-
-    async def api_info(request: Request) -> Response:
-        counts = {d: len(examples.get(d, [])) for d in translators}
-        return _json({"model": info, "limits": limits.as_dict(), "examples": counts})
-
-    async def api_example(request: Request) -> Response:
-        direction, index = request.path_params["direction"], request.path_params["index"]
-        found = examples.get(direction, [])
-        if direction not in translators or index >= len(found):
-            raise UploadRejected(404, f"no example {direction}/{index}")
-        return Response(found[index], media_type="image/png")
-
-    async def api_translate(request: Request) -> Response:
-        direction = request.path_params["direction"]
-        if direction not in translators:
-            have = ", ".join(translators)
-            raise UploadRejected(404, f"this model has no {direction} direction (it has {have})")
-        data = await _read_upload(request, limits.max_bytes)
-        width, height = header_size(data, limits.max_pixels)
-        started = time.perf_counter()
-        png = await queue.run(translate_upload, translators[direction], data)
-        headers = {
-            "X-Translkit-Seconds": f"{time.perf_counter() - started:.3f}",
-            "X-Translkit-Size": f"{width}x{height}",
-            "X-Content-Type-Options": "nosniff",
-        }
-        return Response(png, media_type="image/png", headers=headers)
-
-    routes = [Route(path, page) for path in _STATIC]
-    routes += [
-        Route("/api/info", api_info),
-        Route("/api/examples/{direction}/{index:int}", api_example),
-        Route("/api/translate/{direction}", api_translate, methods=["POST"]),
-    ]
+    routes = _Routes(translators, info, examples or {}, limits)
     return Starlette(
-        routes=routes,
+        routes=routes.routes(),
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
         exception_handlers={UploadRejected: _rejected, HTTPException: _http_error},
     )
