@@ -191,6 +191,7 @@ def _training_specs(
         "recipe": recipe.run.name,
         "method": recipe.method.name,
         "generator": recipe.generator.name,
+        "generator_options": dict(recipe.generator.options),
         "epoch": ckpt.get("epoch"),
         "step": ckpt.get("step"),
         "ema": weights is ckpt.get("ema"),
@@ -204,7 +205,11 @@ def _generators_specs(ckpt: dict[str, Any]) -> tuple[dict[str, _Spec], dict[str,
         for d, s in ckpt["generators"].items()
     }
     first = next(iter(specs.values()), None)
-    info = {"format": GENERATORS_FORMAT, "generator": first.name if first else None}
+    info: dict[str, Any] = {
+        "format": GENERATORS_FORMAT,
+        "generator": first.name if first else None,
+        "generator_options": dict(first.options) if first else {},
+    }
     info.update({k: v for k, v in (ckpt.get("meta") or {}).items() if isinstance(v, str)})
     return specs, info
 
@@ -230,7 +235,12 @@ def _safetensors_specs(path: Path) -> tuple[dict[str, _Spec], dict[str, Any]]:
         spec = _Spec(meta["generator"], options, state, meta.get("plugin_module", ""))
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"{path}: translkit metadata is incomplete ({err})") from None
-    info = {"format": SAFETENSORS_FORMAT, "generator": spec.name, "method": meta.get("method")}
+    info = {
+        "format": SAFETENSORS_FORMAT,
+        "generator": spec.name,
+        "generator_options": dict(options),
+        "method": meta.get("method") or None,
+    }
     return {direction: spec}, info
 
 

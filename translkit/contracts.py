@@ -473,6 +473,8 @@ class Importer(Protocol):
 
     #: Generator (registry name) to build when the user names none; ``auto`` allowed.
     default_generator: str
+    #: The method the imported generators were trained with (``""`` when unknown).
+    method: str
 
     def convert(
         self,

@@ -97,6 +97,11 @@ def import_generators(
     ckpt = {
         "format": GENERATORS_FORMAT,
         "generators": specs,
-        "meta": {"importer": importer, "sources": sources_meta, "translkit_version": __version__},
+        "meta": {
+            "importer": importer,
+            "method": getattr(plugin, "method", ""),
+            "sources": sources_meta,
+            "translkit_version": __version__,
+        },
     }
     return save_checkpoint(ckpt, dst)

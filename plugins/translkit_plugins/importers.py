@@ -138,6 +138,8 @@ class JunyanzImporter:
     """Zhu et al.'s ``latest_net_G_A.pth`` files (``ResnetGenerator``/``UnetGenerator``)."""
 
     default_generator = "resnet_9blocks"
+    #: The reference code trains CycleGAN (or pix2pix) generators.
+    method = "cyclegan"
     #: Options of the reference code's defaults (``--norm instance --ngf 64``).
     default_options: Mapping[str, Any] = {"norm": "instance", "ngf": 64}
 

@@ -77,15 +77,21 @@ def split_dir(root: Path | str, split: str) -> Path:
     return Path(root) / split
 
 
-def load_rgb(path: Path | str, *, draft: int | None = None) -> Image.Image:
-    """Decode ``path`` to an 8-bit RGB image with its EXIF orientation applied.
+def load_rgb(
+    path: Path | str | BinaryIO, *, draft: int | None = None, name: str | None = None
+) -> Image.Image:
+    """Decode ``path`` (a file, or an open binary stream such as an upload held in
+    memory) to an 8-bit RGB image with its EXIF orientation applied.
 
     :param draft: if given, JPEGs may be decoded at a reduced scale whose sides stay at
         least ``draft`` pixels (PIL's ``draft``; a large speed-up for big photos that are
         resized down anyway). ``None`` decodes at full size.
+    :param name: what error messages call the image (default: the path, or ``<image>``).
     :raises DataError: naming the file when it is missing, not an image, or truncated.
     """
-    path = Path(path)
+    if isinstance(path, str | Path):
+        path = Path(path)
+    label = name or (str(path) if isinstance(path, Path) else "<image>")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -94,14 +100,14 @@ def load_rgb(path: Path | str, *, draft: int | None = None) -> Image.Image:
                     img.draft("RGB", (draft, draft))
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                return to_rgb(img, path)
+                return to_rgb(img, label)
     except FileNotFoundError:
-        raise DataError(f"image {path} does not exist") from None
+        raise DataError(f"image {label} does not exist") from None
     except UnidentifiedImageError:
-        raise DataError(f"{path} is not an image PIL can read; remove or convert it") from None
+        raise DataError(f"{label} is not an image PIL can read; remove or convert it") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(
-            f"image {path} is unreadable or truncated ({err}); re-export or remove it"
+            f"image {label} is unreadable or truncated ({err}); re-export or remove it"
         ) from None
 
 

@@ -143,7 +143,7 @@ def export_generator(
             "options": json.dumps(spec.options, sort_keys=True),
             "plugin_module": module,
             "method": str(info.get("method") or ""),
-            "source": str(path),
+            "source": path.name,  # a file name, not a local path that would leak
         }
         with atomic_path(output) as tmp:
             _export_safetensors(spec, meta, tmp)

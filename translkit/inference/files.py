@@ -30,6 +30,7 @@ __all__ = [
     "tensor_to_image",
     "translate_checkpoint",
     "translate_files",
+    "translate_image",
 ]
 
 #: Formats PIL can write, by suffix; anything else is written as PNG.
@@ -95,6 +96,11 @@ def _save_atomic(img: Image.Image, path: Path) -> None:
     fmt = _WRITABLE.get(path.suffix.lower(), "PNG")
     with atomic_path(path) as tmp:
         img.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+
+
+def translate_image(translator: Translator, img: Image.Image) -> Image.Image:
+    """Translate one decoded RGB image (as :func:`~translkit.data.io.load_rgb` returns)."""
+    return tensor_to_image(translator(image_to_tensor(img)[None])[0])
 
 
 def translate_files(

@@ -1,0 +1,73 @@
+"""Make docs/images/demo.png: the demo page after one test-set example was translated.
+
+    python docs/images/demo_screenshot.py runs/quickstart [-o docs/images/demo.png]
+
+Starts ``translkit demo RUN_DIR --port 0`` on 127.0.0.1, drives headless Chromium
+(Debian's ``chromium``) with Playwright, clicks the second a2b example, waits for the
+result, screenshots the page and stores it as a palette PNG (small enough to commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def start(run_dir: str) -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, "-m", "translkit", "demo", run_dir, "--port", "0", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    while select.select([proc.stdout], [], [], 300)[0]:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        if " at http://" in line:
+            return proc, line.rsplit(" at ", 1)[1].strip()
+        if not line:
+            break
+    proc.kill()
+    sys.exit("the demo did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("-o", "--output", type=Path, default=Path(__file__).with_name("demo.png"))
+    args = parser.parse_args()
+    proc, url = start(args.run_dir)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1000, "height": 720})
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='true']")
+            page.click("#examples .example >> nth=1")
+            page.wait_for_selector(".pair.done", timeout=120_000)
+            shot = args.output.with_suffix(".raw.png")
+            page.screenshot(path=str(shot))
+            browser.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    Image.open(shot).convert("RGB").quantize(colors=128).save(args.output, optimize=True)
+    shot.unlink()
+    print(f"wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KB)")
+
+
+if __name__ == "__main__":
+    main()
