@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from translkit.cli import app
@@ -14,6 +15,7 @@ from translkit.cli import app
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 
 
+@pytest.mark.slow
 def test_data_doc_example_runs(tmp_path: Path) -> None:
     blocks = re.findall(r"<!-- run -->\n```python\n(.*?)```", DOC.read_text(), re.S)
     assert blocks

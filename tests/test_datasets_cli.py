@@ -218,6 +218,7 @@ def _recipe_file(tmp_path: Path, root: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_run_downloads_a_missing_dataset_then_trains(tmp_path: Path, demo_plugin, images) -> None:
     root = tmp_path / "data" / "demo"
     with FileServer(dict(images)) as srv:

@@ -120,6 +120,7 @@ install(DatasetSource("demo", "s", "CC0", files=files, splits=("trainA", "trainB
 """
 
 
+@pytest.mark.slow
 def test_a_killed_download_never_looks_complete_and_resumes(tmp_path: Path) -> None:
     big = {"trainA/0.png": os.urandom(60_000), "trainB/0.png": os.urandom(60_000)}
     root = tmp_path / "demo"

@@ -19,6 +19,7 @@ from PIL import Image
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed"),
 ]
 #: Chromium without anything that talks to the network on its own.

@@ -109,6 +109,7 @@ def test_cli_exports_and_refuses_an_app_folder_as_source(tmp_path: Path) -> None
     assert nested.exit_code == 1 and "already an exported demo app" in nested.output
 
 
+@pytest.mark.slow
 def test_the_exported_app_starts_and_translates(tmp_path: Path) -> None:
     out = export_demo(tiny_run_dir(tmp_path), tmp_path / "space", get_registry(), examples=True)
     proc, base = start_process(

@@ -237,6 +237,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "must be one of a2b, b2a" in result.output
 
 
+@pytest.mark.slow
 def test_the_cli_serves_on_a_free_port_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     proc, base = start_demo(str(tiny_checkpoint(tmp_path)), "--device", "cpu")
     try:

@@ -148,6 +148,7 @@ def test_cli_writes_the_report(run_dir: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "not a run directory" in missing.output
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 def test_report_renders_in_headless_chromium(run_dir: Path, tmp_path: Path) -> None:

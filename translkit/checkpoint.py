@@ -50,6 +50,7 @@ __all__ = [
     "load_model",
     "read_generator_specs",
     "save_checkpoint",
+    "state_dict_problem",
 ]
 
 TRAINING_FORMAT = "translkit.training/1"
@@ -106,6 +107,16 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
     if not isinstance(obj, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, not a dict")
     return obj
+
+
+def state_dict_problem(err: Exception) -> str:
+    """The first informative line of torch's ``load_state_dict`` error (which key, which
+    shapes), without the multi-line preamble."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("size mismatch", "Missing key", "Unexpected key")):
+            return line.rstrip(".")
+    return lines[0] if lines else type(err).__name__
 
 
 def checkpoint_source(source: str | Path, which: str = "best") -> Path:
@@ -307,8 +318,8 @@ def load_model(
         try:
             net.load_state_dict(weights[role])
         except (KeyError, RuntimeError) as err:
-            first = str(err).splitlines()[0]
-            raise CheckpointError(f"{path}: the {role} weights do not fit: {first}") from None
+            problem = state_dict_problem(err)
+            raise CheckpointError(f"{path}: the {role} weights do not fit: {problem}") from None
         net.eval()
     meta = {k: v for k, v in ckpt.items() if k not in ("models", "ema", "optimizers", "ranks")}
     return model, meta, path

@@ -86,9 +86,11 @@ def build_generator(
     try:
         net.load_state_dict(state_dict)
     except RuntimeError as err:
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        detail = next((ln for ln in lines if ln.startswith(("size", "Missing", "Unexpected"))), "")
         raise ComponentError(
             f"the stored weights do not fit generator {name!r} {dict(options)}: "
-            f"{str(err).splitlines()[0]}"
+            f"{detail or lines[0]}"
         ) from None
     return net.eval()
 

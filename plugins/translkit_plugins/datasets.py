@@ -160,7 +160,7 @@ def cyclegan_set(name: str) -> DatasetSource:
 
 def synthetic(size: int = 64, train: int = 200, test: int = 24, seed: int = 0) -> DatasetSource:
     """translkit's synthetic leather ↔ denim garments with test ground truth (generated)."""
-    from translkit.data.synthetic import make_synthetic
+    from translkit.data import make_synthetic
 
     def generate(out: Path) -> None:
         make_synthetic(out, size=size, train=train, test=test, seed=seed)

@@ -296,8 +296,16 @@ class Engine:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a snapshot; a ``CheckpointError`` names the first role and key that do
+        not fit (another architecture)."""
+        from translkit.checkpoint import state_dict_problem
+        from translkit.errors import CheckpointError
+
         for k, net in self.nets.items():
-            net.load_state_dict(state["models"][k])
+            try:
+                net.load_state_dict(state["models"][k])
+            except (KeyError, RuntimeError) as err:
+                raise CheckpointError(f"{k}: {state_dict_problem(err)}") from None
         if self.ema is not None:
             if state.get("ema"):
                 self.ema.load_state_dict(state["ema"])

@@ -215,7 +215,7 @@ class Trainer:
         """Weights, optimisers, schedule position, method state and RNG states."""
         try:
             self.engine.load_state_dict(ckpt)
-        except (KeyError, RuntimeError, ValueError) as err:
+        except (CheckpointError, KeyError, RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
             raise CheckpointError(
                 f"--resume {ckpt['_path']}: the checkpoint does not fit this recipe's model "

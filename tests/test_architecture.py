@@ -1,0 +1,107 @@
+"""The import graph: layers of the core import only downwards, built-in plugins import only
+the public API, the core never imports a built-in (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Layers of the core, lowest first; a module belongs to the most specific prefix listed.
+LAYERS: list[tuple[str, ...]] = [
+    (
+        "translkit.errors",
+        "translkit.cache",
+        "translkit.contracts",
+        "translkit.registry",
+        "translkit.hookspecs",
+        "translkit.fileio",
+        "translkit.devices",
+        "translkit.norms",
+    ),
+    (
+        "translkit",
+        "translkit.plugin_manager",
+        "translkit.recipe",
+        "translkit.recipe_docs",
+        "translkit.inception",
+        "translkit.data",
+    ),
+    ("translkit.models", "translkit.rundir"),
+    ("translkit.checkpoint",),
+    ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
+    ("translkit.scoring",),
+    ("translkit.training", "translkit.report"),
+    ("translkit.demo",),
+    ("translkit.cli", "translkit.__main__"),
+]
+#: What a plugin may import from translkit (docs/architecture.md, "The public API").
+PUBLIC = {
+    "translkit",
+    "translkit.contracts",
+    "translkit.errors",
+    "translkit.registry",
+    "translkit.data",
+    "translkit.data.io",
+    "translkit.inception",
+    "translkit.testing",
+}
+
+
+def _module_name(path: Path, base: Path) -> str:
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every absolute ``translkit*`` module imported anywhere in the file (lazy ones too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m.split(".")[0] in ("translkit", "translkit_plugins")}
+
+
+def _layer(module: str) -> int:
+    best, depth = -1, -1
+    for i, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and prefix.count(".") > depth:
+                best, depth = i, prefix.count(".")
+    assert best >= 0, f"{module} is in no layer of LAYERS: add it (and to docs/architecture.md)"
+    return best
+
+
+CORE = {_module_name(p, ROOT): p for p in (ROOT / "translkit").rglob("*.py")}
+PLUGINS = {_module_name(p, ROOT / "plugins"): p for p in (ROOT / "plugins").rglob("*.py")}
+
+
+@pytest.mark.parametrize("module", sorted(CORE))
+def test_core_imports_only_its_layer_and_below(module: str) -> None:
+    mine = _layer(module)
+    for dep in _imports(CORE[module]):
+        assert not dep.startswith("translkit_plugins"), f"{module} imports built-in {dep}"
+        assert _layer(dep) <= mine, f"{module} (layer {mine}) imports {dep} ({_layer(dep)})"
+
+
+@pytest.mark.parametrize("module", sorted(PLUGINS))
+def test_builtin_plugins_import_only_the_public_api(module: str) -> None:
+    for dep in _imports(PLUGINS[module]):
+        if dep.startswith("translkit_plugins"):
+            continue
+        assert dep in PUBLIC, f"{module} imports {dep}, which is not public API"
+
+
+def test_the_checks_can_fail(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from translkit.training.engine import Engine\n")
+    assert _imports(bad) == {"translkit.training.engine"}
+    assert _layer("translkit.training.engine") > _layer("translkit.checkpoint")
+    assert "translkit.training.engine" not in PUBLIC
