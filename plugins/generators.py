@@ -13,18 +13,23 @@ Presets are data (:data:`RESNET_PRESETS`, :data:`UNET_PRESETS`): ``resnet_9block
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 import translkit
+from translkit.bounds import Range
 from translkit.errors import ComponentError
 
 from ._blocks import (
     NORMS,
     PADDINGS,
     UPSAMPLES,
+    Init,
+    Norm,
+    Padding,
+    Upsample,
     check_choice,
     check_positive,
     conv_bias,
@@ -249,14 +254,14 @@ def _common(ngf: int, norm: str, dropout: Any, padding: str, upsample: str) -> d
 
 
 def resnet(
-    n_blocks: int = 9,
-    ngf: int = 64,
-    norm: str = "instance",
-    dropout: bool = False,
-    padding: str = "reflect",
-    upsample: str = "transposed",
-    init: str = "normal",
-    init_gain: float = 0.02,
+    n_blocks: Annotated[int, Range(min=0)] = 9,
+    ngf: Annotated[int, Range(min=1)] = 64,
+    norm: Norm = "instance",
+    dropout: Annotated[bool | float, Range(0, 1, max_open=True)] = False,
+    padding: Padding = "reflect",
+    upsample: Upsample = "transposed",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> ResnetGenerator:
     """ResNet generator (Johnson / Zhu et al.) with any number of residual blocks.
 
@@ -272,14 +277,14 @@ def resnet(
 
 
 def unet(
-    num_downs: int = 8,
-    ngf: int = 64,
-    norm: str = "instance",
-    dropout: bool = False,
-    padding: str = "zeros",
-    upsample: str = "transposed",
-    init: str = "normal",
-    init_gain: float = 0.02,
+    num_downs: Annotated[int, Range(min=5)] = 8,
+    ngf: Annotated[int, Range(min=1)] = 64,
+    norm: Norm = "instance",
+    dropout: Annotated[bool | float, Range(0, 1, max_open=True)] = False,
+    padding: Padding = "zeros",
+    upsample: Upsample = "transposed",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> UnetGenerator:
     """U-Net generator (Zhu et al. / Ronneberger et al.) with any number of downsamplings.
 

@@ -96,7 +96,6 @@ def test_unknown_section_suggests_the_valid_one(tmp_path: Path) -> None:
         ("[run]\nseed = true\n", "run.seed must be int"),
         ('[optim]\nbetas = [0.5, "x"]\n', r"optim.betas\[1\] must be float"),
         ('[train]\nprecision = "bf61"\n', r"train.precision must be one of .*did you mean 'bf16'"),
-        ("[generator]\nngf = 32\n", r"\[generator\] needs a `name` key"),
         ("generator = 3\n", r"\[generator\] must be a table"),
     ],
 )
