@@ -123,6 +123,9 @@ class ResnetGenerator(nn.Module):
     """
 
     size_multiple = 4
+    #: Smallest side that runs: the 7×7 reflect pad needs 4 px, and the ×4-downsampled
+    #: bottleneck 2×2 so its reflect pads and instance norms see more than one value.
+    min_size = 8
 
     def __init__(
         self,
@@ -229,6 +232,7 @@ class UnetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.size_multiple = 2**num_downs
+        self.min_size = self.size_multiple  # the innermost 1×1 level has no norm
         kw: dict[str, Any] = {"norm": norm, "padding": padding, "upsample": upsample}
         block = UnetBlock(8 * ngf, 8 * ngf, kind="innermost", **kw)
         for _ in range(num_downs - 5):

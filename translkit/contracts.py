@@ -2,7 +2,10 @@
 
 - **generators** — ``factory(**options) -> nn.Module`` mapping ``(N, 3, H, W)`` in
   ``[-1, 1]`` to the same shape. It may set ``size_multiple`` (an int) when inputs must be
-  divisible by it (UNet: ``2 ** num_downs``); inference pads to it and crops back.
+  divisible by it (UNet: ``2 ** num_downs``); inference pads to it and crops back. It may
+  set ``min_size`` (an int), the smallest side it runs on (ResNet: 8, where the bottleneck
+  is 2×2); inference pads smaller images up to it. Without it inference finds the
+  smallest working size by trying ``size_multiple``·2^k once per network.
 - **discriminators** — ``factory(**options) -> nn.Module`` mapping images to logits of
   any shape (a patch map or a scalar per image).
 - **losses** — ``factory(**options)`` returning either a :class:`GANLoss` (adversarial:

@@ -30,6 +30,7 @@ __all__ = [
     "load_rgb",
     "move_into_place",
     "refuse_to_clobber",
+    "scan_folder",
     "split_dir",
     "staged_dir",
     "to_rgb",
@@ -48,16 +49,33 @@ def list_images(folder: Path | str) -> list[Path]:
 
     Raises :class:`DataError` when ``folder`` is not a directory.
     """
+    return scan_folder(folder)[0]
+
+
+def scan_folder(
+    folder: Path | str, *, exclude: Path | None = None
+) -> tuple[list[Path], list[Path]]:
+    """``(images, other files)`` under ``folder`` (recursive, sorted, hidden files skipped).
+
+    :param exclude: a folder inside ``folder`` whose subtree is left out (``translate``'s
+        output folder when it lies inside its input folder).
+    :raises DataError: when ``folder`` is not a directory.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist or is not a directory")
-    return sorted(p for p in _walk(folder) if p.suffix.lower() in IMAGE_EXTENSIONS)
+    images, others = [], []
+    for path in _walk(folder, exclude):
+        (images if path.suffix.lower() in IMAGE_EXTENSIONS else others).append(path)
+    return sorted(images), sorted(others)
 
 
-def _walk(folder: Path) -> Iterable[Path]:
+def _walk(folder: Path, exclude: Path | None = None) -> Iterable[Path]:
     for path in folder.rglob("*"):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts):
+            continue
+        if exclude is not None and path.is_relative_to(exclude):
             continue
         if path.is_file():
             yield path
