@@ -33,6 +33,7 @@ __all__ = [
     "translate_files",
 ]
 
+
 @dataclass
 class TranslateReport:
     """What a translation run did.
