@@ -92,6 +92,8 @@ class TruthMetric:
         self.key = key
         self.goals = {key: "min" if kind == "l1" else "max"}
         self.info: dict[str, float] = {}
+        #: One translated image with its twin is enough.
+        self.min_images = 1
 
     def __repr__(self) -> str:
         return f"TruthMetric({self.kind!r})"
@@ -130,6 +132,8 @@ class ObjectiveMetric:
 
     #: One value for the model, not one per translation direction.
     directional = False
+    #: Reads a checkpoint and the dataset's test split, not the translated folder.
+    min_images = 0
 
     def __init__(self) -> None:
         self.goals: dict[str, Literal["min", "max"]] = {KEY_OBJECTIVE: "min"}

@@ -12,7 +12,10 @@
   generator and discriminator forms may differ, as in hinge or WGAN-GP) or a
   :class:`PixelLoss` (cycle, identity: ``loss(output, target)``, already weighted).
 - **metrics** — ``factory(**options) -> Metric``, called with :class:`MetricInputs` and
-  returning ``{key: float}``; ``goals`` says whether each key is better low or high.
+  returning ``{key: float}``; ``goals`` says whether each key is better low or high. An
+  optional int ``min_images`` (default 1) is the fewest translated images it can score;
+  :func:`translkit.scoring.score_folders` refuses smaller folders with one line, and
+  refuses any result that is not a finite number.
 """
 
 from __future__ import annotations

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +84,9 @@ TRUTH_METRICS = ("psnr", "ssim", "l1")
 TEST_FOLDERS = {"a2b": ("testA", "testB"), "b2a": ("testB", "testA")}
 #: direction -> folder of hidden ground-truth twins of the source split (synthetic data)
 TRUTH_FOLDERS = {"a2b": "testA_truth", "b2a": "testB_truth"}
+
+
+log = logging.getLogger("translkit.metrics")
 
 
 class MetricError(TranslkitError):
@@ -159,11 +164,45 @@ def score_folders(
     result = ScoreResult()
     for name in dict.fromkeys(metrics):
         metric = registry.metrics.create(name, **dict((options or {}).get(name, {})))
-        values = metric(inputs)
+        _require_images(name, metric, inputs.fake)
+        with warnings.catch_warnings(record=True) as caught:  # numpy's, torch's: not for users
+            warnings.simplefilter("always")
+            values = metric(inputs)
+        for w in caught:
+            log.debug("metric %s: %s: %s", name, w.category.__name__, w.message)
+        _require_finite(name, values, inputs.fake)
         result.values.update(values)
         result.goals.update({k: metric.goals.get(k, "min") for k in values})
         result.info.update(getattr(metric, "info", {}) or {})
     return result
+
+
+def _require_images(name: str, metric: Any, fake: Path) -> None:
+    """One line when ``fake`` holds fewer images than the metric's ``min_images``."""
+    need = int(getattr(metric, "min_images", 1) or 0)
+    if need <= 0 or not fake.is_dir():  # a missing folder: the metric names it
+        return
+    from translkit.data.io import list_images
+
+    have = len(list_images(fake))
+    if have == 0:
+        raise MetricError(f"translated-image folder {fake} holds no images (png, jpg, ...)")
+    if have < need:
+        raise MetricError(
+            f"metric {name!r} needs at least {need} translated images; {fake} has {have}"
+        )
+
+
+def _require_finite(name: str, values: Mapping[str, float], fake: Path) -> None:
+    """A metric that returns NaN or infinity fails instead of printing ``nan``."""
+    import math
+
+    for key, value in values.items():
+        if not math.isfinite(float(value)):
+            raise MetricError(
+                f"metric {name!r} gave {key} = {value} on {fake}: the set is too small or "
+                "degenerate for it"
+            )
 
 
 def score_generators(
