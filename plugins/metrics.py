@@ -16,7 +16,7 @@ __all__ = ["fid", "inception_score", "kid", "l1", "objective", "prc", "psnr", "s
 
 
 def inception_score(splits: Annotated[int, Range(min=1)] = 10, seed: int = 2020):
-    """Inception Score of the translated images (torch-fidelity; splits ≤ image count)."""
+    """Inception Score of the translated images (torch-fidelity; ≥ 2 images per split)."""
     from translkit_plugins._fidelity import FidelityMetric
 
     return FidelityMetric("is", is_splits=splits, seed=seed)

@@ -33,7 +33,8 @@ def _image(path: Path, size: tuple[int, int], seed: int = 0) -> Path:
 
 
 def _translate(*args: str):
-    return runner.invoke(app, ["translate", *args, "--device", "cpu"])
+    """The CLI at a width where no summary wraps (tests/test_cli_width.py checks 80)."""
+    return runner.invoke(app, ["translate", *args, "--device", "cpu"], env={"COLUMNS": "300"})
 
 
 @pytest.fixture(scope="module")

@@ -407,10 +407,10 @@ def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = 
 
     columns, rows = pivot_scores(scores, goals)
     table = Table(title="scores")
-    table.add_column("metric")
-    table.add_column("better")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("better", no_wrap=True)
     for col in columns:
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for metric, better, vals in rows:
         table.add_row(metric, better, *(_fmt(vals.get(c)) for c in columns))
     return table

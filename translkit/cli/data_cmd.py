@@ -86,7 +86,7 @@ def deepfashion(
         f"B ({', '.join(rep.attributes['B'])})",
         "both (dropped)",
     ):
-        table.add_column(col, justify="right" if col != "split" else "left")
+        table.add_column(col, justify="right" if col != "split" else "left", no_wrap=col == "split")
     for split in ("train", "test"):
         table.add_row(
             split, str(rep.counts[f"{split}A"]), str(rep.counts[f"{split}B"]), str(rep.both[split])

@@ -40,16 +40,27 @@ def translate(
         help="Pixels shared by neighbouring tiles (blended).",
         rich_help_panel="Large images",
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32; bf16 or fp16 on CUDA."),
+    device: str = typer.Option(
+        "auto", "--device", help="auto, cpu, cuda, cuda:N.", rich_help_panel="Device and speed"
+    ),
+    precision: str = typer.Option(
+        "fp32",
+        "--precision",
+        help="fp32; bf16 or fp16 on CUDA.",
+        rich_help_panel="Device and speed",
+    ),
     compile: bool = typer.Option(
-        False, "--compile", help="torch.compile the network (slow first batch, faster after)."
+        False,
+        "--compile",
+        help="torch.compile the network (slow first batch, faster after).",
+        rich_help_panel="Device and speed",
     ),
     channels_last: bool = typer.Option(
         None,
         "--channels-last/--no-channels-last",
-        help="Memory format (default: on for CUDA, off on CPU).",
+        help="Memory format (default: on).",
         show_default=False,
+        rich_help_panel="Device and speed",
     ),
     overwrite: bool = typer.Option(
         False,
@@ -95,7 +106,7 @@ def translate(
         console.print(
             f"[red]failed[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
         )
-    console.print(escape(summary_line(report, output)), highlight=False, soft_wrap=True)
+    console.print(escape(summary_line(report, output)), highlight=False)
     if report.failed:
         raise typer.Exit(1)
 

@@ -179,6 +179,8 @@ class RunLog:
 
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="training summary", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")
     state = (
         "finished"
         if summary.get("finished")
