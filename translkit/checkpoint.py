@@ -46,8 +46,8 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     A crash mid-write leaves the previous file intact, never a truncated one.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)  # a file object: a full disk is an OSError, not "unexpected pos"
     try:  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY)
         try:

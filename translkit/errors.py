@@ -13,6 +13,7 @@ __all__ = [
     "CheckpointError",
     "ComponentError",
     "DataError",
+    "OutputError",
     "PluginError",
     "RecipeError",
     "TranslkitError",
@@ -42,6 +43,11 @@ class DataError(TranslkitError):
 
 class CheckpointError(TranslkitError):
     """A checkpoint is missing, corrupt, untrusted or of the wrong kind."""
+
+
+class OutputError(TranslkitError):
+    """A file or folder cannot be written: disk full, permission denied, a directory in
+    the way, ... (raised by :mod:`translkit.fileio`, which every writer goes through)."""
 
 
 def suggest(word: str, choices: Iterable[str], *, n: int = 3) -> str:

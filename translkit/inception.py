@@ -181,6 +181,6 @@ def write_random_inception_weights(path: str | Path, *, seed: int = 0) -> Path:
         elif isinstance(module, nn.BatchNorm2d):
             module.reset_parameters()
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(net.state_dict(), tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(net.state_dict(), fh)
     return path

@@ -30,7 +30,7 @@ from typing import Any
 from torch import nn
 
 from translkit.errors import TranslkitError
-from translkit.fileio import write_text_atomic
+from translkit.fileio import ensure_writable, write_text_atomic
 from translkit.recipe import Recipe, load_recipe
 from translkit.rundir import RECIPE_FILE
 
@@ -344,6 +344,7 @@ def score_run(
     recipe = _run_recipe(run_dir)
     ckpt = _checkpoint_path(run_dir, checkpoint)
     names = list(metrics or recipe.eval.metrics or DEFAULT_METRICS)
+    ensure_writable(run_dir / SCORES_FILE)  # before minutes of scoring, not after
     weights = inception_weights or recipe.eval.inception_weights or None
     data = dataclasses.replace(recipe.data, root=str(data_root or recipe.data.root))
     started = time.perf_counter()

@@ -9,6 +9,7 @@ only ever sees RGB.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -21,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from translkit.errors import DataError
+from translkit.fileio import writing
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -30,6 +32,7 @@ __all__ = [
     "load_rgb",
     "move_into_place",
     "refuse_to_clobber",
+    "remove_stale_staging",
     "scan_folder",
     "split_dir",
     "staged_dir",
@@ -182,14 +185,15 @@ def move_into_place(tmp: Path, out: Path) -> None:
     a non-empty one is renamed aside first and deleted after the new folder is in place.
     """
     old = None
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    elif out.exists() or out.is_symlink():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+    with writing(out):
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        elif out.exists() or out.is_symlink():
+            old = out.with_name(f".{out.name}.old-pid{os.getpid()}")
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
 
 
 def refuse_to_clobber(out: Path, overwrite: bool) -> None:
@@ -202,12 +206,51 @@ def refuse_to_clobber(out: Path, overwrite: bool) -> None:
 def staged_dir(out: Path) -> Iterator[Path]:
     """A temporary sibling folder of ``out`` to build into; deleted if the build fails.
 
-    The caller moves it into place (:func:`move_into_place`) before the block ends.
+    The caller moves it into place (:func:`move_into_place`) before the block ends. Its
+    name carries this process's id, so the folders a killed run (``kill -9``) left behind
+    are recognised and removed by the next run; a live run's are left alone. A write
+    error (disk full, permission denied) is one line naming ``out``.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(out)
+        prefix = f".{out.name}.pid{os.getpid()}."
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=out.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+_STAGING = re.compile(r"^\.(?:pid(\d+)\.\w+\.tmp|old-pid(\d+))$")
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Delete the staging and set-aside folders of ``out`` whose process is gone."""
+    removed = []
+    for pattern in (f".{out.name}.pid*.tmp", f".{out.name}.old-pid*"):
+        for path in out.parent.glob(pattern):
+            match = _STAGING.match(path.name[len(out.name) + 1 :])
+            if match is None or _alive(int(match.group(1) or match.group(2))):
+                continue
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a zombie counts as gone)."""
+    if pid == os.getpid():
+        return True
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

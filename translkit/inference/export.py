@@ -34,6 +34,7 @@ from translkit.checkpoint import (
     load_generators,
 )
 from translkit.errors import CheckpointError, TranslkitError
+from translkit.fileio import atomic_path
 from translkit.inference.translate import pad_to_multiple, pick_direction
 
 __all__ = [
@@ -78,11 +79,6 @@ def _sample(multiple: int) -> torch.Tensor:
     return torch.rand(1, 3, side, side + multiple) * 2 - 1  # non-square on purpose
 
 
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def _export_onnx(wrapped: PadCrop, sample: torch.Tensor, tmp: Path, opset: int | None) -> None:
     dims = {
         0: torch.export.Dim("batch", min=1, max=1024),
@@ -114,11 +110,12 @@ def _export_torchscript(wrapped: PadCrop, sample: torch.Tensor, tmp: Path) -> No
     with _quiet():
         traced = torch.jit.trace(wrapped.net, pad_to_multiple(sample, wrapped.multiple))
         scripted = torch.jit.script(PadCrop(traced, wrapped.multiple))
-        scripted.save(str(tmp))
+        with open(tmp, "wb") as fh:
+            torch.jit.save(scripted, fh)
 
 
 def _export_safetensors(spec: dict[str, Any], direction: str, source: Path, tmp: Path) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in spec["state_dict"].items()}
     meta = {
@@ -129,7 +126,7 @@ def _export_safetensors(spec: dict[str, Any], direction: str, source: Path, tmp:
         "plugins": json.dumps(spec.get("plugins", [])),
         "source": str(source),
     }
-    save_file(tensors, str(tmp), metadata=meta)
+    tmp.write_bytes(save(tensors, metadata=meta))
 
 
 def export_generator(
@@ -151,26 +148,23 @@ def export_generator(
     if direction not in DIRECTIONS:
         raise TranslkitError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     output, checkpoint = Path(output), Path(checkpoint)
-    tmp = _atomic_target(output)
-    try:
+    if format == "safetensors":  # read everything first: a read error is not a write error
+        ckpt = load_checkpoint(checkpoint)
+        specs = generator_specs(ckpt)
+        pick_direction(specs, direction, checkpoint)  # type: ignore[arg-type]
+        spec = dict(specs[direction], plugins=checkpoint_plugins(ckpt))
+    else:
+        net = pick_direction(load_generators(checkpoint), direction, checkpoint).float().eval()
+        multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
+        wrapped = PadCrop(net, multiple).eval()
+    with atomic_path(output) as tmp:
         if format == "safetensors":
-            ckpt = load_checkpoint(checkpoint)
-            specs = generator_specs(ckpt)
-            pick_direction(specs, direction, checkpoint)  # type: ignore[arg-type]
-            spec = dict(specs[direction], plugins=checkpoint_plugins(ckpt))
             _export_safetensors(spec, direction, checkpoint, tmp)
+        elif format == "onnx":
+            _export_onnx(wrapped, _sample(multiple), tmp, opset)
         else:
-            net = pick_direction(load_generators(checkpoint), direction, checkpoint).float().eval()
-            multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
-            wrapped = PadCrop(net, multiple).eval()
-            if format == "onnx":
-                _export_onnx(wrapped, _sample(multiple), tmp, opset)
-            else:
-                _export_torchscript(wrapped, _sample(multiple), tmp)
+            _export_torchscript(wrapped, _sample(multiple), tmp)
         _umask_permissions(tmp)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     return output
 
 

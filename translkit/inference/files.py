@@ -19,7 +19,7 @@ from PIL import Image
 from translkit.checkpoint import DIRECTIONS, load_generators
 from translkit.data.io import load_rgb
 from translkit.errors import TranslkitError
-from translkit.fileio import atomic_path
+from translkit.fileio import atomic_path, ensure_writable
 from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator, pick_direction
 
@@ -191,6 +191,8 @@ def translate_checkpoint(
         raise TranslkitError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     plan = plan_translation(Path(source), Path(output), overwrite=overwrite)
     pairs = plan.pairs
+    if pairs and not pairs[0][1].is_dir():  # unwritable output: one line, not one per file
+        ensure_writable(pairs[0][1])
     net = pick_direction(load_generators(checkpoint), direction, checkpoint)
     translator = Translator(
         net,

@@ -87,6 +87,8 @@ def plan_translation(
         first = seen.setdefault(dst.resolve(), src)
         if first != src:
             plan.refused.append((src, f"its output {dst} is also the output of {first}"))
+        elif dst.is_dir():
+            plan.refused.append((src, f"cannot write {dst}: it is a directory"))
         elif dst.exists() and not overwrite:
             plan.existing.append((src, dst))
         else:
