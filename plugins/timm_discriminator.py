@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from translkit.bounds import Range
-from translkit.errors import ComponentError, suggest
+from translkit.checkpoint import load_weights_only
+from translkit.errors import CheckpointError, ComponentError, suggest
 
 from ._blocks import (
     NORMS,
@@ -137,11 +138,13 @@ def _read_weights(path: Path) -> dict[str, Any]:
 
             obj: Any = load_file(str(path))
         else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+            obj = load_weights_only(path, what="pretrained weights")
+    except CheckpointError as err:
+        raise ComponentError(str(err)) from None
+    except Exception as err:  # safetensors' own error types
         raise ComponentError(
-            f"pretrained weights {path} cannot be read as a plain state dict "
-            f"(weights_only, refused or corrupt): {str(err).splitlines()[0]}"
+            f"pretrained weights {path} cannot be read as a plain state dict: "
+            f"{str(err).splitlines()[0]}"
         ) from None
     for key in ("state_dict", "model", "state_dict_ema"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):

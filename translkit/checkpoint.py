@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "generator_specs",
     "load_checkpoint",
     "load_generators",
+    "load_weights_only",
     "save_checkpoint",
 ]
 
@@ -74,18 +76,34 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
         raise CheckpointError(f"checkpoint {path} does not exist")
     if not _looks_like_torch_file(path):
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"checkpoint {path} holds more than tensors and plain data (refused for safety: "
-            f"it could run code when loaded): {str(err).splitlines()[0]}"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file: {err}") from None
+    obj = load_weights_only(path, map_location=map_location, what="checkpoint")
     if not isinstance(obj, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, not a dict")
     return obj
+
+
+def load_weights_only(path: Path, *, map_location: Any = "cpu", what: str = "file") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain data, never code.
+
+    A file that holds other Python objects is refused in one line naming the object it
+    asks for; torch's advice to retry with ``weights_only=False`` is not passed on, since
+    that is exactly what would run the code.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = _GLOBAL.search(str(err))
+        named = f" ({found.group(1)})" if found else ""
+        raise CheckpointError(
+            f"{what} {path} is refused: it holds a Python object{named}, not only tensors and "
+            "plain data, and loading it could run code"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"{what} {path} is corrupt or not a torch file: {first}") from None
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 
 def generator_specs(ckpt: dict[str, Any], *, use_ema: bool = True) -> dict[str, dict[str, Any]]:
