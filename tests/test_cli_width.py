@@ -13,16 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from data_support import write_image
 from rich.cells import cell_len
 from rich.console import Console
-from scoring_support import generators_checkpoint, write_images
+from scoring_support import generators_checkpoint, make_run_dir, write_images
 from test_data_deepfashion import write_deepfashion
 from typer.testing import CliRunner
 
 import translkit
 from translkit.cli import app
-from translkit.plugins import load_plugins
+from translkit.plugins import get_registry, load_plugins
 from translkit.training.logs import RunLog
 
 runner = CliRunner()
@@ -127,6 +128,15 @@ def test_translate_export_import_fit(tmp_path) -> None:
     )
     assert "2 written" in out and "1 not an image" in out
     _at_80(["export", str(ckpt), "--format", "safetensors", "-o", str(tmp_path / "g.safetensors")])
+    ref = tmp_path / "latest_net_G_A.pth"
+    torch.save(get_registry().generators.create("resnet_6blocks", ngf=4).state_dict(), ref)
+    args = ["import", "junyanz", str(ref), "-g", "resnet_6blocks", "--ngf", "4"]
+    assert "resnet_6blocks, norm instance, ngf 4" in _at_80([*args, "-o", str(tmp_path / "i.pt")])
+    data = tmp_path / "data"
+    for i, split in enumerate(("testA", "testB")):
+        write_images(data / split, 2, (12, 12), seed=i)
+    run_dir = make_run_dir(tmp_path / "runs" / "r", data)
+    assert "report.html" in _at_80(["report", str(run_dir)])
 
 
 def test_run_dry_run_fits(tmp_path) -> None:
