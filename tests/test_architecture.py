@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: list[tuple[str, ...]] = [
     (
         "translkit.errors",
+        "translkit.bounds",
         "translkit.cache",
         "translkit.contracts",
         "translkit.registry",
@@ -44,6 +45,7 @@ PUBLIC = {
     "translkit.contracts",
     "translkit.errors",
     "translkit.registry",
+    "translkit.bounds",
     "translkit.data",
     "translkit.data.io",
     "translkit.inception",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,50 @@ class Payload:
 def test_code_carrying_checkpoint_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"x": Payload()}, path)
-    with pytest.raises(CheckpointError, match="refused") as err:
+    with pytest.raises(CheckpointError, match="is refused: it holds a Python object") as err:
         load_checkpoint(path)
     message = str(err.value)
     assert "\n" not in message and "weights_only" not in message and "succeed" not in message
+
+
+class Shell:
+    """Pickles as a call of os.system (never executed here: loading refuses it)."""
+
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+@pytest.mark.parametrize("payload", [Payload(), Shell(), {"nested": [Shell()]}])
+def test_refusal_is_one_short_line_without_torchs_advice(tmp_path: Path, payload) -> None:
+    path = tmp_path / "evil.pt"
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    message = str(err.value)
+    assert "\n" not in message and len(message) < 200 + len(str(path))
+    assert "weights_only" not in message and "likely succeed" not in message
+    assert "\x1b" not in message and "add_safe_globals" not in message
+    assert message.startswith(f"checkpoint {path} is refused: it holds a Python object (")
+    named = "Payload" if isinstance(payload, Payload) else "system"
+    assert named in message
+
+
+def test_cli_refuses_an_unsafe_checkpoint_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from translkit.cli import app
+
+    torch.save({"format": "translkit.generators/1", "x": Shell()}, tmp_path / "evil.pt")
+    (tmp_path / "in.png").write_bytes(b"")
+    for args in (
+        ["translate", str(tmp_path / "evil.pt"), str(tmp_path / "in.png"), str(tmp_path / "o.png")],
+        ["export", str(tmp_path / "evil.pt"), "-f", "safetensors", "-o", str(tmp_path / "o.st")],
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "is refused: it holds a Python object" in lines[0], lines
+        assert "weights_only" not in result.stderr
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04broken zip"])

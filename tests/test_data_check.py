@@ -91,3 +91,50 @@ def test_cli_json_and_exit_codes(quirky: Path) -> None:
     assert "trainA/cut.jpg (truncated)" in bad.output and "NOT trainable" in bad.output
     bad_json = runner.invoke(app, ["data", "check", str(quirky), "--json"])
     assert bad_json.exit_code == 1 and json.loads(bad_json.output)["ok"] is False
+
+
+def test_a_domain_smaller_than_one_batch_is_not_trainable(quirky: Path) -> None:
+    runner = CliRunner()
+    small = runner.invoke(app, ["data", "check", str(quirky), "--batch-size", "3"])
+    assert small.exit_code == 1
+    assert "trainB/ holds 2 readable image(s), fewer than one batch of 3" in small.output
+    assert "NOT trainable (batch size 3)" in small.output
+    ok = runner.invoke(app, ["data", "check", str(quirky), "--batch-size", "2"])
+    assert ok.exit_code == 0 and "OK: trainable (batch size 2)" in ok.output
+    rep = check_dataset(quirky, batch_size=5)
+    assert not rep.ok and len([e for e in rep.errors if "fewer than one batch" in e]) == 2
+
+
+def test_strict_fails_on_train_test_leaks(quirky: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["data", "check", str(quirky)]).exit_code == 0
+    strict = runner.invoke(app, ["data", "check", str(quirky), "--strict"])
+    assert strict.exit_code == 1
+    assert "2 train/test pair(s) of byte-identical files" in strict.output
+    assert "testA/leak.png = trainA/a1.png" in strict.output
+    (quirky / "testA" / "leak.png").unlink()
+    assert runner.invoke(app, ["data", "check", str(quirky), "--strict"]).exit_code == 0
+
+
+def test_crop_size_comes_from_the_recipe_or_is_not_checked(quirky: Path, tmp_path: Path) -> None:
+    rep = check_dataset(quirky)
+    assert rep.crop_size is None and not rep.splits["trainA"].smaller_than_crop
+    assert not any("smaller than the crop" in w for w in rep.warnings)
+    runner = CliRunner()
+    plain = runner.invoke(app, ["data", "check", str(quirky)])
+    assert "not compared with a crop size" in plain.output
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(
+        f'[data]\nroot = "{quirky}"\ncrop_size = 32\nload_size = 40\n[optim]\nbatch_size = 2\n'
+    )
+    used = runner.invoke(app, ["data", "check", "--recipe", str(recipe), "--json"])
+    assert used.exit_code == 0, used.output
+    report = json.loads(used.output)
+    assert report["crop_size"] == 32 and report["batch_size"] == 2
+    assert report["splits"]["trainA"]["smaller_than_crop"] == ["trainA/tiny.png"]
+    override = runner.invoke(
+        app, ["data", "check", "--recipe", str(recipe), "-b", "3", "--crop-size", "16", "--json"]
+    )
+    assert override.exit_code == 1 and json.loads(override.output)["crop_size"] == 16
+    missing = runner.invoke(app, ["data", "check"])
+    assert missing.exit_code == 1 and "needs a dataset ROOT" in missing.stderr

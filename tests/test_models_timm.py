@@ -139,7 +139,7 @@ def test_pretrained_cache_miss_is_a_clear_error(monkeypatch):
     ("setup", "match"),
     [
         ("missing", "no such weights file"),
-        ("pickled", "cannot be read as a plain state dict"),
+        ("pickled", "is refused: it holds a Python object"),
         ("other_model", "do not fit timm backbone"),
         ("list", "not a dict"),
     ],

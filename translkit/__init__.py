@@ -8,7 +8,8 @@ Public API::
 
 Plugins implement hooks marked with :data:`translkit.hookimpl`. The modules a plugin may
 import are the public ones: ``translkit`` itself, :mod:`translkit.contracts`,
-:mod:`translkit.errors`, :mod:`translkit.registry`, :mod:`translkit.data.io`,
+:mod:`translkit.errors`, :mod:`translkit.registry`, :mod:`translkit.bounds`,
+:mod:`translkit.data.io`,
 :mod:`translkit.inception` and :mod:`translkit.testing` (see ``docs/architecture.md``).
 """
 
@@ -32,6 +33,7 @@ _LAZY = {
     "load_checkpoint": "translkit.checkpoint",
     "load_generators": "translkit.checkpoint",
     "load_model": "translkit.checkpoint",
+    "load_weights_only": "translkit.checkpoint",
     "load_recipe": "translkit.recipe",
     "resolve_recipe": "translkit.recipe",
     "RunDir": "translkit.rundir",
@@ -67,6 +69,7 @@ __all__ = [
     "load_model",
     "load_plugins",
     "load_recipe",
+    "load_weights_only",
     "resolve_recipe",
     "train",
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ __all__ = [
     "load_checkpoint",
     "load_generators",
     "load_model",
+    "load_weights_only",
     "read_generator_specs",
     "save_checkpoint",
     "state_dict_problem",
@@ -64,8 +66,8 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     A crash mid-write leaves the previous file intact, never a truncated one.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)  # a file object: a full disk is an OSError, not "unexpected pos"
     try:  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -92,21 +94,34 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
         raise CheckpointError(f"checkpoint {path} does not exist")
     if not _looks_like_torch_file(path):
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"checkpoint {path} holds Python objects besides tensors and plain data; refused, "
-            "because loading them could run code"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or not a torch file: {first}"
-        ) from None
+    obj = load_weights_only(path, map_location=map_location, what="checkpoint")
     if not isinstance(obj, dict):
         raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, not a dict")
     return obj
+
+
+def load_weights_only(path: Path, *, map_location: Any = "cpu", what: str = "file") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain data, never code.
+
+    A file that holds other Python objects is refused in one line naming the object it
+    asks for; torch's advice to retry with ``weights_only=False`` is not passed on, since
+    that is exactly what would run the code.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = _GLOBAL.search(str(err))
+        named = f" ({found.group(1)})" if found else ""
+        raise CheckpointError(
+            f"{what} {path} is refused: it holds a Python object{named}, not only tensors and "
+            "plain data, and loading it could run code"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"{what} {path} is corrupt or not a torch file: {first}") from None
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 
 def state_dict_problem(err: Exception) -> str:

@@ -8,8 +8,11 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   ``[-1, 1]`` to the same shape. Optional attributes the core reads: ``size_multiple``
   (int: inputs must be divisible by it; inference pads and crops back), ``per_sample``
   (bool: each sample's output ignores the rest of the batch; default: no batch norm),
-  ``fast_norm`` (bool, default True: allow instance norm → group norm on CPU). Methods
-  that need encoder features (CUT) require :class:`FeatureGenerator`.
+  ``fast_norm`` (bool, default True: allow instance norm → group norm on CPU),
+  ``min_size`` (int: the smallest side it runs on — ResNet: 8, where the bottleneck is
+  2×2; inference pads smaller images up to it, and without it finds the smallest working
+  size by trying ``size_multiple``·2^k once per network). Methods that need encoder
+  features (CUT) require :class:`FeatureGenerator`.
 - **discriminators** — ``factory(**options) -> nn.Module`` mapping images to logits of
   any shape; same optional attributes.
 - **heads** — ``factory(in_channels=[...], **options) -> nn.Module``: a projection head
@@ -17,7 +20,9 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
 - **losses** — ``factory(**options)`` returning a :class:`GANLoss` (adversarial), a
   :class:`PixelLoss` (cycle, identity) or a :class:`PatchLoss` (PatchNCE). The method's
   loss slot says which one it needs.
-- **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`).
+- **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`); below its
+  ``min_images`` :func:`translkit.scoring.score_folders` refuses a folder with one line, and
+  it refuses any result that is not a finite number.
 - **methods** — ``factory(**options) -> Method`` (:class:`Method`): networks by role,
   loss slots, optimiser groups, phases, directions.
 - **datasets** — ``factory(**options) -> DatasetSource``: what a dataset is (summary,
@@ -252,13 +257,16 @@ class Metric(Protocol):
 @dataclass(frozen=True)
 class NetworkSlot:
     """A network a method trains: its role (``G_AB``), the recipe section it is built
-    from (``generator``, ``discriminator`` or ``head``), and the component used when the
-    recipe leaves that section out (only ``head`` can be left out)."""
+    from (``generator``, ``discriminator`` or ``head``), the component used when the
+    recipe leaves that section out (only ``head`` can be left out), and the factory
+    options the method itself passes when it builds it (``supplied``, e.g. a head's
+    ``in_channels``: see :meth:`Method.network_options`)."""
 
     role: str
     section: Literal["generator", "discriminator", "head"]
     default: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    supplied: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ __all__ = [
     "ComponentError",
     "DataError",
     "MetricError",
+    "OutputError",
     "PluginError",
     "RecipeError",
     "TranslkitError",
@@ -47,6 +48,11 @@ class CheckpointError(TranslkitError):
 
 class MetricError(TranslkitError):
     """A metric could not be computed from the inputs given (too few images, no truth...)."""
+
+
+class OutputError(TranslkitError):
+    """A file or folder cannot be written: disk full, permission denied, a directory in
+    the way, ... (raised by :mod:`translkit.fileio`, which every writer goes through)."""
 
 
 def suggest(word: str, choices: Iterable[str], *, n: int = 3) -> str:

@@ -2,10 +2,17 @@
 
 Write to a temporary file beside the target, flush it to disk, then rename it over the
 target; on any error the temporary file is removed and the previous file stays intact.
+
+This is also the one place where the operating system's write errors become a
+:class:`~translkit.errors.OutputError` of one line naming the file the user asked for and
+the cause (disk full, permission denied, a directory in the way, ...): every writer goes
+through :func:`atomic_path` or :func:`writing`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -13,9 +20,51 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from translkit.errors import TranslkitError
+from translkit.errors import OutputError, TranslkitError
 
-__all__ = ["atomic_path", "read_jsonl", "write_text_atomic"]
+__all__ = [
+    "atomic_path",
+    "ensure_writable",
+    "output_error",
+    "read_jsonl",
+    "temporary_name",
+    "write_text_atomic",
+    "writing",
+]
+
+_CAUSES = {
+    errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free some space or write elsewhere",
+    errno.EACCES: "permission denied; choose a folder you can write to",
+    errno.EPERM: "operation not permitted; choose a folder you can write to",
+    errno.EROFS: "the file system is read-only; write elsewhere",
+    errno.EISDIR: "it is a directory; name a file instead",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a part of the path is a file, not a folder",
+    errno.EFBIG: "the file is too large for this file system",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def output_error(path: str | Path, err: OSError) -> OutputError:
+    """One line for a failed write: ``cannot write PATH: cause``."""
+    cause = _CAUSES.get(err.errno or 0) or err.strerror or str(err)
+    return OutputError(f"cannot write {path}: {cause}")
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` into an :class:`OutputError`
+    naming ``path`` (the file or folder the user asked for, not a temporary name)."""
+    try:
+        yield
+    except OSError as err:
+        raise output_error(path, err) from None
+
+
+def temporary_name(path: Path) -> Path:
+    """The hidden temporary file beside ``path`` that :func:`atomic_path` writes first."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
 
 
 @contextmanager
@@ -23,18 +72,42 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``.
 
     The temporary name keeps ``path``'s suffix, so writers that pick a format from the
-    extension (PIL, matplotlib) still do.
+    extension (PIL, matplotlib) still do. An :class:`OSError` (disk full, permission
+    denied, ``path`` is a directory, ...) becomes an :class:`OutputError` naming ``path``.
     """
     path = Path(path)
+    with writing(path):
+        tmp = _start(path)
+        try:
+            yield tmp
+            with open(tmp, "rb+") as fh:  # flush the data before the rename makes it visible
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+
+def _start(path: Path) -> Path:
+    """Create the (empty) temporary file of ``path``: a directory in the way or a folder
+    we cannot write to fails here, before any work is done."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:  # flush the data before the rename makes it visible
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    tmp = temporary_name(path)
+    with open(tmp, "ab"):
+        pass
+    return tmp
+
+
+def ensure_writable(path: str | Path) -> None:
+    """Raise the :class:`OutputError` that writing ``path`` later would raise, now (for
+    commands that work a long time before they write)."""
+    path = Path(path)
+    with writing(path):
+        tmp = _start(path)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,20 @@ from typing import Any, Literal
 
 import tomli_w
 
+from translkit.bounds import (
+    DeviceName,
+    FileName,
+    Length,
+    ModuleName,
+    NonEmpty,
+    Range,
+    Resolved,
+    check_bounds,
+    checkable,
+    convert,
+    is_text,
+    option_types,
+)
 from translkit.errors import ComponentError, RecipeError, suggest
 
 __all__ = [
@@ -37,9 +50,15 @@ __all__ = [
 ]
 
 
-def _doc(text: str, **kw: Any) -> Any:
-    """A dataclass field whose metadata carries the one-line doc shown in docs/recipes.md."""
-    return field(metadata={"doc": text}, **kw)
+def _doc(text: str, *bounds: Any, **kw: Any) -> Any:
+    """A dataclass field whose metadata carries its one-line doc (docs/recipes.md) and its
+    :mod:`bounds <translkit.bounds>` beyond the type, checked when a recipe is loaded."""
+    return field(metadata={"doc": text, "bounds": bounds}, **kw)
+
+
+_SEED = Range(min=0, max=2**32 - 1)
+_POSITIVE = Range(min=1)
+_COUNT = Range(min=0)
 
 
 @dataclass
@@ -50,14 +69,15 @@ class Component:
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **self.options}
+        """Plain data; a component still waiting for the method's default has no name."""
+        return {"name": self.name, **self.options} if self.name else dict(self.options)
 
 
 @dataclass
 class RunSection:
-    name: str = _doc("Run name; the run directory is `output_dir/name`.", default="run")
-    seed: int = _doc("Seed for Python, NumPy and torch RNGs.", default=0)
-    output_dir: str = _doc("Folder holding run directories.", default="runs")
+    name: str = _doc("Run name; the run directory is `output_dir/name`.", FileName(), default="run")
+    seed: int = _doc("Seed for Python, NumPy and torch RNGs.", _SEED, default=0)
+    output_dir: str = _doc("Folder holding run directories.", NonEmpty(), default="runs")
     deterministic: bool = _doc(
         "Use deterministic algorithms (bit-identical resume on CPU).", default=False
     )
@@ -76,23 +96,38 @@ class DataSection:
     root: str = _doc(
         "Dataset root holding trainA/, trainB/, testA/, testB/ (relative to the working "
         "directory). Left at its default with `dataset` set: `data/<dataset>`.",
+        NonEmpty(),
         default=DEFAULT_DATA_ROOT,
     )
     resize: Literal["square", "shorter_side", "none"] = _doc(
         "How images are resized before cropping.", default="square"
     )
-    load_size: int = _doc("Resize target in pixels.", default=286)
-    crop_size: int = _doc("Random (train) / centre (test) crop size in pixels.", default=256)
+    load_size: int = _doc(
+        "Resize target in pixels (at least `crop_size` unless `resize` is none).",
+        _POSITIVE,
+        default=286,
+    )
+    crop_size: int = _doc(
+        "Random (train) / centre (test) crop size in pixels.", _POSITIVE, default=256
+    )
     flip: bool = _doc("Random horizontal flip while training.", default=True)
-    rotation: float = _doc("Random rotation range in degrees (±) while training.", default=0.0)
-    num_workers: int = _doc("DataLoader worker processes.", default=0)
+    rotation: float = _doc(
+        "Random rotation range in degrees (±) while training.", Range(0, 180), default=0.0
+    )
+    num_workers: int = _doc(
+        "DataLoader worker processes (0 loads in the training process).", _COUNT, default=0
+    )
     synthetic: bool = _doc(
         "Generate the built-in synthetic leather↔denim benchmark at `root` if it is missing.",
         default=False,
     )
-    synthetic_train: int = _doc("Synthetic benchmark: training images per domain.", default=200)
-    synthetic_test: int = _doc("Synthetic benchmark: test images per domain.", default=24)
-    synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", default=0)
+    synthetic_train: int = _doc(
+        "Synthetic benchmark: training images per domain.", _POSITIVE, default=200
+    )
+    synthetic_test: int = _doc(
+        "Synthetic benchmark: test images per domain.", _POSITIVE, default=24
+    )
+    synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", _SEED, default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
 
     def __post_init__(self) -> None:
@@ -102,28 +137,49 @@ class DataSection:
 
 @dataclass
 class OptimSection:
-    lr: float = _doc("Adam learning rate of the generators.", default=2e-4)
-    lr_d: float | None = _doc("Learning rate of the discriminators (default: `lr`).", default=None)
-    betas: list[float] = _doc("Adam betas.", default_factory=lambda: [0.5, 0.999])
-    batch_size: int = _doc("Images per domain per step (global, across processes).", default=1)
-    epochs: int = _doc("Total training epochs.", default=200)
+    lr: float = _doc(
+        "Adam learning rate of the generators.", Range(min=0, min_open=True), default=2e-4
+    )
+    lr_d: float | None = _doc(
+        "Learning rate of the discriminators (default: `lr`).",
+        Range(min=0, min_open=True),
+        default=None,
+    )
+    betas: list[float] = _doc(
+        "Adam betas (β1, β2).",
+        Length(2),
+        Range(0, 1, max_open=True),
+        default_factory=lambda: [0.5, 0.999],
+    )
+    batch_size: int = _doc(
+        "Images per domain per step (global, across processes).", _POSITIVE, default=1
+    )
+    epochs: int = _doc("Total training epochs.", _POSITIVE, default=200)
     schedule: Literal["constant", "linear", "cosine", "step"] = _doc(
         "Learning-rate schedule: constant; linear decay to 0 from `decay_start`; cosine; step.",
         default="linear",
     )
     decay_start: int | None = _doc(
-        "Epoch where `linear` decay begins (default: half of `epochs`).", default=None
+        "Epoch where `linear` decay begins (default: half of `epochs`; at most `epochs`).",
+        _COUNT,
+        default=None,
     )
-    step_size: int = _doc("`step` schedule: epochs between decays.", default=50)
-    gamma: float = _doc("`step` schedule: multiplicative decay.", default=0.5)
+    step_size: int = _doc("`step` schedule: epochs between decays.", _POSITIVE, default=50)
+    gamma: float = _doc(
+        "`step` schedule: multiplicative decay.", Range(0, 1, min_open=True), default=0.5
+    )
     grad_clip: float = _doc(
-        "Clip gradient max-norm before each optimiser step (0 disables).", default=0.0
+        "Clip gradient max-norm before each optimiser step (0 disables).",
+        Range(min=0, min_open=True, off=0),
+        default=0.0,
     )
 
 
 @dataclass
 class TrainSection:
-    device: str = _doc("`auto` (CUDA when available), `cpu`, `cuda`, `cuda:1`, ...", default="auto")
+    device: str = _doc(
+        "`auto` (CUDA when available), `cpu`, `cuda`, `cuda:1`, ...", DeviceName(), default="auto"
+    )
     precision: Literal["fp32", "bf16", "fp16"] = _doc(
         "Autocast precision; bf16/fp16 run on CUDA only.", default="fp32"
     )
@@ -143,13 +199,34 @@ class TrainSection:
         "there; same function, same checkpoints); `off`: keep the networks' own layers.",
         default="auto",
     )
-    pool_size: int = _doc("History pool of generated images (0 disables).", default=50)
-    ema: float = _doc("EMA decay of generator weights (0 disables).", default=0.0)
-    checkpoint_every: int = _doc("Write a checkpoint every N epochs.", default=1)
-    keep_last: int = _doc("Checkpoints kept besides `best` and `latest`.", default=3)
-    sample_every: int = _doc("Write a sample grid every N steps (0 disables).", default=500)
-    log_every: int = _doc("Log losses to metrics.jsonl every N steps.", default=10)
-    max_steps: int = _doc("Stop after N steps in total (0: run all epochs).", default=0)
+    pool_size: int = _doc(
+        "History pool of generated images (0 disables).", Range(min=1, off=0), default=50
+    )
+    ema: float = _doc(
+        "EMA decay of generator weights (0 disables).",
+        Range(0, 1, min_open=True, max_open=True, off=0),
+        default=0.0,
+    )
+    checkpoint_every: int = _doc(
+        "Write `epoch_NNNN.pt` (and `latest.pt`) every N epochs; the last epoch always.",
+        _POSITIVE,
+        default=1,
+    )
+    keep_last: int = _doc(
+        "Epoch checkpoints (`epoch_NNNN.pt`) kept besides `best.pt` and `latest.pt`; 0 keeps "
+        "none of them.",
+        _COUNT,
+        default=3,
+    )
+    sample_every: int = _doc(
+        "Write a sample grid every N steps (0 disables).", Range(min=1, off=0), default=500
+    )
+    log_every: int = _doc("Log losses to metrics.jsonl every N steps.", _POSITIVE, default=10)
+    max_steps: int = _doc(
+        "Stop after N steps in total (0: no limit, run all epochs).",
+        Range(min=1, off=0),
+        default=0,
+    )
     tensorboard: bool = _doc(
         "Write TensorBoard scalars and grids when it is installed.", default=True
     )
@@ -157,16 +234,27 @@ class TrainSection:
 
 @dataclass
 class EvalSection:
-    every: int = _doc("Evaluate on the test split every N epochs (0 disables).", default=1)
+    every: int = _doc(
+        "Evaluate on the test split every N epochs and after the last (0 disables).",
+        Range(min=1, off=0),
+        default=1,
+    )
     metrics: list[str] = _doc(
         "Metrics (registry names) computed at evaluation besides the test objective.",
+        Resolved("registered metrics"),
         default_factory=list,
     )
     select: str = _doc(
         "Metric that picks the best checkpoint (lower is better for `objective`, `fid`, `kid`).",
+        NonEmpty(),
+        Resolved("a key the evaluation yields"),
         default="objective",
     )
-    num_samples: int = _doc("Fixed test images per direction in sample grids.", default=4)
+    num_samples: int = _doc(
+        "Fixed test images per direction in sample grids (0 disables the grids).",
+        Range(min=1, off=0),
+        default=4,
+    )
     inception_weights: str = _doc(
         "Local torch-fidelity Inception weights file for is/fid/kid (or env "
         "TRANSLKIT_INCEPTION_WEIGHTS).",
@@ -178,6 +266,7 @@ class EvalSection:
 class Recipe:
     plugins: list[str] = _doc(
         "Extra plugin modules to import for this recipe (unpackaged, one-off plugins).",
+        ModuleName(),
         default_factory=list,
     )
     method: Component = _doc(
@@ -246,84 +335,38 @@ def _drop_none(d: Any) -> Any:
     return d
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is list:
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    if tp is type(None):
-        return "none"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _convert(value: Any, tp: Any, where: str) -> Any:
-    """Check ``value`` against type ``tp``; return it (ints widen to float)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _convert(value, arg, where)
-            except RecipeError:
-                pass
-        raise _type_error(value, tp, where)
-    if origin is Literal:
-        choices = typing.get_args(tp)
-        if value not in choices:
-            hint = suggest(str(value), [str(c) for c in choices])
-            raise RecipeError(f"{where} must be one of {_type_name(tp)}, got {value!r}{hint}")
-        return value
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise _type_error(value, tp, where)
-        (item,) = typing.get_args(tp)
-        return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _type_error(value, tp, where)
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _type_error(value, tp, where)
-        return value
-    if tp in (str, bool):
-        if not isinstance(value, tp):
-            raise _type_error(value, tp, where)
-        return value
-    raise TypeError(f"unsupported recipe field type {tp!r} at {where}")  # a bug, not user error
-
-
-def _type_error(value: Any, tp: Any, where: str) -> RecipeError:
-    return RecipeError(f"{where} must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
-
-
-#: A component given without ``name``: the resolver substitutes the method's default.
+#: A component given without ``name`` where the method decides: the resolver substitutes
+#: the method's default component (a loss slot, the head).
 DEFAULT_NAME = ""
 
 
-def _component(raw: Any, where: str) -> Component:
+def _component(raw: Any, where: str, default: Component | None) -> Component:
+    """A component section; one without ``name`` sets options of the default component
+    (``default``, or the method's when ``default`` is ``None``)."""
     if isinstance(raw, str):  # shorthand: generator = "resnet_9blocks"
         return Component(raw)
     if not isinstance(raw, dict):
         raise RecipeError(f"[{where}] must be a table with a `name` key, got {raw!r}")
-    name = raw.get("name", DEFAULT_NAME)
-    if not isinstance(name, str):
-        raise RecipeError(f"{where}.name must be a string, got {name!r}")
-    options = {k: v for k, v in raw.items() if k != "name"}
-    return Component(name, copy.deepcopy(options))
+    options = copy.deepcopy({k: v for k, v in raw.items() if k != "name"})
+    if "name" not in raw:  # `--set loss.cycle.weight=5` on a recipe without [loss.cycle]
+        if default is None:
+            return Component(DEFAULT_NAME, options)
+        return Component(default.name, {**copy.deepcopy(default.options), **options})
+    if not isinstance(raw["name"], str) or not raw["name"]:
+        raise RecipeError(f"{where}.name must name a registered component, got {raw['name']!r}")
+    return Component(raw["name"], options)
 
 
 def _component_table(raw: Any, where: str) -> dict[str, Component]:
     if not isinstance(raw, dict):
         raise RecipeError(f"[{where}] must be a table of components, got {raw!r}")
-    return {slot: _component(value, f"{where}.{slot}") for slot, value in raw.items()}
+    return {slot: _component(value, f"{where}.{slot}", None) for slot, value in raw.items()}
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -342,24 +385,37 @@ def _section(cls: type, raw: Any, where: str) -> Any:
         tp = hints[key]
         dotted = f"{where}.{key}" if where else key
         if tp is Component or tp == Component | None:
-            comp = _component(value, dotted)
-            default = fields[key].default_factory() if tp is Component else None  # type: ignore[misc]
-            if comp.name == DEFAULT_NAME and default is not None:
-                comp.name = default.name  # `[generator] ngf = 32`: the default generator
-            kwargs[key] = comp
+            kwargs[key] = _component(value, dotted, _field_default(fields[key]))
         elif tp == dict[str, Component]:
             kwargs[key] = _component_table(value, dotted)
         elif dataclasses.is_dataclass(tp):
             kwargs[key] = _section(tp, value, dotted)
         else:
-            kwargs[key] = _convert(value, tp, dotted)
+            converted = convert(value, tp, dotted)
+            kwargs[key] = check_bounds(converted, fields[key].metadata.get("bounds", ()), dotted)
     return cls(**kwargs)
+
+
+def _check_together(recipe: Recipe) -> None:
+    """Keys that are valid alone but not together."""
+    data, optim = recipe.data, recipe.optim
+    if data.resize != "none" and data.load_size < data.crop_size:
+        raise RecipeError(
+            f"data.load_size ({data.load_size}) is smaller than data.crop_size "
+            f"({data.crop_size}); set load_size >= crop_size (the study: 286 and 256)"
+        )
+    if optim.decay_start is not None and optim.decay_start > optim.epochs:
+        raise RecipeError(
+            f"optim.decay_start ({optim.decay_start}) is after the last epoch "
+            f"(optim.epochs = {optim.epochs}); set it to at most {optim.epochs}"
+        )
 
 
 def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
     """Validate plain data (as parsed from TOML) into a :class:`Recipe`."""
     try:
         recipe = _section(Recipe, raw, "")
+        _check_together(recipe)
     except RecipeError as err:
         raise RecipeError(f"recipe {source}: {err}") from None
     recipe.source = source
@@ -367,12 +423,32 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
 
 
 # -- overrides ---------------------------------------------------------------------------
-def _parse_value(text: str) -> Any:
-    """A TOML value (``1e-4``, ``true``, ``[0.5, 0.99]``, ``"x"``); bare words stay strings."""
+def _parse_value(text: str, target: Any = None) -> Any:
+    """A TOML value (``1e-4``, ``true``, ``[0.5, 0.99]``, ``"x"``); bare words stay strings.
+
+    For a key declared as text (``run.name``), a bare scalar stays the text typed:
+    ``nan``, ``inf``, ``12`` and ``true`` are names there, not numbers.
+    """
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    if is_text(target) and not isinstance(value, (str, list, dict)):
+        return text
+    return value
+
+
+def _key_type(path: list[str]) -> Any:
+    """The declared type of the recipe key at ``path``; ``None`` for component options."""
+    tp: Any = Recipe
+    for part in path:
+        if not dataclasses.is_dataclass(tp):
+            return None
+        hints = typing.get_type_hints(tp)
+        if part not in hints:
+            return None
+        tp = hints[part]
+    return tp
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -392,7 +468,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             if not isinstance(child, dict):
                 raise RecipeError(f"override {item!r}: {'.'.join(parents[: i + 1])} is not a table")
             node = child
-        node[leaf] = _parse_value(value.strip())
+        node[leaf] = _parse_value(value.strip(), _key_type([*parents, leaf]))
     return out
 
 
@@ -442,7 +518,8 @@ def resolve_recipe(recipe: Recipe, registries: Any) -> Recipe:
 
     :param registries: a :class:`~translkit.registry.Registries` (``load_plugins(...)``).
     """
-    resolved = copy.deepcopy(recipe)
+    # a Recipe built in Python skipped load-time validation: check every key again
+    resolved = recipe_from_dict(recipe.to_dict(), source=recipe.source)
     where = f"recipe {recipe.source}"
     _fill_options(registries.methods, resolved.method, f"{where}: [method]")
     method = registries.methods.create(resolved.method.name, **resolved.method.options)
@@ -459,13 +536,19 @@ def resolve_recipe(recipe: Recipe, registries: Any) -> Recipe:
             slot = sections[section]
             comp = _merged(slot.default, slot.options, comp)
             setattr(resolved, section, comp)
-        _fill_options(registries.kind(SECTION_KINDS[section]), comp, f"{where}: [{section}]")
+        _fill_options(
+            registries.kind(SECTION_KINDS[section]),
+            comp,
+            f"{where}: [{section}]",
+            supplied=tuple(sections[section].supplied),
+        )
     resolved.loss = _resolve_losses(resolved.loss, method, registries, where)
     _check_dataset(resolved, registries)
     for name in resolved.eval.metrics:
         if name not in registries.metrics and name != "objective":
             hint = suggest(name, [*registries.metrics.names(), "objective"])
             raise RecipeError(f"{where}: [eval] metrics: unknown metric {name!r}{hint}")
+    selection_goal(resolved, registries)  # eval.select must name what the evaluation yields
     return resolved
 
 
@@ -506,15 +589,60 @@ def _resolve_losses(
     return out
 
 
-def _fill_options(registry: Any, comp: Component, label: str) -> None:
-    """Check ``comp`` against ``registry`` and add its factory's plain defaults."""
+def _fill_options(
+    registry: Any, comp: Component, label: str, *, supplied: tuple[str, ...] = ()
+) -> None:
+    """Check ``comp`` against ``registry`` — option names, types and bounds from the
+    factory's annotations, required options (except ``supplied`` ones, which the method
+    passes when it builds the network) — and add its factory's plain defaults."""
+    key = label.rsplit("[", 1)[-1].rstrip("]")
     try:
         registry.check_options(comp.name, comp.options)
         entry = registry.get(comp.name)
+        _check_option_values(comp, entry, key, supplied)
     except ComponentError as err:
         raise RecipeError(f"{label} {err}") from None
+    except RecipeError as err:
+        raise RecipeError(f"{label.split(': [')[0]}: {err}") from None
     defaults = {n: v for n, v in entry.defaults().items() if _is_plain(v)}
     comp.options = {**defaults, **comp.options}
+
+
+def _check_option_values(
+    comp: Component, entry: Any, key: str, supplied: tuple[str, ...] = ()
+) -> None:
+    """Check ``comp``'s options against its factory's annotations (types and
+    ``Annotated`` bounds, converting ints to floats where a float is declared) and
+    require the options the factory has no default for (but ``supplied``)."""
+    declared = option_types(entry.factory)
+    for name, value in comp.options.items():
+        tp = declared.get(name)
+        if tp is not None and checkable(tp):
+            comp.options[name] = convert(value, tp, f"{key}.{name}")
+    for name, param in entry.parameters().items():
+        if param.default is param.empty and name not in comp.options and name not in supplied:
+            raise ComponentError(f"{comp.name!r} needs option {name!r}; set {key}.{name}")
+
+
+def selection_goal(recipe: Recipe, registries: Any) -> str:
+    """``"min"`` or ``"max"`` for ``eval.select``; a :class:`RecipeError` if the evaluation
+    yields no such key (checked when the recipe is resolved, not after the first epoch)."""
+    select = recipe.eval.select
+    if select == "objective" or select.startswith("objective/"):
+        return "min"
+    goals: dict[str, str] = {}
+    for name in recipe.eval.metrics:
+        if name != "objective":
+            goals.update(registries.metrics.create(name).goals)
+    key = select.split("/", 1)[1] if select.startswith(("a2b/", "b2a/")) else select
+    if key in goals:
+        return goals[key]
+    choices = ["objective", *goals, *(f"{d}/{k}" for d in ("a2b", "b2a") for k in goals)]
+    raise RecipeError(
+        f"recipe {recipe.source}: eval.select = {select!r} is not produced by the evaluation"
+        f"{suggest(select, choices)}; choose one of {', '.join(choices)} (add its metric to "
+        "eval.metrics)"
+    )
 
 
 def _check_dataset(recipe: Recipe, registry: Any) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit.errors import TranslkitError
-from translkit.fileio import read_jsonl, write_text_atomic
+from translkit.fileio import ensure_writable, read_jsonl, write_text_atomic
 from translkit.rundir import RunDir
 
 __all__ = ["MAX_SAMPLE_GRIDS", "build_report", "write_report"]
@@ -257,5 +257,7 @@ def build_report(run_dir: str | Path) -> str:
 def write_report(run_dir: str | Path, output: str | Path | None = None) -> Path:
     """Write the report (default ``RUN_DIR/report.html``) atomically; return its path."""
     output = Path(output) if output else RunDir(run_dir).report_file
+    if Path(run_dir).is_dir():
+        ensure_writable(output)  # before the report is built
     text = build_report(run_dir)
     return write_text_atomic(output, text)

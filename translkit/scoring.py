@@ -16,8 +16,10 @@ Result keys are ``"<direction>/<key>"`` for metrics (keys: the ``KEY_*`` constan
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from translkit.cache import cache_dir as default_cache
 from translkit.contracts import KEY_OBJECTIVE, MetricInputs
 from translkit.data.io import TEST_SPLITS, TRUTH_SPLITS
 from translkit.errors import MetricError
+from translkit.fileio import ensure_writable
 from translkit.registry import Registries
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
 DEFAULT_METRICS = ("fid", "kid", "is")
 #: Ground-truth metrics added automatically when a truth folder exists.
 TRUTH_METRICS = ("psnr", "ssim", "l1")
+
+log = logging.getLogger("translkit.metrics")
 
 
 @dataclass
@@ -108,11 +113,45 @@ def score_folders(
                 "two folders"
             )
         metric = registries.metrics.create(name, **dict((options or {}).get(name, {})))
-        values = metric(inputs)
+        _require_images(name, metric, inputs.fake)
+        with warnings.catch_warnings(record=True) as caught:  # numpy's, torch's: not for users
+            warnings.simplefilter("always")
+            values = metric(inputs)
+        for w in caught:
+            log.debug("metric %s: %s: %s", name, w.category.__name__, w.message)
+        _require_finite(name, values, inputs.fake)
         result.values.update(values)
         result.goals.update({k: metric.goals.get(k, "min") for k in values})
         result.info.update(metric.info)
     return result
+
+
+def _require_images(name: str, metric: Any, fake: Path) -> None:
+    """One line when ``fake`` holds fewer images than the metric's ``min_images``."""
+    need = metric.min_images
+    if need <= 0 or not fake.is_dir():  # a missing folder: the metric names it
+        return
+    from translkit.data.io import list_images
+
+    have = len(list_images(fake))
+    if have == 0:
+        raise MetricError(f"translated-image folder {fake} holds no images (png, jpg, ...)")
+    if have < need:
+        raise MetricError(
+            f"metric {name!r} needs at least {need} translated images; {fake} has {have}"
+        )
+
+
+def _require_finite(name: str, values: Mapping[str, float], fake: Path) -> None:
+    """A metric that returns NaN or infinity fails instead of printing ``nan``."""
+    import math
+
+    for key, value in values.items():
+        if not math.isfinite(float(value)):
+            raise MetricError(
+                f"metric {name!r} gave {key} = {value} on {fake}: the set is too small or "
+                "degenerate for it"
+            )
 
 
 def score_generators(
@@ -199,6 +238,7 @@ def score_run(
     run = RunDir(run_dir).require()
     recipe = run.read_recipe()
     names = list(metrics or recipe.eval.metrics or DEFAULT_METRICS)
+    ensure_writable(run.scores_file)  # before minutes of scoring, not after
     weights = inception_weights or recipe.eval.inception_weights or None
     data = dataclasses.replace(recipe.data, root=str(data_root or recipe.data.root))
     started = time.perf_counter()

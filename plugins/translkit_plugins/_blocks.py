@@ -9,8 +9,9 @@ norm follows, and ``N(0, 0.02)`` weights (``init="normal"``, ``init_gain=0.02``)
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from torch import nn
 
@@ -21,6 +22,10 @@ __all__ = [
     "NORMS",
     "PADDINGS",
     "UPSAMPLES",
+    "Init",
+    "Norm",
+    "Padding",
+    "Upsample",
     "check_choice",
     "check_positive",
     "conv_bias",
@@ -31,10 +36,15 @@ __all__ = [
     "preset",
 ]
 
-NORMS = ("instance", "batch", "none")
-PADDINGS = ("reflect", "zeros")
-UPSAMPLES = ("transposed", "resize_conv")
-INITS = ("normal", "xavier", "kaiming", "orthogonal")
+# Option types of the built-in networks; recipes are checked against them at resolve time.
+Norm = Literal["instance", "batch", "none"]
+Padding = Literal["reflect", "zeros"]
+Upsample = Literal["transposed", "resize_conv"]
+Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
+NORMS: tuple[str, ...] = typing.get_args(Norm)
+PADDINGS: tuple[str, ...] = typing.get_args(Padding)
+UPSAMPLES: tuple[str, ...] = typing.get_args(Upsample)
+INITS: tuple[str, ...] = typing.get_args(Init)
 
 
 def check_choice(what: str, value: Any, choices: Iterable[str]) -> str:
@@ -126,7 +136,7 @@ def preset(factory: Callable[..., Any], fixed: dict[str, Any], doc: str) -> Call
     The returned callable's signature lists only the remaining options (so recipes and
     ``translkit run --dry-run`` show them) and its docstring is ``doc``.
     """
-    sig = inspect.signature(factory)
+    sig = inspect.signature(factory, eval_str=True)  # real types, for resolve-time checks
     params = [p for name, p in sig.parameters.items() if name not in fixed]
 
     def build(**options: Any) -> Any:

@@ -6,7 +6,11 @@ torch-fidelity's. What translkit adds for small, messy test sets:
 
 - mixed image sizes: when the two folders do not all share one size, every image is
   resized to 299×299 (bicubic, the Inception input size) so each is treated alike;
-- KID's subset size and IS's split count shrink to the sample count (noted in ``info``);
+- each metric states the fewest images it needs in each folder (``min_images``: 2 for
+  IS, FID and KID, 4 for precision/recall) and refuses smaller sets with one line instead
+  of returning NaN; the library's own warnings never reach the terminal;
+- KID's subset size shrinks to the sample count, IS's split count so that each split
+  holds at least 2 images (noted in ``info``);
 - features of a folder are cached on disk under a hash of its *content* (file names and
   bytes), the weights and the resize mode, so re-scoring the same real images is fast;
 - a rich progress bar while features are extracted (``extras["progress"]``).
@@ -22,6 +26,7 @@ import functools
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -70,6 +75,10 @@ _FIDELITY_KEYS = {
     "f_score": KEY_F_SCORE,
 }
 _FLAGS = {"is": "isc", "fid": "fid", "kid": "kid", "prc": "prc"}
+#: The fewest images each folder needs: a covariance (FID), the unbiased MMD (KID) and a
+#: split's marginal (IS) need 2, the 3rd-nearest-neighbour radius of PRC needs 4.
+MIN_IMAGES: dict[str, int] = {"is": 2, "fid": 2, "kid": 2, "prc": 4}
+_NAMES = {"is": "Inception Score", "fid": "FID", "kid": "KID", "prc": "precision/recall"}
 
 
 class ImageFolderDataset(Dataset):
@@ -120,10 +129,15 @@ def _image_size(path: Path) -> tuple[int, int]:
     return size
 
 
-def _files(folder: Path, role: str) -> list[Path]:
+def _files(folder: Path, role: str, kind: Kind) -> list[Path]:
     files = list_images(folder)
     if not files:
         raise MetricError(f"{role} folder {folder} holds no images (png, jpg, ...)")
+    if len(files) < MIN_IMAGES[kind]:
+        raise MetricError(
+            f"{_NAMES[kind]} needs at least {MIN_IMAGES[kind]} images per folder; the {role} "
+            f"folder {folder} has {len(files)}"
+        )
     return files
 
 
@@ -174,7 +188,8 @@ class FidelityMetric:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         self.kind = kind
         self.goals = dict(_GOALS[kind])
-        self.min_images = 2  # a covariance, a kernel mean, or a split needs two
+        #: The fewest images each folder it compares must hold.
+        self.min_images = MIN_IMAGES[kind]
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
         self.is_splits = is_splits
@@ -196,9 +211,9 @@ class FidelityMetric:
     # -- the call ----------------------------------------------------------------------
     def __call__(self, inputs: MetricInputs) -> dict[str, float]:
         weights = self.weights(inputs)  # first: a missing file is the error to report
-        fake_files = _files(Path(inputs.fake), "translated-image")
+        fake_files = _files(Path(inputs.fake), "translated-image", self.kind)
         binary = self.kind != "is"
-        real_files = _files(Path(inputs.real), "real-image") if binary else []
+        real_files = _files(Path(inputs.real), "real-image", self.kind) if binary else []
         sizes = {_image_size(p) for p in fake_files + real_files}
         resize = None if len(sizes) == 1 else MIXED_SIZE
         kwargs = self.fidelity_kwargs(len(fake_files), len(real_files), inputs, weights)
@@ -254,7 +269,7 @@ class FidelityMetric:
             kwargs.update(kid_subsets=self.kid_subsets, kid_subset_size=size)
             self.info.update(kid_subset_size=float(size), kid_subsets=float(self.kid_subsets))
         if self.kind == "is":
-            splits = min(self.is_splits, n_fake)
+            splits = max(1, min(self.is_splits, n_fake // 2))  # ≥ 2 images per split
             if splits < self.is_splits:
                 log.info("Inception Score splits lowered to %d (%d images)", splits, n_fake)
             kwargs["isc_splits"] = splits
@@ -276,7 +291,8 @@ def _run_fidelity(kwargs: dict[str, Any], device: str) -> dict[str, float]:
     ctx = torch.cuda.device(torch.device(device)) if cuda else contextlib.nullcontext()
     os.makedirs(kwargs["cache_root"], exist_ok=True)
     try:
-        with ctx:
+        with ctx, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's and torch-fidelity's: errors say it all
             return torch_fidelity.calculate_metrics(**kwargs)
     except TranslkitError:
         raise

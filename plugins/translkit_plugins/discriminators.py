@@ -14,14 +14,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import torch
 from torch import nn
 
 import translkit
+from translkit.bounds import Range
 
-from ._blocks import NORMS, check_choice, check_positive, conv_bias, init_weights, make_norm
+from ._blocks import (
+    NORMS,
+    Init,
+    Norm,
+    check_choice,
+    check_positive,
+    conv_bias,
+    init_weights,
+    make_norm,
+)
 from .timm_discriminator import timm_patch
 
 __all__ = [
@@ -128,11 +138,11 @@ class FiveLayerDiscriminator(nn.Module):
 
 
 def patchgan(
-    ndf: int = 64,
-    n_layers: int = 3,
-    norm: str = "instance",
-    init: str = "normal",
-    init_gain: float = 0.02,
+    ndf: Annotated[int, Range(min=1)] = 64,
+    n_layers: Annotated[int, Range(min=1)] = 3,
+    norm: Norm = "instance",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> NLayerDiscriminator:
     """PatchGAN discriminator (Isola / Zhu et al.); n_layers=3 is the 70×70 PatchGAN.
 
@@ -146,7 +156,10 @@ def patchgan(
 
 
 def pixel(
-    ndf: int = 64, norm: str = "instance", init: str = "normal", init_gain: float = 0.02
+    ndf: Annotated[int, Range(min=1)] = 64,
+    norm: Norm = "instance",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> PixelDiscriminator:
     """PixelGAN discriminator (Zhu et al.): 1×1 convs, one logit per pixel.
 
@@ -159,7 +172,10 @@ def pixel(
 
 
 def five_layer(
-    ndf: int = 64, variant: str = "study", init: str = "normal", init_gain: float = 0.02
+    ndf: Annotated[int, Range(min=1)] = 64,
+    variant: Literal["study", "bansal"] = "study",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> FiveLayerDiscriminator:
     """The study's five-layer discriminator (Bansal's, no norm; 34×30 logits at 256 px).
 

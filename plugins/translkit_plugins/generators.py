@@ -4,8 +4,9 @@ Zhu, Park, Isola, Efros, "Unpaired Image-to-Image Translation using Cycle-Consis
 Adversarial Networks" (ICCV 2017), after Johnson et al.'s ResNet transformer and
 Ronneberger et al.'s U-Net. Layers, parameter counts and the state-dict layout equal
 the reference implementation (``junyanz/pytorch-CycleGAN-and-pix2pix``) in its default
-configuration, so its checkpoints load after :mod:`translkit.importers` strips
-DataParallel prefixes and stale instance-norm statistics.
+configuration, so its checkpoints load after the ``junyanz`` importer
+(:mod:`translkit_plugins.importers`) strips DataParallel prefixes and stale instance-norm
+statistics.
 
 Presets are data (:data:`RESNET_PRESETS`, :data:`UNET_PRESETS`): ``resnet_9blocks`` is
 ``resnet`` with ``n_blocks=9`` pinned, and so on.
@@ -13,18 +14,23 @@ Presets are data (:data:`RESNET_PRESETS`, :data:`UNET_PRESETS`): ``resnet_9block
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 import translkit
+from translkit.bounds import Range
 from translkit.errors import ComponentError
 
 from ._blocks import (
     NORMS,
     PADDINGS,
     UPSAMPLES,
+    Init,
+    Norm,
+    Padding,
+    Upsample,
     check_choice,
     check_positive,
     conv_bias,
@@ -118,6 +124,9 @@ class ResnetGenerator(nn.Module):
     """
 
     size_multiple = 4
+    #: Smallest side that runs: the 7×7 reflect pad needs 4 px, and the ×4-downsampled
+    #: bottleneck 2×2 so its reflect pads and instance norms see more than one value.
+    min_size = 8
 
     def __init__(
         self,
@@ -224,6 +233,7 @@ class UnetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.size_multiple = 2**num_downs
+        self.min_size = self.size_multiple  # the innermost 1×1 level has no norm
         kw: dict[str, Any] = {"norm": norm, "padding": padding, "upsample": upsample}
         block = UnetBlock(8 * ngf, 8 * ngf, kind="innermost", **kw)
         for _ in range(num_downs - 5):
@@ -249,14 +259,14 @@ def _common(ngf: int, norm: str, dropout: Any, padding: str, upsample: str) -> d
 
 
 def resnet(
-    n_blocks: int = 9,
-    ngf: int = 64,
-    norm: str = "instance",
-    dropout: bool = False,
-    padding: str = "reflect",
-    upsample: str = "transposed",
-    init: str = "normal",
-    init_gain: float = 0.02,
+    n_blocks: Annotated[int, Range(min=0)] = 9,
+    ngf: Annotated[int, Range(min=1)] = 64,
+    norm: Norm = "instance",
+    dropout: Annotated[bool | float, Range(0, 1, max_open=True)] = False,
+    padding: Padding = "reflect",
+    upsample: Upsample = "transposed",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> ResnetGenerator:
     """ResNet generator (Johnson / Zhu et al.) with any number of residual blocks.
 
@@ -272,14 +282,14 @@ def resnet(
 
 
 def unet(
-    num_downs: int = 8,
-    ngf: int = 64,
-    norm: str = "instance",
-    dropout: bool = False,
-    padding: str = "zeros",
-    upsample: str = "transposed",
-    init: str = "normal",
-    init_gain: float = 0.02,
+    num_downs: Annotated[int, Range(min=5)] = 8,
+    ngf: Annotated[int, Range(min=1)] = 64,
+    norm: Norm = "instance",
+    dropout: Annotated[bool | float, Range(0, 1, max_open=True)] = False,
+    padding: Padding = "zeros",
+    upsample: Upsample = "transposed",
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> UnetGenerator:
     """U-Net generator (Zhu et al. / Ronneberger et al.) with any number of downsamplings.
 

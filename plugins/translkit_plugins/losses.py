@@ -13,13 +13,14 @@ Every discriminator loss is halved, ``0.5 * (real + fake)``, as in Zhu et al.'s 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import translkit
+from translkit.bounds import Range
 from translkit.errors import ComponentError
 
 __all__ = [
@@ -186,7 +187,7 @@ def hinge() -> HingeLoss:
     return HingeLoss()
 
 
-def wgan_gp(gp_weight: float = 10.0, target: float = 1.0) -> WGANGPLoss:
+def wgan_gp(gp_weight: Annotated[float, Range(min=0)] = 10.0, target: float = 1.0) -> WGANGPLoss:
     """Wasserstein loss with gradient penalty (Gulrajani et al.).
 
     Options: ``gp_weight`` (10.0; 0 drops the penalty), ``target`` gradient norm (1.0).
@@ -194,7 +195,7 @@ def wgan_gp(gp_weight: float = 10.0, target: float = 1.0) -> WGANGPLoss:
     return WGANGPLoss(_number("gp_weight", gp_weight, minimum=0), _number("target", target))
 
 
-def cycle(weight: float = 10.0) -> L1Loss:
+def cycle(weight: Annotated[float, Range(min=0)] = 10.0) -> L1Loss:
     """Cycle-consistency L1 loss, weight λ (Zhu et al.).
 
     Options: ``weight`` λ (10.0; 0 disables the term).
@@ -202,7 +203,7 @@ def cycle(weight: float = 10.0) -> L1Loss:
     return L1Loss(_number("weight", weight, minimum=0))
 
 
-def identity(weight: float = 5.0) -> L1Loss:
+def identity(weight: Annotated[float, Range(min=0)] = 5.0) -> L1Loss:
     """Identity L1 loss G_AB(b) ≈ b (Zhu et al.; Taigman et al.).
 
     Options: ``weight`` (5.0 = 0.5·λ as Zhu et al.; 0 disables the term).

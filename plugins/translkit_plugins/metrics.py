@@ -6,16 +6,17 @@ Each factory returns a :class:`translkit.contracts.Metric`; result keys are the
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import translkit
+from translkit.bounds import Range
 from translkit.registry import Registries
 
 __all__ = ["fid", "inception_score", "kid", "l1", "prc", "psnr", "ssim"]
 
 
-def inception_score(splits: int = 10, seed: int = 2020):
-    """Inception Score of the translated images (torch-fidelity; splits ≤ image count)."""
+def inception_score(splits: Annotated[int, Range(min=1)] = 10, seed: int = 2020):
+    """Inception Score of the translated images (torch-fidelity; ≥ 2 images per split)."""
     from translkit_plugins._fidelity import FidelityMetric
 
     return FidelityMetric("is", is_splits=splits, seed=seed)
@@ -28,7 +29,11 @@ def fid():
     return FidelityMetric("fid")
 
 
-def kid(subsets: int = 100, subset_size: int = 1000, seed: int = 2020):
+def kid(
+    subsets: Annotated[int, Range(min=1)] = 100,
+    subset_size: Annotated[int, Range(min=2)] = 1000,
+    seed: int = 2020,
+):
     """Kernel Inception Distance (torch-fidelity; subset size ≤ image count)."""
     from translkit_plugins._fidelity import FidelityMetric
 

@@ -11,15 +11,26 @@ downloaded.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 import torch
 from torch import nn
 
-from translkit.errors import ComponentError, suggest
+import translkit
+from translkit.bounds import Range
+from translkit.errors import CheckpointError, ComponentError, suggest
 
-from ._blocks import NORMS, check_choice, check_positive, conv_bias, init_weights, make_norm
+from ._blocks import (
+    NORMS,
+    Init,
+    Norm,
+    check_choice,
+    check_positive,
+    conv_bias,
+    init_weights,
+    make_norm,
+)
 
 __all__ = ["TimmPatchDiscriminator", "cached_weights", "load_backbone_weights", "timm_patch"]
 
@@ -127,11 +138,13 @@ def _read_weights(path: Path) -> dict[str, Any]:
 
             obj: Any = load_file(str(path))
         else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+            obj = translkit.load_weights_only(path, what="pretrained weights")
+    except CheckpointError as err:
+        raise ComponentError(str(err)) from None
+    except Exception as err:  # safetensors' own error types
         raise ComponentError(
-            f"pretrained weights {path} cannot be read as a plain state dict "
-            f"(weights_only, refused or corrupt): {str(err).splitlines()[0]}"
+            f"pretrained weights {path} cannot be read as a plain state dict: "
+            f"{str(err).splitlines()[0]}"
         ) from None
     for key in ("state_dict", "model", "state_dict_ema"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
@@ -169,11 +182,11 @@ def timm_patch(
     backbone: str = "resnet18",
     pretrained: str = "",
     feature_index: int = -1,
-    ndf: int = 256,
-    norm: str = "none",
+    ndf: Annotated[int, Range(min=1)] = 256,
+    norm: Norm = "none",
     freeze_backbone: bool = False,
-    init: str = "normal",
-    init_gain: float = 0.02,
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> TimmPatchDiscriminator:
     """Patch discriminator on a timm CNN backbone (features_only) with a conv head.
 

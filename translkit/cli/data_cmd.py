@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from translkit.cli import new_group
+from translkit.errors import TranslkitError
 
 __all__ = ["register"]
 
@@ -175,7 +176,7 @@ def deepfashion(
         f"B ({', '.join(rep.attributes['B'])})",
         "both (dropped)",
     ):
-        table.add_column(col, justify="right" if col != "split" else "left")
+        table.add_column(col, justify="right" if col != "split" else "left", no_wrap=col == "split")
     for split in ("train", "test"):
         table.add_row(
             split, str(rep.counts[f"{split}A"]), str(rep.counts[f"{split}B"]), str(rep.both[split])
@@ -192,18 +193,53 @@ def deepfashion(
 
 @group.command("check")
 def check(
-    root: Path = typer.Argument(..., help="Dataset root holding trainA/ trainB/ testA/ testB/."),
-    crop_size: int = typer.Option(256, "--crop-size", min=1, help="Training crop size in px."),
+    root: Path = typer.Argument(
+        None,
+        help="Dataset root holding trainA/ trainB/ testA/ testB/ "
+        "(default: the recipe's data.root).",
+        show_default=False,
+    ),
+    recipe: Path = typer.Option(
+        None,
+        "--recipe",
+        "-r",
+        help="Recipe the dataset will train with: its data.root, data.crop_size and "
+        "optim.batch_size are the defaults.",
+    ),
+    crop_size: int = typer.Option(
+        None,
+        "--crop-size",
+        min=1,
+        help="Training crop in px: list images with a smaller side (default: the recipe's; "
+        "without one, sides are not checked).",
+        show_default=False,
+    ),
+    batch_size: int = typer.Option(
+        None,
+        "--batch-size",
+        "-b",
+        min=1,
+        help="Images per domain per step; a training domain needs at least that many "
+        "(default: the recipe's, else 1).",
+        show_default=False,
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Train/test duplicates (leaks) fail the check."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report for scripts."),
 ) -> None:
     """Report counts, sizes, modes, unreadable files, duplicates and train/test leaks.
 
     Exits 1 when something would break training (missing or empty train splits,
-    unreadable or truncated images).
+    unreadable or truncated images, a training domain smaller than one batch), and with
+    --strict when train and test share byte-identical files.
     """
     from translkit.data import check as check_mod
 
-    report = check_mod.check_dataset(root, crop_size=crop_size)
+    root, crop_size, batch_size = _check_settings(root, recipe, crop_size, batch_size)
+    report = check_mod.check_dataset(
+        root, crop_size=crop_size, batch_size=batch_size, strict=strict
+    )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -212,54 +248,74 @@ def check(
         raise typer.Exit(1)
 
 
+def _check_settings(
+    root: Path | None, recipe: Path | None, crop_size: int | None, batch_size: int | None
+) -> tuple[Path, int | None, int]:
+    """Root, crop size and batch size: the options, else the recipe's, else the defaults."""
+    if recipe is not None:
+        from translkit.recipe import load_recipe
+
+        loaded = load_recipe(recipe)
+        root = root if root is not None else Path(loaded.data.root)
+        crop_size = crop_size if crop_size is not None else loaded.data.crop_size
+        batch_size = batch_size if batch_size is not None else loaded.optim.batch_size
+    if root is None:
+        raise TranslkitError("data check needs a dataset ROOT (or --recipe naming data.root)")
+    return root, crop_size, batch_size or 1
+
+
 def _print_report(report: Any) -> None:
-    table = Table(title=f"dataset {report.root}")
-    for col in (
-        "split",
-        "images",
-        "modes",
-        "shorter side",
-        "sizes",
-        f"< {report.crop_size} px",
-        "unreadable",
-        "non-image",
-    ):
-        table.add_column(
-            col, justify="left" if col in ("split", "modes", "shorter side", "sizes") else "right"
-        )
+    """Two narrow tables (contents, then sizes), the duplicates, warnings and the verdict;
+    each fits 80 columns, and names are never broken or cut."""
+    crop = report.crop_size
+    table = Table(title=f"dataset {report.root}", title_justify="left")
+    table.add_column("split", no_wrap=True)
+    for col in ("images", "unreadable", "non-image"):
+        table.add_column(col, justify="right", no_wrap=True)
+    if crop is not None:
+        table.add_column(f"side < {crop}", justify="right", no_wrap=True)
+    table.add_column("modes")
     for split, rep in report.splits.items():
-        sizes = (
-            f"{rep.distinct_sizes} distinct, {rep.min_size[0]}x{rep.min_size[1]}…"
-            f"{rep.max_size[0]}x{rep.max_size[1]}"
-            if rep.min_size
-            else "-"
-        )
-        table.add_row(
-            split,
-            str(rep.images),
-            ", ".join(f"{m} {n}" for m, n in rep.modes.items()) or "-",
-            ", ".join(f"{k}: {n}" for k, n in rep.shorter_side.items()) or "-",
-            sizes,
-            str(len(rep.smaller_than_crop)),
-            str(len(rep.unreadable)),
-            str(len(rep.non_images)),
-        )
+        row = [split, str(rep.images), str(len(rep.unreadable)), str(len(rep.non_images))]
+        if crop is not None:
+            row.append(str(len(rep.smaller_than_crop)))
+        row.append(", ".join(f"{m} {n}" for m, n in rep.modes.items()) or "-")
+        table.add_row(*row)
     console.print(table)
+    console.print(_sizes_table(report))
+    if crop is None:
+        console.print("image sides not compared with a crop size (--crop-size or --recipe)")
     console.print(
         f"duplicates: {report.duplicate_pairs} pair(s) of byte-identical files, "
         f"{report.cross_split_pairs} across splits, {report.train_test_pairs} "
-        "between train and test"
+        "between train and test",
+        highlight=False,
     )
     for group_ in report.duplicate_groups[:10]:
         console.print("  " + " = ".join(group_), highlight=False)
     if len(report.duplicate_groups) > 10:
         console.print(f"  ... and {len(report.duplicate_groups) - 10} more groups (see --json)")
     for msg in report.warnings:
-        console.print(f"[yellow]warning:[/] {msg}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False)
     for msg in report.errors:
-        console.print(f"[bold red]error:[/] {msg}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False)
     verdict = "[green]OK: trainable[/]" if report.ok else "[bold red]NOT trainable[/]"
-    console.print(verdict)
+    console.print(f"{verdict} (batch size {report.batch_size})")
+
+
+def _sizes_table(report: Any) -> Table:
+    table = Table(title="image sizes (width x height)", title_justify="left")
+    table.add_column("split", no_wrap=True)
+    table.add_column("distinct", justify="right", no_wrap=True)
+    table.add_column("smallest", no_wrap=True)
+    table.add_column("largest", no_wrap=True)
+    table.add_column("shorter side: images")
+    for split, rep in report.splits.items():
+        small = f"{rep.min_size[0]}x{rep.min_size[1]}" if rep.min_size else "-"
+        large = f"{rep.max_size[0]}x{rep.max_size[1]}" if rep.max_size else "-"
+        hist = ", ".join(f"{k} px: {n}" for k, n in rep.shorter_side.items()) or "-"
+        table.add_row(split, str(rep.distinct_sizes), small, large, hist)
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,15 @@
-"""``translkit plugins`` and ``translkit list``: what the installed plugins provide."""
+"""``translkit plugins`` and ``translkit list``: what the installed plugins provide.
+
+Both tables fit the terminal (80 columns when piped): names are never broken or cut,
+only the free text (summaries, what a plugin registered) wraps, at word boundaries.
+"""
 
 from __future__ import annotations
 
 import json
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -28,7 +33,12 @@ def show_plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     if as_json:
         typer.echo(json.dumps({"plugins": rows, "blocked": loaded.blocked}, indent=2))
         return
-    table = Table("plugin", "distribution", "version", "registered", title="translkit plugins")
+    table = Table(
+        title="translkit plugins", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    for col in ("plugin", "distribution", "version"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("registered")
     for row in rows:
         registered = "\n".join(f"{k}: {', '.join(v)}" for k, v in row["registered"].items())
         table.add_row(row["name"], row["distribution"], row["version"], registered or "-")
@@ -58,11 +68,15 @@ def list_components(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    table = Table("kind", "name", "plugin", "summary")
+    console = Console()
     for k, entries in data.items():
+        table = Table(title=k, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("name", no_wrap=True)
+        table.add_column("plugin", no_wrap=True)
+        table.add_column("summary")
         for e in entries:
-            table.add_row(k, e["name"], e["plugin"], e["summary"])
-    Console(width=200).print(table)
+            table.add_row(e["name"], e["plugin"], e["summary"])
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:

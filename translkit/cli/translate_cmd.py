@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,7 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from translkit.cli.options import plugin_option
 
-__all__ = ["register", "translate"]
+if TYPE_CHECKING:
+    from translkit.inference.files import TranslateReport
+
+__all__ = ["register", "summary_line", "translate"]
 
 
 def translate(
@@ -21,7 +25,11 @@ def translate(
         help="Checkpoint (.pt training or generators, .safetensors export) or a run directory.",
     ),
     source: Path = typer.Argument(..., metavar="INPUT", help="Image file or folder (recursive)."),
-    output: Path = typer.Argument(..., help="Output file or folder (relative paths are kept)."),
+    output: Path = typer.Argument(
+        ...,
+        help="Output file or folder (relative paths are kept). Never the input itself; a "
+        "folder inside the input folder is left out of the walk.",
+    ),
     direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
     tile: int = typer.Option(
@@ -38,20 +46,41 @@ def translate(
         help="Pixels shared by neighbouring tiles (blended).",
         rich_help_panel="Large images",
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32; bf16 or fp16 on CUDA."),
+    device: str = typer.Option(
+        "auto", "--device", help="auto, cpu, cuda, cuda:N.", rich_help_panel="Device and speed"
+    ),
+    precision: str = typer.Option(
+        "fp32",
+        "--precision",
+        help="fp32; bf16 or fp16 on CUDA.",
+        rich_help_panel="Device and speed",
+    ),
     compile: bool = typer.Option(
-        False, "--compile", help="torch.compile the network (slow first batch, faster after)."
+        False,
+        "--compile",
+        help="torch.compile the network (slow first batch, faster after).",
+        rich_help_panel="Device and speed",
     ),
     channels_last: bool = typer.Option(
         None,
         "--channels-last/--no-channels-last",
-        help="Memory format (default: on for CUDA, off on CPU).",
+        help="Memory format (default: on).",
         show_default=False,
+        rich_help_panel="Device and speed",
+    ),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace existing output files (default: keep them and count them as skipped, "
+        "so a re-run finishes an interrupted job).",
     ),
     plugin: list[str] = plugin_option(),
 ) -> None:
-    """Translate images with one direction of a trained generator, keeping each size."""
+    """Translate images with one direction of a trained generator, keeping each size.
+
+    Inputs are never written over. Existing outputs are skipped unless --overwrite;
+    files that are not images are left alone and counted.
+    """
     from translkit.inference.files import translate_checkpoint
     from translkit.plugin_manager import load_plugins
 
@@ -74,19 +103,35 @@ def translate(
             precision=precision,  # type: ignore[arg-type]
             channels_last=channels_last,
             compile=compile,
+            overwrite=overwrite,
             on_total=lambda n: bar.update(task, total=n),
             on_done=lambda n: bar.advance(task, n),
+        )
+    for path, remark in report.notes:
+        console.print(
+            f"[yellow]note[/] {escape(str(path))}: {escape(remark)}",
+            highlight=False,
+            soft_wrap=True,
         )
     for path, reason in report.failed:
         console.print(
             f"[red]failed[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
         )
-    console.print(
-        f"{len(report.written)} written to {escape(str(output))}, {len(report.failed)} failed",
-        highlight=False,
-    )
+    console.print(escape(summary_line(report, output)), highlight=False)
     if report.failed:
         raise typer.Exit(1)
+
+
+def summary_line(report: TranslateReport, output: Path) -> str:
+    """``3 written to out, 2 skipped (already there; --overwrite replaces them), ...``."""
+    parts = [f"{len(report.written)} written to {output}"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped (already there; --overwrite replaces them)")
+    if report.not_images:
+        n = len(report.not_images)
+        parts.append(f"{n} not {'an image' if n == 1 else 'images'} (left alone)")
+    parts.append(f"{len(report.failed)} failed")
+    return ", ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

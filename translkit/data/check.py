@@ -5,7 +5,9 @@ grayscale image, sizes from 91 to 2667 px, and byte-identical duplicates, some a
 train and test). :func:`check_dataset` reports, per split, counts, size and mode
 histograms, unreadable or truncated files, non-image files and images smaller than the
 crop size, plus exact duplicates (SHA-256 of the file bytes) within and across splits.
-Problems that break training are ``errors``; the rest are ``warnings``.
+Problems that break training are ``errors``; the rest are ``warnings``. A training domain
+with fewer readable images than one batch is an error (every batch would repeat images);
+with ``strict``, so are byte-identical files shared by a train and a test split (leaks).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class SplitReport:
 @dataclass
 class CheckReport:
     root: str
-    crop_size: int
+    crop_size: int | None  # None: image sides were not compared with a crop size
     splits: dict[str, SplitReport]
     duplicate_groups: list[list[str]]
     duplicate_pairs: int
@@ -73,6 +75,8 @@ class CheckReport:
     train_test_pairs: int
     errors: list[str]
     warnings: list[str]
+    batch_size: int = 1
+    strict: bool = False
 
     @property
     def ok(self) -> bool:
@@ -103,7 +107,7 @@ def _bucket(side: int) -> str:
     return ">=1024"
 
 
-def _summarise(records: list[ImageRecord], crop_size: int) -> SplitReport:
+def _summarise(records: list[ImageRecord], crop_size: int | None) -> SplitReport:
     rep = SplitReport(images=len(records))
     good = [r for r in records if r.problem is None and r.size is not None]
     rep.unreadable = [{"path": r.path, "reason": r.problem or ""} for r in records if r.problem]
@@ -118,14 +122,31 @@ def _summarise(records: list[ImageRecord], crop_size: int) -> SplitReport:
         rep.max_size = list(max(sizes, key=lambda s: s[0] * s[1]))
         rep.median_shorter_side = float(statistics.median(shorter))
         rep.distinct_sizes = len(set(sizes))
-        rep.smaller_than_crop = [r.path for r in good if r.size and min(r.size) < crop_size]
+        if crop_size is not None:
+            rep.smaller_than_crop = [r.path for r in good if r.size and min(r.size) < crop_size]
     rep.non_rgb = [r.path for r in good if r.mode != "RGB"]
     return rep
 
 
-def check_dataset(root: Path | str, *, crop_size: int = 256, threads: int = 4) -> CheckReport:
-    """Inspect every split folder of ``root``; see the module docstring for what is checked."""
+def check_dataset(
+    root: Path | str,
+    *,
+    crop_size: int | None = None,
+    batch_size: int = 1,
+    strict: bool = False,
+    threads: int = 4,
+) -> CheckReport:
+    """Inspect every split folder of ``root``; see the module docstring for what is checked.
+
+    :param crop_size: the training crop; images with a smaller side are listed (``None``:
+        not checked).
+    :param batch_size: images per domain per step; a training domain needs at least that
+        many readable images.
+    :param strict: train/test duplicates (leaks) are errors instead of warnings.
+    """
     root = Path(root)
+    if batch_size < 1:
+        raise DataError(f"batch size must be at least 1, got {batch_size}")
     if not root.is_dir():
         raise DataError(f"dataset root {root} does not exist or is not a directory")
     splits, records = {}, {}
@@ -140,7 +161,35 @@ def check_dataset(root: Path | str, *, crop_size: int = 256, threads: int = 4) -
             ]
     groups, pairs, cross, leaks = _duplicates(records)
     errors, warns = _verdict(root, splits, crop_size, pairs, cross, leaks)
-    return CheckReport(str(root), crop_size, splits, groups, pairs, cross, leaks, errors, warns)
+    errors += _batch_errors(splits, batch_size)
+    if strict and leaks:
+        errors.append(_leak_error(groups, leaks))
+    return CheckReport(
+        str(root), crop_size, splits, groups, pairs, cross, leaks, errors, warns, batch_size, strict
+    )
+
+
+def _batch_errors(splits: dict[str, SplitReport], batch_size: int) -> list[str]:
+    """A training domain with fewer readable images than one batch cannot fill a batch."""
+    out = []
+    for split in ("trainA", "trainB"):
+        rep = splits.get(split)
+        readable = rep.images - len(rep.unreadable) if rep else 0
+        if rep is not None and 0 < readable < batch_size:
+            out.append(
+                f"{split}/ holds {readable} readable image(s), fewer than one batch of "
+                f"{batch_size}; add images or lower the batch size (optim.batch_size)"
+            )
+    return out
+
+
+def _leak_error(groups: list[list[str]], leaks: int) -> str:
+    leaked = [g for g in groups if {Path(p).parts[0][:4] for p in g} >= {"trai", "test"}]
+    named = [" = ".join(g) for g in leaked]
+    return (
+        f"{leaks} train/test pair(s) of byte-identical files (test images seen in training, "
+        f"--strict): {_names(named, 3)}; remove the test copies"
+    )
 
 
 def _duplicates(records: dict[str, list[ImageRecord]]) -> tuple[list[list[str]], int, int, int]:
@@ -161,7 +210,12 @@ def _duplicates(records: dict[str, list[ImageRecord]]) -> tuple[list[list[str]],
 
 
 def _verdict(
-    root: Path, splits: dict[str, SplitReport], crop: int, pairs: int, cross: int, leaks: int
+    root: Path,
+    splits: dict[str, SplitReport],
+    crop: int | None,
+    pairs: int,
+    cross: int,
+    leaks: int,
 ) -> tuple[list[str], list[str]]:
     errors: list[str] = []
     warns: list[str] = []
@@ -184,7 +238,7 @@ def _verdict(
     return errors, warns
 
 
-def _split_warnings(split: str, rep: SplitReport, crop: int) -> list[str]:
+def _split_warnings(split: str, rep: SplitReport, crop: int | None) -> list[str]:
     warns = []
     other = {m: n for m, n in rep.modes.items() if m != "RGB"}
     if other:

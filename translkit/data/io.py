@@ -9,6 +9,7 @@ only ever sees RGB.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -21,18 +22,22 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from translkit.errors import DataError
+from translkit.fileio import writing
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "SPLITS",
     "TEST_SPLITS",
     "TRUTH_SPLITS",
+    "image_header",
     "inspect_image",
     "list_images",
     "load_rgb",
     "move_into_place",
     "oriented_size",
     "refuse_to_clobber",
+    "remove_stale_staging",
+    "scan_folder",
     "split_dir",
     "staged_dir",
     "to_rgb",
@@ -55,16 +60,33 @@ def list_images(folder: Path | str) -> list[Path]:
 
     Raises :class:`DataError` when ``folder`` is not a directory.
     """
+    return scan_folder(folder)[0]
+
+
+def scan_folder(
+    folder: Path | str, *, exclude: Path | None = None
+) -> tuple[list[Path], list[Path]]:
+    """``(images, other files)`` under ``folder`` (recursive, sorted, hidden files skipped).
+
+    :param exclude: a folder inside ``folder`` whose subtree is left out (``translate``'s
+        output folder when it lies inside its input folder).
+    :raises DataError: when ``folder`` is not a directory.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist or is not a directory")
-    return sorted(p for p in _walk(folder) if p.suffix.lower() in IMAGE_EXTENSIONS)
+    images, others = [], []
+    for path in _walk(folder, exclude):
+        (images if path.suffix.lower() in IMAGE_EXTENSIONS else others).append(path)
+    return sorted(images), sorted(others)
 
 
-def _walk(folder: Path) -> Iterable[Path]:
+def _walk(folder: Path, exclude: Path | None = None) -> Iterable[Path]:
     for path in folder.rglob("*"):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts):
+            continue
+        if exclude is not None and path.is_relative_to(exclude):
             continue
         if path.is_file():
             yield path
@@ -177,14 +199,15 @@ def move_into_place(tmp: Path, out: Path) -> None:
     a non-empty one is renamed aside first and deleted after the new folder is in place.
     """
     old = None
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    elif out.exists() or out.is_symlink():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+    with writing(out):
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        elif out.exists() or out.is_symlink():
+            old = out.with_name(f".{out.name}.old-pid{os.getpid()}")
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
 
 
 def refuse_to_clobber(out: Path, overwrite: bool) -> None:
@@ -197,24 +220,70 @@ def refuse_to_clobber(out: Path, overwrite: bool) -> None:
 def staged_dir(out: Path) -> Iterator[Path]:
     """A temporary sibling folder of ``out`` to build into; deleted if the build fails.
 
-    The caller moves it into place (:func:`move_into_place`) before the block ends.
+    The caller moves it into place (:func:`move_into_place`) before the block ends. Its
+    name carries this process's id, so the folders a killed run (``kill -9``) left behind
+    are recognised and removed by the next run; a live run's are left alone. A write
+    error (disk full, permission denied) is one line naming ``out``.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(out)
+        prefix = f".{out.name}.pid{os.getpid()}."
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=out.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+_STAGING = re.compile(r"^\.(?:pid(\d+)\.\w+\.tmp|old-pid(\d+))$")
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Delete the staging and set-aside folders of ``out`` whose process is gone."""
+    removed = []
+    for pattern in (f".{out.name}.pid*.tmp", f".{out.name}.old-pid*"):
+        for path in out.parent.glob(pattern):
+            match = _STAGING.match(path.name[len(out.name) + 1 :])
+            if match is None or _alive(int(match.group(1) or match.group(2))):
+                continue
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a zombie counts as gone)."""
+    if pid == os.getpid():
+        return True
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def image_header(path: Path | str) -> tuple[tuple[int, int] | None, int]:
+    """``((width, height) as displayed — EXIF rotation applied — or None, frame count)``,
+    from the header only; ``(None, 1)`` when the file cannot be opened."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            rotated = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            frames = int(getattr(img, "n_frames", 1) or 1)
+    except Exception:  # any decoder error is reported when decoding for real
+        return None, 1
+    return ((w, h) if not rotated else (h, w)), frames
 
 
 def oriented_size(path: Path | str) -> tuple[int, int] | None:
     """``(width, height)`` as displayed (EXIF rotation applied), from the header only;
     ``None`` when the file cannot be opened."""
-    try:
-        with Image.open(path) as img:
-            w, h = img.size
-            rotated = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-    except (OSError, ValueError):
-        return None  # reported when decoding for real
-    return (w, h) if not rotated else (h, w)
+    return image_header(path)[0]

@@ -16,6 +16,10 @@ so translations can be scored against ground truth (SPEC.md's study has none).
 Rendering is vectorised numpy over a 2× supersampled grid; each image has its own seed
 derived from ``(seed, split, index)``, so a split's first ``n`` images do not depend on
 how many are generated.
+
+A run killed outright (``kill -9``) leaves nothing that lasts: rendering processes exit
+as soon as their parent is gone, and its staging folder is removed by the next run
+(:func:`translkit.data.io.staged_dir`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -32,7 +38,7 @@ from PIL import Image
 
 from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
 from translkit.data.synthetic_draw import GARMENTS, Scene, draw_scene
-from translkit.errors import DataError
+from translkit.errors import DataError, OutputError
 
 __all__ = ["SYNTHETIC_SPLITS", "make_synthetic", "render_pair", "sample_scene"]
 
@@ -141,7 +147,12 @@ def _render_all(
         results = [(job[1], _write_range(*job)) for job in jobs]
     else:
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = [(job[1], pool.submit(_write_range, *job)) for job in jobs]
             results = [(split, fut.result()) for split, fut in futures]
     counts = {split: dict.fromkeys(GARMENTS, 0) for split in sizes}
@@ -151,6 +162,18 @@ def _render_all(
     return counts
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: the worker exits once ``parent`` is gone, even after ``kill -9``
+    (which gives the pool no chance to stop its workers)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
     """Rename ``tmp`` to ``out``; a dataset another process finished meanwhile is kept."""
     if not overwrite and (out / _MANIFEST).is_file():
@@ -158,7 +181,7 @@ def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
         return
     try:
         move_into_place(tmp, out)
-    except OSError:
+    except OutputError:
         if not (out / _MANIFEST).is_file():
-            raise DataError(f"cannot move the generated dataset into {out}") from None
+            raise
         shutil.rmtree(tmp, ignore_errors=True)

@@ -100,14 +100,15 @@ def _export_torchscript(wrapped: PadCrop, sample: torch.Tensor, tmp: Path) -> No
     with _quiet():
         traced = torch.jit.trace(wrapped.net, pad_to_multiple(sample, wrapped.multiple))
         scripted = torch.jit.script(PadCrop(traced, wrapped.multiple))
-        scripted.save(str(tmp))
+        with open(tmp, "wb") as fh:
+            torch.jit.save(scripted, fh)
 
 
 def _export_safetensors(spec: Any, meta: dict[str, str], tmp: Path) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in spec.state_dict.items()}
-    save_file(tensors, str(tmp), metadata=meta)
+    tmp.write_bytes(save(tensors, metadata=meta))  # a write error is an OSError (fileio)
 
 
 def export_generator(

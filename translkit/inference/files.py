@@ -1,7 +1,8 @@
 """Translating image files and folders: decode, batch by size, write atomically.
 
-A file that cannot be read or written is recorded in the :class:`TranslateReport` and
-the rest continue; the CLI turns a non-empty ``failed`` list into exit code 1.
+Where each output goes, and what is never written over, is :mod:`.plan`'s job. A file
+that cannot be read, translated or written is recorded in the :class:`TranslateReport`
+and the rest continue; the CLI turns a non-empty ``failed`` list into exit code 1.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import torch
 from PIL import Image
 
 from translkit.checkpoint import load_generators
-from translkit.data.io import IMAGE_EXTENSIONS, list_images, load_rgb, oriented_size
+from translkit.data.io import image_header, load_rgb
 from translkit.errors import TranslkitError
-from translkit.fileio import atomic_path
+from translkit.fileio import atomic_path, ensure_writable
+from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator
 from translkit.models import pick_direction
 from translkit.registry import Registries
@@ -33,25 +35,21 @@ __all__ = [
     "translate_image",
 ]
 
-#: Formats PIL can write, by suffix; anything else is written as PNG.
-_WRITABLE = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".bmp": "BMP",
-    ".webp": "WEBP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".ppm": "PPM",
-}
-
 
 @dataclass
 class TranslateReport:
-    """What a translation run did: written outputs and failures ``(input, reason)``."""
+    """What a translation run did.
+
+    ``written`` outputs; ``failed`` ``(input, reason)``; ``skipped`` outputs that existed
+    and were kept (no ``overwrite``); ``not_images`` files of the input folder left alone;
+    ``notes`` ``(input, remark)``, e.g. that only the first frame of an animation was used.
+    """
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    not_images: list[Path] = field(default_factory=list)
+    notes: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -71,29 +69,13 @@ def tensor_to_image(x: torch.Tensor) -> Image.Image:
 
 
 def plan_outputs(source: Path, output: Path) -> list[tuple[Path, Path]]:
-    """Pairs ``(input, output)``: a file maps to a file (or into a folder), a folder
-    recursively to the same relative paths under ``output``."""
-    source, output = Path(source), Path(output)
-    if source.is_dir():
-        if output.exists() and not output.is_dir():
-            raise TranslkitError(f"input {source} is a folder, so output {output} must be one too")
-        files = list_images(source)
-        if not files:
-            raise TranslkitError(f"input folder {source} holds no images")
-        return [(f, _output_name(output / f.relative_to(source))) for f in files]
-    if not source.is_file():
-        raise TranslkitError(f"input {source} does not exist")
-    if output.is_dir() or output.suffix.lower() not in IMAGE_EXTENSIONS:
-        return [(source, _output_name(output / source.name))]
-    return [(source, output)]
-
-
-def _output_name(path: Path) -> Path:
-    return path if path.suffix.lower() in _WRITABLE else path.with_suffix(".png")
+    """Pairs ``(input, output)`` to translate, replacing existing outputs (see
+    :func:`~translkit.inference.plan.plan_translation`, which keeps them by default)."""
+    return plan_translation(source, output, overwrite=True).pairs
 
 
 def _save_atomic(img: Image.Image, path: Path) -> None:
-    fmt = _WRITABLE.get(path.suffix.lower(), "PNG")
+    fmt = WRITABLE.get(path.suffix.lower(), "PNG")
     with atomic_path(path) as tmp:
         img.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
 
@@ -113,7 +95,10 @@ def translate_files(
     report = TranslateReport()
     groups: dict[tuple[int, int] | None, list[tuple[Path, Path]]] = defaultdict(list)
     for pair in pairs:
-        groups[oriented_size(pair[0])].append(pair)
+        size, frames = image_header(pair[0])
+        groups[size].append(pair)
+        if frames > 1:
+            report.notes.append((pair[0], f"{frames} frames; the first frame was translated"))
     for size, members in groups.items():
         step = translator.batch_size if size is not None else 1
         for i in range(0, len(members), step):
@@ -132,23 +117,38 @@ def _translate_batch(
             loaded.append((src, dst, image_to_tensor(load_rgb(src))))
         except TranslkitError as err:
             report.failed.append((src, str(err)))
-    if not loaded:
-        return
+        except Exception as err:  # a decoder's own bug: this file fails, the rest go on
+            report.failed.append((src, f"cannot decode: {type(err).__name__}: {err}"))
     by_shape: dict[tuple[int, ...], list[tuple[Path, Path, torch.Tensor]]] = defaultdict(list)
     for item in loaded:  # the header size can lie (e.g. odd EXIF): group on what was decoded
         by_shape[tuple(item[2].shape)].append(item)
     for items in by_shape.values():
+        _translate_and_save(translator, items, report)
+
+
+def _translate_and_save(
+    translator: Translator, items: list[tuple[Path, Path, torch.Tensor]], report: TranslateReport
+) -> None:
+    """One forward pass for ``items``; if it fails, each file alone, so one bad file
+    cannot take its batch down with it."""
+    try:
+        out = translator(torch.stack([t for _, _, t in items]))
+    except Exception as err:  # torch errors come as RuntimeError, ValueError, ...
+        if len(items) > 1:
+            for item in items:
+                _translate_and_save(translator, [item], report)
+            return
+        reason = err if isinstance(err, TranslkitError) else f"{type(err).__name__}: {err}"
+        report.failed.append((items[0][0], f"translation failed: {reason}"))
+        return
+    for (src, dst, _), y in zip(items, out, strict=True):
         try:
-            out = translator(torch.stack([t for _, _, t in items]))
-        except (RuntimeError, TranslkitError) as err:
-            report.failed.extend((src, f"translation failed: {err}") for src, _, _ in items)
-            continue
-        for (src, dst, _), y in zip(items, out, strict=True):
-            try:
-                _save_atomic(tensor_to_image(y), dst)
-                report.written.append(dst)
-            except (OSError, ValueError) as err:
-                report.failed.append((src, f"cannot write {dst}: {err}"))
+            _save_atomic(tensor_to_image(y), dst)
+            report.written.append(dst)
+        except TranslkitError as err:
+            report.failed.append((src, str(err)))
+        except (OSError, ValueError) as err:
+            report.failed.append((src, f"cannot write {dst}: {err}"))
 
 
 def translate_checkpoint(
@@ -165,18 +165,25 @@ def translate_checkpoint(
     precision: Precision = "fp32",
     channels_last: bool | None = None,
     compile: bool = False,
+    overwrite: bool = False,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> TranslateReport:
     """Translate a file or folder with one direction of a checkpoint (any format) or run
     directory.
 
-    :param on_total: called once with the number of files (for a progress bar).
+    Inputs are never written over (:mod:`translkit.inference.plan`); existing outputs
+    are kept and counted in ``skipped`` unless ``overwrite``.
+
+    :param on_total: called once with the number of files to translate (a progress bar).
     :param on_done: called with the number of files finished after each batch.
     """
     loaded = load_generators(checkpoint, registries)
     net = pick_direction(loaded.nets, direction, loaded.source)
-    pairs = plan_outputs(Path(source), Path(output))
+    plan = plan_translation(Path(source), Path(output), overwrite=overwrite)
+    pairs = plan.pairs
+    if pairs and not pairs[0][1].is_dir():  # unwritable output: one line, not one per file
+        ensure_writable(pairs[0][1])
     translator = Translator(
         net,
         device=device,
@@ -189,4 +196,8 @@ def translate_checkpoint(
     )
     if on_total:
         on_total(len(pairs))
-    return translate_files(translator, pairs, on_done=on_done)
+    report = translate_files(translator, pairs, on_done=on_done)
+    report.skipped = [dst for _, dst in plan.existing]
+    report.not_images = plan.not_images
+    report.failed = plan.refused + report.failed
+    return report

@@ -2,7 +2,8 @@
 
 Zhu et al.'s reference ``test.py`` resizes every image to a square and runs batch 1.
 Here an image keeps its own size and aspect ratio: it is reflect-padded up to the
-generator's ``size_multiple`` and the output is cropped back. Images of equal size are
+generator's ``size_multiple`` (and to at least its ``min_size``, so a 1×1 image still
+leaves every norm more than one value) and the output is cropped back. Images of equal size are
 batched together; very large images can be translated in overlapping tiles blended
 with linear ramps, so memory stays bounded by the tile size.
 
@@ -27,7 +28,7 @@ from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.inference.optimize import optimize_for_inference
 
-__all__ = ["Precision", "Translator", "pad_to_multiple"]
+__all__ = ["Precision", "Translator", "min_input_size", "pad_to_multiple"]
 
 Precision = Literal["fp32", "bf16", "fp16"]
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -45,13 +46,32 @@ def _reflect_pad(x: torch.Tensor, pad_w: int, pad_h: int) -> torch.Tensor:
     return x
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Reflect-pad ``x`` (N, C, H, W) on the right and bottom up to a multiple of ``multiple``."""
+def pad_to_multiple(x: torch.Tensor, multiple: int, minimum: int = 1) -> torch.Tensor:
+    """Reflect-pad ``x`` (N, C, H, W) on the right and bottom to sides that are multiples
+    of ``multiple`` and at least ``minimum``."""
     h, w = x.shape[-2:]
-    pad_h, pad_w = (-h) % multiple, (-w) % multiple
-    if pad_h == 0 and pad_w == 0:
+    target_h = max(h, minimum) + (-max(h, minimum)) % multiple
+    target_w = max(w, minimum) + (-max(w, minimum)) % multiple
+    if (target_h, target_w) == (h, w):
         return x
-    return _reflect_pad(x, pad_w, pad_h)
+    return _reflect_pad(x, target_w - w, target_h - h)
+
+
+def min_input_size(net: nn.Module, multiple: int, device: torch.device) -> int:
+    """The smallest side ``net`` accepts: its ``min_size`` attribute when it declares one,
+    else found by running it on zero images of ``multiple``·2^k pixels (k = 0..7)."""
+    declared = getattr(net, "min_size", None)
+    if isinstance(declared, int) and declared >= 1:
+        return declared
+    size = multiple
+    with torch.inference_mode():
+        while size <= 128 * multiple:
+            try:
+                net(torch.zeros(1, 3, size, size, device=device))
+                return size
+            except Exception:  # too small for some layer: try twice the size
+                size *= 2
+    return multiple  # nothing ran: let the real inputs report the error
 
 
 def _ramp(length: int, overlap: int, device: torch.device) -> torch.Tensor:
@@ -117,11 +137,6 @@ class Translator:
         if tile < 0 or overlap < 0:
             raise TranslkitError(f"tile ({tile}) and overlap ({overlap}) cannot be negative")
         self.multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
-        self.tile = math.ceil(tile / self.multiple) * self.multiple if tile else 0
-        if self.tile and overlap >= self.tile:
-            raise TranslkitError(
-                f"overlap {overlap} must be smaller than the tile size {self.tile}"
-            )
         self.overlap = overlap
         self.batch_size = batch_size
         self.precision = precision
@@ -132,6 +147,16 @@ class Translator:
         net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
         self.net = net.eval().to(self.device, memory_format=fmt)
         self._run = torch.compile(self.net) if compile else self.net
+        #: Inputs are padded to at least this side (every norm sees more than one value).
+        self.min_size = min_input_size(self.net, self.multiple, self.device)
+        self.tile = max(self._round_up(tile), self._round_up(self.min_size)) if tile else 0
+        if self.tile and overlap >= self.tile:
+            raise TranslkitError(
+                f"overlap {overlap} must be smaller than the tile size {self.tile}"
+            )
+
+    def _round_up(self, size: int) -> int:
+        return math.ceil(size / self.multiple) * self.multiple
 
     # -- core ----------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
@@ -157,7 +182,7 @@ class Translator:
             return torch.cat([self._tiled(x[i : i + 1]) for i in range(x.shape[0])])
         outs = []
         for chunk in x.split(self.batch_size):
-            y = self._forward(pad_to_multiple(chunk, self.multiple))
+            y = self._forward(pad_to_multiple(chunk, self.multiple, self.min_size))
             outs.append(y[..., :h, :w])
         return torch.cat(outs).cpu()
 
@@ -188,7 +213,8 @@ class Translator:
 
     def _forward_crop(self, crop: torch.Tensor) -> torch.Tensor:
         th, tw = crop.shape[-2:]
-        return self._forward(pad_to_multiple(crop, self.multiple))[..., :th, :tw].cpu()
+        padded = pad_to_multiple(crop, self.multiple, self.min_size)
+        return self._forward(padded)[..., :th, :tw].cpu()
 
     def _accumulate(
         self, out: torch.Tensor, weight: torch.Tensor, box: tuple[int, int], y: torch.Tensor

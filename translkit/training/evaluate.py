@@ -11,9 +11,8 @@ from typing import Any
 import torch
 
 from translkit.contracts import KEY_OBJECTIVE
-from translkit.errors import RecipeError, suggest
 from translkit.evaluation import test_objective
-from translkit.recipe import Recipe
+from translkit.recipe import selection_goal
 from translkit.registry import Registries
 from translkit.rundir import RunDir
 
@@ -56,23 +55,3 @@ def evaluate_engine(
         if parts:
             record[select] = sum(parts) / len(parts)
     return record
-
-
-def selection_goal(recipe: Recipe, registries: Registries) -> str:
-    """``"min"`` or ``"max"`` for ``eval.select``; a :class:`RecipeError` if nothing yields it."""
-    select = recipe.eval.select
-    if select == KEY_OBJECTIVE or select.startswith(f"{KEY_OBJECTIVE}/"):
-        return "min"
-    goals: dict[str, str] = {}
-    for name in recipe.eval.metrics:
-        if name != KEY_OBJECTIVE:
-            goals.update(registries.metrics.create(name).goals)
-    key = select.split("/", 1)[1] if select.startswith(("a2b/", "b2a/")) else select
-    if key in goals:
-        return goals[key]
-    choices = [KEY_OBJECTIVE, *goals, *(f"{d}/{k}" for d in ("a2b", "b2a") for k in goals)]
-    raise RecipeError(
-        f"recipe {recipe.source}: eval.select = {select!r} is not produced by the evaluation"
-        f"{suggest(select, choices)}; choose one of {', '.join(choices)} (add its metric to "
-        "eval.metrics)"
-    )

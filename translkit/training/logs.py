@@ -1,6 +1,9 @@
 """What a run reports while it trains: ``metrics.jsonl``, ``eval.jsonl``, TensorBoard, and a
 rich live display (epoch, step, images/s, ETA, current losses) with a closing summary.
 
+The live display is two lines, so that it reads whole in an 80-column terminal: the bar
+with epoch, steps, speed, elapsed time and ETA, then the current losses.
+
 Only the main process (rank 0) creates a :class:`RunLog`. ``images/s`` counts training
 examples — one image of each domain — per second, over all processes.
 """
@@ -12,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,11 +24,12 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from translkit.rundir import RunDir
 
-__all__ = ["RunLog", "truncate_jsonl"]
+__all__ = ["RunLog", "training_progress", "truncate_jsonl"]
 
 #: Without a live display, seconds between plain progress lines.
 PLAIN_LINE_SECONDS = 30.0
@@ -44,6 +48,34 @@ def truncate_jsonl(path: Path, max_step: int) -> None:
         except json.JSONDecodeError:
             continue
     path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+
+
+class _TrainingProgress(Progress):
+    """A progress bar with the current losses on a line of their own below it."""
+
+    def get_renderables(self) -> Any:
+        losses = next((t.fields.get("losses", "") for t in self.tasks), "")
+        parts: list[RenderableType] = [self.make_tasks_table(self.tasks)]
+        if losses:
+            parts.append(Text(f"  {losses}", overflow="fold"))
+        yield Group(*parts)
+
+
+def training_progress(console: Console) -> Progress:
+    """The live display: ``epoch N ━━━ step/total  img/s  elapsed  ETA remaining`` and
+    the losses below; every column but the bar keeps its full width."""
+    return _TrainingProgress(
+        TextColumn("[bold]epoch {task.fields[epoch]}"),
+        BarColumn(bar_width=None, table_column=Column(ratio=1)),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[speed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        expand=True,
+    )
 
 
 class RunLog:
@@ -74,18 +106,7 @@ class RunLog:
         self.total_steps = total_steps
         self._last_line = time.monotonic()
         if show:
-            self.progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[speed]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[losses]}"),
-                console=self.console,
-                transient=False,
-            )
+            self.progress = training_progress(self.console)
             self.task = self.progress.add_task(
                 "train", total=total_steps, completed=start_step, epoch="-", speed="", losses=""
             )
@@ -160,6 +181,8 @@ class RunLog:
 
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="training summary", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")
     state = (
         "finished"
         if summary.get("finished")
