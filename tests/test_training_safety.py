@@ -162,3 +162,10 @@ def test_a_run_that_died_before_its_first_checkpoint_gets_one_piece_of_advice(
     with pytest.raises(CheckpointError, match="--overwrite") as err:
         train(recipe, resume="latest", progress=False)
     assert "train without" not in str(err.value)
+
+
+def test_a_domain_smaller_than_one_batch_is_refused_before_training(tmp_path: Path) -> None:
+    recipe = tiny_recipe(tmp_path, optim={"batch_size": 5})  # the tiny data: 4 per domain
+    with pytest.raises(TranslkitError, match=r"trainA/ holds 4 image\(s\), fewer than one batch"):
+        train(recipe, progress=False)
+    assert _nothing_trained(recipe.run_dir)

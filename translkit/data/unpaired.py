@@ -41,12 +41,14 @@ _MAX_NAMED = 20  # unreadable files named in one error message
 
 
 # -- dataset checks ----------------------------------------------------------------------
-def check_trainable(root: Path | str, data: DataSection) -> None:
+def check_trainable(root: Path | str, data: DataSection, *, batch_size: int = 1) -> None:
     """Refuse, before training starts, a dataset that would fail later.
 
-    Raises :class:`DataError` for a missing or empty ``trainA``/``trainB``, an empty
-    ``testA``/``testB`` (when present), or any image that cannot be decoded (each named).
-    Images are decoded at reduced scale on a few threads, so this takes seconds.
+    Raises :class:`DataError` for a missing or empty ``trainA``/``trainB``, a training
+    domain with fewer images than one batch (as ``translkit data check --batch-size``
+    does), an empty ``testA``/``testB`` (when present), or any image that cannot be
+    decoded (each named). Images are decoded at reduced scale on a few threads, so this
+    takes seconds.
     """
     root = Path(root)
     check_sizes(data.resize, data.load_size, data.crop_size)
@@ -61,6 +63,11 @@ def check_trainable(root: Path | str, data: DataSection) -> None:
         found = list_images(folder)
         if not found:
             problems.append(f"{split}/ holds no images")
+        elif split.startswith("train") and len(found) < batch_size:
+            problems.append(
+                f"{split}/ holds {len(found)} image(s), fewer than one batch "
+                f"(optim.batch_size = {batch_size})"
+            )
         paths.extend(found)
     bad = _unreadable(paths, draft=min(64, data.crop_size))
     if bad:

@@ -145,7 +145,7 @@ class Trainer:
         if self.info.is_main:  # generates a missing synthetic set; never downloads
             root = ensure_dataset(data, registries=registries)
             if data.check:
-                check_trainable(root, data)
+                check_trainable(root, data, batch_size=self.recipe.optim.batch_size)
         self.info.barrier()
         if not self.info.is_main:
             ensure_dataset(data, registries=registries)
