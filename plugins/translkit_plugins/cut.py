@@ -178,7 +178,7 @@ class CUT:
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         real_A, real_B = batch["A"], batch["B"]
-        flipped = self.flip_equivariance and bool(torch.rand(()) < 0.5)
+        flipped = self.flip_equivariance and self.draw_flip()
         out: dict[str, Any] = {"flipped": flipped, "keys": None, "idt_B": None}
         orient = _flip if flipped else (lambda x: x)
         if not self.fuse_G:  # the plain path: one call per image set
@@ -196,6 +196,10 @@ class CUT:
         if self.nce_idt:
             out["idt_B"] = idt
         return out
+
+    def draw_flip(self) -> bool:
+        """Flip this step's inputs? Probability ½, from torch's global RNG (as checkpointed)."""
+        return bool(torch.rand(()) < 0.5)
 
     def phase_losses(
         self, phase: str, batch: Mapping[str, torch.Tensor], cache: dict[str, Any]
