@@ -196,8 +196,10 @@ class PatchNCELoss:
         diagonal = torch.eye(patches, dtype=torch.bool, device=query.device)[None]
         negative = negative.masked_fill(diagonal, -10.0).reshape(-1, patches)
         logits = torch.cat([positive, negative], 1) / self.temperature
+        if logits.dtype in (torch.float16, torch.bfloat16):  # autocast: softmax in fp32
+            logits = logits.float()
         target = torch.zeros(logits.shape[0], dtype=torch.long, device=query.device)
-        return self.weight * F.cross_entropy(logits.float(), target)
+        return self.weight * F.cross_entropy(logits, target)
 
     def __repr__(self) -> str:
         return f"PatchNCELoss(weight={self.weight!r}, temperature={self.temperature!r})"
