@@ -266,3 +266,28 @@ def test_two_processes_equal_one(tmp_path: Path):
                 atol=1e-5,
                 msg=f"{role}.{key}",
             )
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_fast_path_matches_fp32_nchw(tmp_path: Path, precision: str):
+    """On CUDA, fused passes, channels_last and bf16 stay close to the plain fp32 NCHW path."""
+    device = torch.device("cuda")
+    plain = {"device": "cuda", "fuse": "off", "channels_last": "off"}
+    ref = Engine(cut_recipe(tmp_path, train=plain), device, get_registry())
+    fast = Engine(
+        cut_recipe(tmp_path, train={"device": "cuda", "precision": precision}),
+        device,
+        get_registry(),
+    )
+    assert fast.method.fuse_G and not ref.method.fuse_G
+    t_ref, g_ref = _gradients(ref, _batch())
+    t_fast, g_fast = _gradients(fast, _batch())
+    tol = {"fp32": (1e-4, 1e-5), "bf16": (5e-2, 5e-3)}[precision]
+    for k in t_ref:
+        torch.testing.assert_close(t_fast[k], t_ref[k], rtol=tol[0], atol=tol[1], msg=k)
+    for k in g_ref:
+        torch.testing.assert_close(
+            g_fast[k].float(), g_ref[k], rtol=tol[0] * 10, atol=tol[1] * 10, msg=k
+        )
