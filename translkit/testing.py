@@ -28,6 +28,7 @@ from translkit.contracts import GANLoss, PatchLoss, PixelLoss, gan_penalty, sati
 from translkit.fileio import atomic_path
 
 __all__ = [
+    "HEAD_FEATURES",
     "SMALL_OPTIONS",
     "check_discriminator",
     "check_gan_loss",
