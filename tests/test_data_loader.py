@@ -100,6 +100,16 @@ def test_skip_batches_resumes_mid_epoch_bit_identically(tree: Path) -> None:
         assert torch.equal(x["A"], y["A"]) and torch.equal(x["B"], y["B"])
 
 
+def test_iterating_leaves_the_global_rng_alone(tree: Path) -> None:
+    """A new epoch (or a mid-epoch resume) must not draw from torch's global RNG, which the
+    training step uses (CUT's patch positions, dropout): resume stays bit-identical."""
+    loader = build_train_loader(_data(tree), batch_size=2, seed=1, epoch=0, skip_batches=1)
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    _collect(loader)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_workers_do_not_change_the_batches(tree: Path) -> None:
     inline = _collect(build_train_loader(_data(tree), batch_size=2, seed=0, epoch=0))
     workers = _collect(

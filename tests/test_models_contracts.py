@@ -15,6 +15,7 @@ from translkit.testing import (
     check_discriminator,
     check_gan_loss,
     check_generator,
+    check_patch_head,
     check_pixel_loss,
     check_registered,
     fit_size,
@@ -45,7 +46,32 @@ def test_loss_contract(name):
     check_registered("losses", name, registries=REG)
 
 
-@pytest.mark.parametrize("kind", ["generators", "discriminators", "losses"])
+@pytest.mark.parametrize("name", _names("heads"))
+def test_head_contract(name):
+    check_registered("heads", name, registries=REG)
+
+
+def test_head_check_catches_a_head_ignoring_the_ids():
+    class Resampling(nn.Module):
+        """Draws new positions on every call, whatever ids it is given."""
+
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(1))
+
+        def forward(self, feats, num_patches, patch_ids=None):
+            rows, ids = [], []
+            for f in feats:
+                pick = torch.randperm(f.shape[2] * f.shape[3])[:num_patches]
+                rows.append(self.scale * f.flatten(2)[:, :, pick].transpose(1, 2).flatten(0, 1))
+                ids.append(pick)
+            return rows, ids
+
+    with pytest.raises(AssertionError, match="same patch ids must give the same rows"):
+        check_patch_head(Resampling(), num_patches=4)
+
+
+@pytest.mark.parametrize("kind", ["generators", "discriminators", "heads", "losses"])
 def test_every_component_has_a_summary(kind):
     for entry in translkit.get_registry().kind(kind).entries():
         assert entry.summary and len(entry.summary) < 120, entry.name

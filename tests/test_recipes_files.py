@@ -29,6 +29,8 @@ def test_expected_recipes_exist():
         "leather_denim_resnet6.toml",
         "cyclegan_zhu2017.toml",
         "quickstart.toml",
+        "leather_denim_cut.toml",
+        "quickstart_cut.toml",
     }
 
 
@@ -132,3 +134,53 @@ def test_quickstart_generates_its_data_and_trains(tmp_path: Path, monkeypatch: p
     assert (tmp_path / "data/synthetic_leather_denim/trainA").is_dir()
     assert result.finished and result.steps == 2
     assert (tmp_path / "runs/quickstart/samples/step_0000002.png").is_file()
+
+
+def test_every_recipe_but_the_cut_ones_is_cyclegan():
+    for path in RECIPES.glob("*.toml"):
+        expected = "cut" if path.stem.endswith("_cut") else "cyclegan"
+        assert _load(path.name).method.name == expected, path.name
+
+
+def test_leather_denim_cut_is_the_study_data_with_the_cut_reference():
+    r, study = _load("leather_denim_cut.toml"), _load("leather_denim.toml")
+    assert r.data == study.data and r.optim.epochs == study.optim.epochs == 250
+    assert r.method.options == {
+        "lambda_gan": 1.0,
+        "nce_idt": True,
+        "flip_equivariance": False,
+        "num_patches": 256,
+    }
+    assert r.generator.name == "resnet_9blocks" and r.generator.options["antialias"] is True
+    assert r.generator.options["init"] == r.discriminator.options["init"] == "xavier"
+    assert r.discriminator.name == "patchgan" and r.discriminator.options["n_layers"] == 3
+    assert r.loss["nce"].options == {"weight": 1.0, "temperature": 0.07}
+    assert (r.optim.lr, r.optim.betas, r.optim.batch_size) == (2e-4, [0.5, 0.999], 1)
+    assert r.train.pool_size == 0 and r.head is not None and r.head.options["units"] == 256
+    assert _params(r) == (11_378_179, 2_764_737)  # anti-aliasing adds no parameters
+    fast = _load("leather_denim_cut.toml", "method.name=fastcut")
+    assert fast.loss["nce"].options["weight"] == 10.0  # λ_NCE follows the method
+    assert fast.method.options["flip_equivariance"] and not fast.method.options["nce_idt"]
+
+
+def test_quickstart_cut_is_the_quick_start_with_cut():
+    r, quick = _load("quickstart_cut.toml"), _load("quickstart.toml")
+    assert r.data == quick.data and r.optim == quick.optim
+    assert (r.generator, r.discriminator) == (quick.generator, quick.discriminator)
+    assert r.method.name == "cut" and r.train.pool_size == 0
+
+
+def test_quickstart_cut_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from translkit.training import train
+
+    monkeypatch.chdir(tmp_path)
+    recipe = _load(
+        "quickstart_cut.toml",
+        "data.synthetic_train=4",
+        "data.synthetic_test=2",
+        "train.max_steps=2",
+        "eval.num_samples=2",
+        "train.device=cpu",
+    )
+    result = train(recipe, progress=False)
+    assert result.finished and result.summary["directions"] == ["a2b"]

@@ -18,8 +18,12 @@ def make_data(root: Path, *, size: int = 32, train: int = 4, test: int = 2) -> P
     return root
 
 
-def tiny_recipe(tmp_path: Path, *, name: str = "run", **sections: Any) -> Recipe:
-    """A resolved recipe with tiny built-in networks at 32 px; ``sections`` update keys."""
+def tiny_recipe(
+    tmp_path: Path, *, name: str = "run", replace: tuple[str, ...] = (), **sections: Any
+) -> Recipe:
+    """A resolved recipe with tiny built-in networks at 32 px; ``sections`` update keys
+    (``None`` drops a section, e.g. ``loss=None`` for a method without an identity slot;
+    the sections named in ``replace`` are replaced instead of updated)."""
     data_root = make_data(tmp_path / "data")
     raw: dict[str, Any] = {
         "run": {
@@ -43,7 +47,13 @@ def tiny_recipe(tmp_path: Path, *, name: str = "run", **sections: Any) -> Recipe
         "eval": {"every": 1, "num_samples": 2},
     }
     for section, values in sections.items():
-        if isinstance(values, dict) and isinstance(raw.get(section), dict):
+        if values is None:
+            raw.pop(section, None)
+        elif (
+            isinstance(values, dict)
+            and isinstance(raw.get(section), dict)
+            and (section not in replace)
+        ):
             raw[section] = {**raw[section], **values}
         else:
             raw[section] = values

@@ -16,7 +16,8 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
 - **discriminators** — ``factory(**options) -> nn.Module`` mapping images to logits of
   any shape; same optional attributes.
 - **heads** — ``factory(in_channels=[...], **options) -> nn.Module``: a projection head
-  (:class:`PatchHead`, CUT's F).
+  (:class:`PatchHead`, CUT's F); the method passes ``in_channels`` (one width per feature
+  map it will sample), so the head is complete when built.
 - **losses** — ``factory(**options)`` returning a :class:`GANLoss` (adversarial), a
   :class:`PixelLoss` (cycle, identity) or a :class:`PatchLoss` (PatchNCE). The method's
   loss slot says which one it needs.
@@ -108,13 +109,20 @@ def is_per_sample(net: nn.Module) -> bool:
 
 @runtime_checkable
 class FeatureGenerator(Protocol):
-    """A generator that exposes intermediate features of its own layers (CUT's encoder)."""
+    """A generator that exposes intermediate features of its own layers (CUT's encoder).
+
+    Optionally it also offers ``forward_with_features(x, layers) -> (output, features)``,
+    both from one pass; CUT's fast path then takes the sources' features from the
+    translation pass instead of encoding them again. CUT reads the feature widths off one
+    small probe pass (zeros, eval mode, no gradients) when it builds its head.
+    """
 
     #: Layers whose features the method uses when the recipe does not name any.
     feature_layers: Sequence[int]
 
     def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
-        """The outputs of ``layers`` (indices into the generator's stack), in order."""
+        """The outputs of ``layers`` (indices into the generator's stack), in the order of
+        ``layers``; each ``(N, C, H, W)``. The stack may stop after the deepest one."""
         ...
 
 
@@ -129,7 +137,13 @@ class PatchHead(Protocol):
         patch_ids: Sequence[torch.Tensor] | None = None,
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``(projected (N·P, D) per layer, the patch ids used per layer)``; given
-        ``patch_ids`` it samples those positions again (source and output alike)."""
+        ``patch_ids`` it samples those positions again (source and output alike).
+
+        Rows are image-major (image 0's ``P`` patches first). A patch id is a 1-D long
+        tensor of positions in the flattened ``H·W`` grid of its layer, shared by every
+        image of the batch; without ``patch_ids`` the head draws ``min(num_patches, H·W)``
+        of them from torch's global RNG.
+        """
         ...
 
 

@@ -28,8 +28,9 @@ def translkit_register(registry: Registries) -> None:
     first builds the registry.
 
     :param registry: holds one :class:`translkit.registry.Registry` per kind:
-        ``registry.generators``, ``registry.discriminators``, ``registry.losses``,
-        ``registry.metrics``, ``registry.datasets``. Call
+        ``registry.generators``, ``registry.discriminators``, ``registry.heads``,
+        ``registry.losses``, ``registry.metrics``, ``registry.methods``,
+        ``registry.datasets``, ``registry.importers``. Call
         ``registry.<kind>.add(name, factory)``; the factory is called with the options of
         the recipe's component section as keyword arguments (a dataset factory returns a
         :class:`translkit.contracts.DatasetSource`). See ``docs/plugins.md`` for what each

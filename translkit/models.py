@@ -70,6 +70,12 @@ def build_model(recipe: Recipe, registries: Registries) -> Model:
 def _create(
     registries: Registries, section: str, comp: Component, extra: Mapping[str, Any]
 ) -> nn.Module:
+    clash = sorted(set(comp.options) & set(extra))
+    if clash:
+        raise RecipeError(
+            f"[{section}] {', '.join(clash)}: set by the method from the other networks; "
+            "remove it from the recipe"
+        )
     net = registries.kind(SECTION_KINDS[section]).create(comp.name, **comp.options, **extra)
     if not isinstance(net, nn.Module):
         raise ComponentError(

@@ -522,7 +522,10 @@ def resolve_recipe(recipe: Recipe, registries: Any) -> Recipe:
     resolved = recipe_from_dict(recipe.to_dict(), source=recipe.source)
     where = f"recipe {recipe.source}"
     _fill_options(registries.methods, resolved.method, f"{where}: [method]")
-    method = registries.methods.create(resolved.method.name, **resolved.method.options)
+    try:
+        method = registries.methods.create(resolved.method.name, **resolved.method.options)
+    except ComponentError as err:
+        raise RecipeError(f"{where}: [method] {err}") from None
     sections = {slot.section: slot for slot in method.networks}
     for section in SECTION_KINDS:
         comp = getattr(resolved, section)

@@ -34,6 +34,7 @@ _GROUPS = {
     "generator adversarial": re.compile(r"^loss/G_.*gan"),
     "discriminator": re.compile(r"^loss/D"),
     "cycle and identity": re.compile(r"^loss/(cycle|idt)"),
+    "PatchNCE": re.compile(r"^loss/nce"),
     "total": re.compile(r"^loss/G_total$"),
 }
 
@@ -160,7 +161,7 @@ def _samples_section(run: RunDir) -> str:
     figs = "".join(_figure(_png(p.read_bytes(), p.stem), p.stem.replace("_", " ")) for p in chosen)
     note = (
         f'<p class="muted">{len(chosen)} of {len(grids)} grids; rows: input, translated, '
-        "reconstructed (two-way methods).</p>"
+        "and reconstructed for two-way methods; one block per direction the run has.</p>"
     )
     return _section("Samples over time", note + figs)
 
@@ -188,6 +189,20 @@ def _scores_section(run: RunDir) -> str:
     return _section("Scores", "\n".join(parts)) if parts else ""
 
 
+_DIRECTION_NAMES = {"a2b": "A → B", "b2a": "B → A"}
+
+
+def _directions_note(summary: Mapping[str, Any]) -> str:
+    """One sentence on what the run translates (summary.json's ``method``/``directions``)."""
+    directions = summary.get("directions")
+    if not isinstance(directions, list) or not directions:
+        return ""
+    names = " and ".join(_DIRECTION_NAMES.get(str(d), str(d)) for d in directions)
+    only = " only" if len(directions) == 1 else ""
+    method = summary.get("method") or "the method"
+    return f'<p class="directions">{_esc(method)} translates {_esc(names)}{only}.</p>'
+
+
 def _summary_section(run: RunDir) -> str:
     summary = _read_json(run.summary_file)
     if not isinstance(summary, dict):
@@ -197,7 +212,7 @@ def _summary_section(run: RunDir) -> str:
     ]
     speed = _curves(_read_jsonl(run.metrics_file), re.compile(r"^images_per_s$"), "step")
     plot = _plot(speed, "training throughput (images/s)", "step") if speed else ""
-    return _section("Summary and timings", _table(rows) + plot)
+    return _section("Summary and timings", _directions_note(summary) + _table(rows) + plot)
 
 
 def _environment_section(run: RunDir) -> str:

@@ -28,10 +28,12 @@ from translkit.contracts import GANLoss, PatchLoss, PixelLoss, gan_penalty, sati
 from translkit.fileio import atomic_path
 
 __all__ = [
+    "HEAD_FEATURES",
     "SMALL_OPTIONS",
     "check_discriminator",
     "check_gan_loss",
     "check_generator",
+    "check_patch_head",
     "check_patch_loss",
     "check_pixel_loss",
     "check_registered",
@@ -216,6 +218,38 @@ def check_patch_loss(loss: Any, *, seed: int = 0) -> None:
     )
 
 
+#: Feature maps :func:`check_patch_head` samples from: (channels, height, width) per layer.
+HEAD_FEATURES = ((3, 12, 12), (8, 6, 6))
+
+
+def check_patch_head(head: Any, *, num_patches: int = 16, batch: int = 2, seed: int = 0) -> None:
+    """Check a projection head (CUT's F), built with ``in_channels`` = the channels of
+    :data:`HEAD_FEATURES`: one ``(N·P, D)`` finite row block per layer with ``P =
+    min(num_patches, H·W)``; passing its ids back samples the same positions (same input,
+    same rows); gradients reach every parameter and the features."""
+    gen = torch.Generator().manual_seed(seed)
+    feats = [
+        torch.randn(batch, c, h, w, generator=gen).requires_grad_(True) for c, h, w in HEAD_FEATURES
+    ]
+    rows, ids = head(feats, num_patches)
+    assert len(rows) == len(ids) == len(feats), "one projection and one id set per layer"
+    for out, (_, h, w) in zip(rows, HEAD_FEATURES, strict=True):
+        n = batch * min(num_patches, h * w)
+        assert out.dim() == 2 and out.shape[0] == n, (
+            f"expected ({n}, D) rows, got {tuple(out.shape)}"
+        )
+        assert torch.isfinite(out).all(), "head output is not finite"
+    again, ids_again = head(feats, num_patches, ids)
+    for a, b in zip(rows, again, strict=True):
+        assert torch.allclose(a, b), "the same patch ids must give the same rows"
+    for a, b in zip(ids, ids_again, strict=True):
+        assert torch.equal(torch.as_tensor(a), torch.as_tensor(b)), "ids passed in come back"
+    sum(r.sum() for r in rows).backward()
+    missing = [n for n, p in head.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient reaches {missing}"
+    assert all(f.grad is not None for f in feats), "no gradient reaches the features"
+
+
 def small_options(entry: Any, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """:data:`SMALL_OPTIONS` that ``entry``'s factory accepts, then ``overrides``."""
     params = entry.parameters()
@@ -235,11 +269,18 @@ def check_registered(
 
     Generators and discriminators are checked at each of ``sizes`` (rounded up to the
     generator's ``size_multiple``; a non-square size stays non-square); losses once, by
-    the contract they satisfy (adversarial, pixel or patch).
+    the contract they satisfy (adversarial, pixel or patch); heads once, built for
+    :data:`HEAD_FEATURES`.
 
     :param registries: e.g. ``translkit.get_registry()``.
     """
     reg = registries.kind(kind)
+    if kind == "heads":  # the method passes the widths of the maps it will sample
+        widths = [c for c, _, _ in HEAD_FEATURES]
+        check_patch_head(
+            reg.create(name, **small_options(reg.get(name), options), in_channels=widths)
+        )
+        return
     obj = reg.create(name, **small_options(reg.get(name), options))
     if kind == "losses":
         if satisfies(obj, GANLoss):

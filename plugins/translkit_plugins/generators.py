@@ -10,10 +10,16 @@ statistics.
 
 Presets are data (:data:`RESNET_PRESETS`, :data:`UNET_PRESETS`): ``resnet_9blocks`` is
 ``resnet`` with ``n_blocks=9`` pinned, and so on.
+
+The ResNet generator is a :class:`~translkit.contracts.FeatureGenerator` (CUT's PatchNCE
+reads its encoder) and, with ``antialias=True``, is the CUT reference's default generator
+(Park et al., ECCV 2020; ``taesungp/contrastive-unpaired-translation``): blurred
+down- and upsampling after Zhang (ICML 2019), with that code's layer indices and keys.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import torch
@@ -23,6 +29,7 @@ import translkit
 from translkit.bounds import Range
 from translkit.errors import ComponentError
 
+from ._antialias import BlurDownsample, BlurUpsample
 from ._blocks import (
     NORMS,
     PADDINGS,
@@ -121,6 +128,10 @@ class ResnetGenerator(nn.Module):
     :param padding: ``reflect`` (default) or ``zeros`` for the 7×7 convs and the blocks
         (the strided convs zero-pad, as in the reference).
     :param upsample: ``transposed`` (default) or ``resize_conv``.
+    :param antialias: CUT's reference layout: each downsampling is a stride-1 conv, norm,
+        ReLU, then a blurred ×½ (:class:`BlurDownsample`); each upsampling a blurred ×2
+        (:class:`BlurUpsample`) then a 3×3 conv, norm, ReLU. Same parameter count; two
+        more layers per resampling, so indices after the first downsampling shift.
     """
 
     size_multiple = 4
@@ -136,6 +147,7 @@ class ResnetGenerator(nn.Module):
         dropout: float = 0.0,
         padding: str = "reflect",
         upsample: str = "transposed",
+        antialias: bool = False,
     ) -> None:
         super().__init__()
         bias = conv_bias(norm)
@@ -146,26 +158,80 @@ class ResnetGenerator(nn.Module):
             nn.ReLU(True),
         ]
         for mult in (1, 2):
-            c = ngf * mult
-            layers += [
-                nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias),  # zero padding, as the reference
-                make_norm(norm, 2 * c),
-                nn.ReLU(True),
-            ]
+            layers += _downsampling(ngf * mult, norm=norm, bias=bias, antialias=antialias)
+        first_block = len(layers)
         layers += [
             ResnetBlock(4 * ngf, norm=norm, dropout=dropout, padding=padding)
             for _ in range(n_blocks)
         ]
         for mult in (4, 2):
             c = ngf * mult
-            up = _upsample(c, c // 2, kernel=3, upsample=upsample, padding=padding, bias=bias)
-            layers += [up, make_norm(norm, c // 2), nn.ReLU(True)]
+            if antialias:  # the reference's flat [Upsample, Conv, norm, ReLU]
+                layers += [BlurUpsample(c), nn.Conv2d(c, c // 2, 3, 1, 1, bias=bias)]
+            else:
+                layers.append(
+                    _upsample(c, c // 2, kernel=3, upsample=upsample, padding=padding, bias=bias)
+                )
+            layers += [make_norm(norm, c // 2), nn.ReLU(True)]
         layers += [make_pad(padding, 3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        #: PatchNCE's default layers (Park et al.: padded input, the two downsampling convs,
+        #: the first and the fifth residual block), as indices into ``model``.
+        self.feature_layers = _feature_layers(first_block, n_blocks, antialias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_size(self, x)
         return self.model(x)
+
+    def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """The outputs of ``model[i]`` for each ``i`` in ``layers`` (the stack stops after
+        the deepest one)."""
+        return self._walk(x, layers, to_the_end=False)[1]
+
+    def forward_with_features(
+        self, x: torch.Tensor, layers: Sequence[int]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``(self(x), self.features(x, layers))`` in one pass through the stack."""
+        return self._walk(x, layers, to_the_end=True)
+
+    def _walk(
+        self, x: torch.Tensor, layers: Sequence[int], *, to_the_end: bool
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        _check_size(self, x)
+        wanted = {int(i) for i in layers}
+        bad = [i for i in wanted if not 0 <= i < len(self.model)]
+        if bad or not wanted:
+            raise ComponentError(
+                f"feature layers {list(layers)} must be indices 0..{len(self.model) - 1} of "
+                f"this generator's {len(self.model)} layers"
+            )
+        last, taken = max(wanted), {}
+        for index, layer in enumerate(self.model):
+            x = layer(x)
+            if index in wanted:
+                taken[index] = x
+            if index == last and not to_the_end:
+                break
+        return x, [taken[int(i)] for i in layers]
+
+
+def _downsampling(c: int, *, norm: str, bias: bool, antialias: bool) -> list[nn.Module]:
+    """One ×½ step to ``2c`` channels: strided conv (Zhu) or conv then blur (CUT)."""
+    if not antialias:  # zero padding, as the reference
+        return [nn.Conv2d(c, 2 * c, 3, 2, 1, bias=bias), make_norm(norm, 2 * c), nn.ReLU(True)]
+    conv = nn.Conv2d(c, 2 * c, 3, 1, 1, bias=bias)
+    return [conv, make_norm(norm, 2 * c), nn.ReLU(True), BlurDownsample(2 * c)]
+
+
+def _feature_layers(first_block: int, n_blocks: int, antialias: bool) -> tuple[int, ...]:
+    """Park et al.'s ``nce_layers`` 0,4,8,12,16 of the anti-aliased stack, mapped by meaning:
+    the padded input, the first and second downsampling conv, the first and the fifth
+    residual block (the last one when there are fewer). Zhu's layout: 0,4,7,10,14."""
+    second_conv = 8 if antialias else 7
+    layers = [0, 4, second_conv]
+    if n_blocks:
+        layers += [first_block, first_block + min(4, n_blocks - 1)]
+    return tuple(dict.fromkeys(layers))
 
 
 class UnetBlock(nn.Module):
@@ -265,6 +331,7 @@ def resnet(
     dropout: Annotated[bool | float, Range(0, 1, max_open=True)] = False,
     padding: Padding = "reflect",
     upsample: Upsample = "transposed",
+    antialias: bool = False,
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> ResnetGenerator:
@@ -272,13 +339,22 @@ def resnet(
 
     Options: ``n_blocks`` (9), ``ngf`` (64), ``norm`` instance|batch|none (instance),
     ``dropout`` false|true|probability (false), ``padding`` reflect|zeros (reflect),
-    ``upsample`` transposed|resize_conv (transposed), ``init``
+    ``upsample`` transposed|resize_conv (transposed), ``antialias`` (false: true is CUT's
+    reference generator, blurred down- and upsampling), ``init``
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
     """
     if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
         raise ComponentError(f"option n_blocks={n_blocks!r} must be a whole number ≥ 0")
+    if not isinstance(antialias, bool):
+        raise ComponentError(f"option antialias={antialias!r} must be true or false")
     opts = _common(ngf, norm, dropout, padding, upsample)
-    return init_weights(ResnetGenerator(n_blocks, **opts), init, init_gain)
+    if antialias and upsample != "transposed":
+        raise ComponentError(
+            f"option antialias=true brings its own (blurred) upsampling; drop "
+            f"upsample={upsample!r} or set antialias=false"
+        )
+    net = ResnetGenerator(n_blocks, antialias=antialias, **opts)
+    return init_weights(net, init, init_gain)
 
 
 def unet(

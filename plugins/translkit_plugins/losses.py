@@ -7,6 +7,8 @@
 - ``wgan_gp`` — Wasserstein GAN with gradient penalty, Gulrajani et al. (NeurIPS 2017).
 - ``cycle`` and ``identity`` — Zhu et al.'s L1 cycle-consistency (λ = 10) and identity
   (0.5·λ = 5) terms.
+- ``patchnce`` — Park et al.'s PatchNCE (ECCV 2020, CUT), a contrastive loss between
+  projected patches of an output and of its source.
 
 Every discriminator loss is halved, ``0.5 * (real + fake)``, as in Zhu et al.'s code.
 """
@@ -28,12 +30,14 @@ __all__ = [
     "HingeLoss",
     "L1Loss",
     "LSGANLoss",
+    "PatchNCELoss",
     "WGANGPLoss",
     "bce",
     "cycle",
     "hinge",
     "identity",
     "lsgan",
+    "patchnce",
     "wgan_gp",
 ]
 
@@ -162,6 +166,59 @@ class L1Loss:
         return f"L1Loss(weight={self.weight!r})"
 
 
+class PatchNCELoss:
+    """InfoNCE over patches (Park et al.): each output patch must pick out the source patch
+    at its own position among the other positions of the *same* image.
+
+    For ``N·P`` L2-normalised query rows (output) and key rows (source, same positions),
+    image-major: logits = ``[q·k⁺, q·k⁻ …] / temperature`` with the ``P − 1`` other keys
+    of the same image as negatives (the self-similarity diagonal is filled with −10, so it
+    weighs ``exp(−10/τ)`` ≈ 0), cross-entropy with the positive as target, averaged over
+    patches, times ``weight`` (λ_NCE). Keys are detached: the source is the anchor.
+    """
+
+    def __init__(self, weight: float = 1.0, temperature: float = 0.07) -> None:
+        self.weight, self.temperature = weight, temperature
+
+    def contrast(self, query: torch.Tensor, key: torch.Tensor, batch_size: int) -> torch.Tensor:
+        if query.shape != key.shape or query.dim() != 2 or query.shape[0] % batch_size:
+            raise ComponentError(
+                f"patchnce needs query and key of one shape (N·P, D) with N = {batch_size}, "
+                f"got {tuple(query.shape)} and {tuple(key.shape)}"
+            )
+        if self.weight == 0:
+            return query.new_zeros(())
+        key = key.detach()
+        positive = (query * key).sum(1, keepdim=True)  # (N·P, 1)
+        q = query.reshape(batch_size, -1, query.shape[1])
+        k = key.reshape(batch_size, -1, key.shape[1])
+        patches = q.shape[1]
+        negative = torch.bmm(q, k.transpose(1, 2))  # (N, P, P): all pairs within an image
+        diagonal = torch.eye(patches, dtype=torch.bool, device=query.device)[None]
+        negative = negative.masked_fill(diagonal, -10.0).reshape(-1, patches)
+        logits = torch.cat([positive, negative], 1) / self.temperature
+        if logits.dtype in (torch.float16, torch.bfloat16):  # autocast: softmax in fp32
+            logits = logits.float()
+        target = torch.zeros(logits.shape[0], dtype=torch.long, device=query.device)
+        return self.weight * F.cross_entropy(logits, target)
+
+    def __repr__(self) -> str:
+        return f"PatchNCELoss(weight={self.weight!r}, temperature={self.temperature!r})"
+
+
+def patchnce(weight: float = 1.0, temperature: float = 0.07) -> PatchNCELoss:
+    """PatchNCE contrastive loss between output and source patches (Park et al., CUT).
+
+    Options: ``weight`` λ_NCE (1.0; CUT 1, FastCUT 10; 0 disables the term),
+    ``temperature`` τ (0.07).
+    """
+    weight = _number("weight", weight, minimum=0)
+    temperature = _number("temperature", temperature)
+    if temperature <= 0:
+        raise ComponentError(f"option temperature={temperature!r} must be > 0")
+    return PatchNCELoss(weight, temperature)
+
+
 def lsgan(real_label: float = 1.0, fake_label: float = 0.0) -> LSGANLoss:
     """Least squares GAN loss (Mao et al.), CycleGAN's adversarial objective.
 
@@ -220,5 +277,6 @@ def translkit_register(registry: Any) -> None:
         ("wgan_gp", wgan_gp),
         ("cycle", cycle),
         ("identity", identity),
+        ("patchnce", patchnce),
     ):
         registry.losses.add(name, factory)

@@ -200,12 +200,17 @@ class TrainLoader:
         ]
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        # a private generator: without one, every new iterator draws its base seed from
+        # torch's global RNG, so a mid-epoch resume (one extra iterator) would shift the
+        # random numbers the training step draws (patch sampling, dropout, WGAN-GP mixing)
+        seed = item_seed(self.dataset.seed, self.dataset.epoch, self.rank, 0x10ADE2)
         loader: DataLoader[Any] = DataLoader(
             self.dataset,
             batch_sampler=self.batch_positions(),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             worker_init_fn=_worker_init if self.num_workers else None,
+            generator=torch.Generator().manual_seed(seed),
         )
         yield from loader
 

@@ -33,7 +33,7 @@ __all__ = ["RunLog", "training_progress", "truncate_jsonl"]
 
 #: Without a live display, seconds between plain progress lines.
 PLAIN_LINE_SECONDS = 30.0
-_SHOWN = ("G_total", "D_A", "D_B", "cycle_A", "cycle_B")
+_SHOWN = ("G_total", "D_A", "D_B", "cycle_A", "cycle_B", "nce_A")
 
 
 def truncate_jsonl(path: Path, max_step: int) -> None:

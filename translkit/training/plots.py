@@ -20,6 +20,7 @@ PLOTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "generator": ("Generator adversarial losses", ("G_AB_gan", "G_BA_gan")),
     "discriminator": ("Discriminator losses", ("D_A", "D_B")),
     "cycle": ("Cycle-consistency (and identity) losses", ("cycle_A", "cycle_B", "idt_A", "idt_B")),
+    "patchnce": ("PatchNCE losses (CUT: A, and identity B)", ("nce_A", "nce_B")),
     "objective": ("Total objective", ("G_total", "D_total")),
 }
 

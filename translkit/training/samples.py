@@ -2,7 +2,8 @@
 
 The same test images (the first ``eval.num_samples`` of ``testA`` and ``testB``, with the
 deterministic test transform) appear in every grid, so grids are comparable over time.
-The A→B block sits left of the B→A block; each block has one column per image.
+The A→B block sits left of the B→A block; each block has one column per image. A method
+with one direction (CUT) gets one block of two rows: input and translated.
 """
 
 from __future__ import annotations

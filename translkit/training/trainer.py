@@ -412,6 +412,8 @@ class Trainer:
     def _summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
         seconds = time.perf_counter() - self._t0
         return {
+            "method": self.recipe.method.name,
+            "directions": list(self.engine.model.directions),
             "epochs": self.epoch,
             "steps": self.step,
             "seconds": round(seconds, 3),
