@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from translkit.cli import new_group
+from translkit.cli.options import parse_key_values
 from translkit.errors import TranslkitError
 
 __all__ = ["register"]
@@ -47,7 +48,7 @@ def download(
     from translkit.data.install import create_source, install, installed_name
     from translkit.plugin_manager import load_plugins
 
-    source = create_source(load_plugins().registries, name, _parse_options(options))
+    source = create_source(load_plugins().registries, name, parse_key_values(options, "-o"))
     root = root or Path("data") / name
     if installed_name(root) == name and not overwrite:
         console.print(
@@ -91,24 +92,6 @@ def info(
     for key, value in rows:  # plain lines: URLs and hashes are never wrapped
         value = value.replace("\n", "\n" + " " * 10)
         console.print(f"[bold]{key:<9}[/] {escape(value)}", soft_wrap=True, highlight=False)
-
-
-def _parse_options(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values read as TOML (``128``, ``true``), bare words as text."""
-    import tomllib
-
-    from translkit.errors import ComponentError
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ComponentError(f"option {item!r} must look like KEY=VALUE")
-        try:
-            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key.strip()] = value
-    return out
 
 
 @group.command("synth")

@@ -6,30 +6,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from translkit.cli.options import plugin_option
-from translkit.errors import ComponentError
+from translkit.cli.options import parse_key_values, plugin_option
 
 __all__ = ["register"]
-
-
-def _parse_options(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs, each value read as TOML (bare words stay strings)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ComponentError(f"--set {item!r} must look like option=value (e.g. dropout=true)")
-        try:
-            out[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key.strip()] = raw.strip()
-    return out
 
 
 def import_weights(
@@ -69,7 +52,7 @@ def import_weights(
     sources: dict[str, Path] = {direction: src}
     if other is not None:
         sources[{"a2b": "b2a", "b2a": "a2b"}.get(direction, "b2a")] = other
-    opts = _parse_options(options)
+    opts = parse_key_values(options, "--set")
     opts.update({k: v for k, v in (("norm", norm), ("ngf", ngf)) if v is not None})
     dst = import_generators(
         importer,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
+from typing import Any
+
 import typer
 
-__all__ = ["plugin_option"]
+from translkit.errors import ComponentError
+
+__all__ = ["parse_key_values", "plugin_option"]
 
 
 def plugin_option() -> list[str]:
@@ -21,3 +26,18 @@ def plugin_option() -> list[str]:
         help="Load this plugin module too (repeatable). Files never choose what is imported.",
         rich_help_panel="Plugins",
     )
+
+
+def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs given with ``flag``; values read as TOML (``128``, ``true``,
+    ``[1, 2]``), bare words as text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ComponentError(f"{flag} {item!r} must look like KEY=VALUE (e.g. dropout=true)")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = raw.strip()
+    return out
