@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_support import tiny_recipe
+from training_support import AVX2_CPU, tiny_recipe
 
 from translkit.errors import RecipeError
 from translkit.recipe import OptimSection, TrainSection
@@ -131,8 +131,11 @@ def test_channels_last_auto_is_off_on_cpu():
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
-def test_reduced_precision_on_cpu_is_a_recipe_error(precision: str):
-    with pytest.raises(RecipeError, match="CUDA only"):
+def test_reduced_precision_on_cpu_without_native_units_is_a_recipe_error(
+    precision: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("translkit.precision.cpu_info", lambda: AVX2_CPU)
+    with pytest.raises(RecipeError, match=r"train.precision = '(bf|fp)16'.*emulated"):
         resolve_device(TrainSection(device="cpu", precision=precision))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_support import tiny_recipe
+from training_support import needs_cpu_bf16, tiny_recipe
 
 from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, load_generators
 from translkit.errors import CheckpointError, RecipeError
@@ -31,9 +31,13 @@ def _assert_identical(a: Path, b: Path) -> None:
             assert torch.equal(wa[net][key], wb[net][key]), f"{net}.{key} differs"
 
 
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_cpu_bf16)])
 @pytest.mark.parametrize("stop_after", [2, 3])  # end of epoch 1; mid-epoch 2
-def test_resume_is_bit_identical(tmp_path: Path, stop_after: int):
-    common = {"train": {"ema": 0.9, "sample_every": 0}, "eval": {"every": 0, "num_samples": 0}}
+def test_resume_is_bit_identical(tmp_path: Path, stop_after: int, precision: str):
+    common = {
+        "train": {"ema": 0.9, "sample_every": 0, "precision": precision},
+        "eval": {"every": 0, "num_samples": 0},
+    }
     straight = train(tiny_recipe(tmp_path, name="straight", **common), progress=False)
     assert straight.finished and straight.steps == 4
     part = tiny_recipe(tmp_path, name="parts", **common)
@@ -45,6 +49,7 @@ def test_resume_is_bit_identical(tmp_path: Path, stop_after: int):
     rest = tiny_recipe(tmp_path, name="parts", **common)
     resumed = train(rest, resume="latest", progress=False)
     assert resumed.finished and resumed.steps == 4
+    assert resumed.summary["precision"]["name"] == precision
     _assert_identical(
         straight.run_dir / "checkpoints/latest.pt", rest.run_dir / "checkpoints/latest.pt"
     )

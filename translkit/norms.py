@@ -9,6 +9,11 @@ inference and CPU training swap one for the other. Instance norms that track run
 statistics are left alone: in eval mode they use those statistics, which group norm cannot.
 Neither layer holds buffers, and affine weights keep their names, so state dicts and
 checkpoints are unchanged by the swap.
+
+Under bf16/fp16 autocast, normalisation is not on autocast's list of fp32 operations on
+the CPU: a batch, instance or group norm fed by a bf16 convolution would run in bf16.
+:func:`float32_norms` makes every normalisation layer of a network upcast its input and
+run (and return) in fp32; it changes no parameter or buffer either.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["instance_norm_as_group_norm", "swap_instance_norms"]
+__all__ = ["NORM_TYPES", "float32_norms", "instance_norm_as_group_norm", "swap_instance_norms"]
+
+#: The normalisation layers :func:`float32_norms` covers (batch, instance, sync batch norm
+#: derive from ``_NormBase``).
+NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 
 
 def instance_norm_as_group_norm(norm: nn.InstanceNorm2d) -> nn.GroupNorm | None:
@@ -53,3 +62,27 @@ def swap_instance_norms(net: nn.Module) -> int:
                     setattr(parent, name, replacement)
                     swapped += 1
     return swapped
+
+
+def _upcast_inputs(module: nn.Module, args: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(
+        a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args
+    )
+
+
+def float32_norms(net: nn.Module) -> int:
+    """Make every normalisation layer of ``net`` compute in fp32 under autocast.
+
+    A forward pre-hook upcasts the layer's input (a no-op for fp32 inputs); the layer's
+    own parameters are fp32, so it computes and returns fp32. Idempotent.
+
+    :returns: how many layers were covered (newly or before).
+    """
+    count = 0
+    for module in net.modules():
+        if isinstance(module, NORM_TYPES):
+            if not getattr(module, "_translkit_fp32", False):
+                module.register_forward_pre_hook(_upcast_inputs)
+                module._translkit_fp32 = True  # type: ignore[assignment]
+            count += 1
+    return count

@@ -11,6 +11,7 @@ from typing import Any
 
 from translkit.fileio import write_text_atomic
 from translkit.plugins import load_plugins
+from translkit.precision import cpu_info
 from translkit.recipe import Recipe
 
 __all__ = ["ENVIRONMENT_FILE", "RECIPE_FILE", "environment_info", "write_run_metadata"]
@@ -57,15 +58,23 @@ def environment_info(plugin_modules: list[str] | tuple[str, ...] = ()) -> dict[s
         ],
         "device": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
         "cuda": torch.version.cuda if cuda else None,
+        "cpu": cpu_info().to_dict(),
         "cpu_threads": torch.get_num_threads(),
     }
 
 
-def write_run_metadata(run_dir: str | Path, recipe: Recipe) -> None:
-    """Write ``recipe.resolved.toml`` and ``environment.json`` into ``run_dir``."""
+def write_run_metadata(
+    run_dir: str | Path, recipe: Recipe, *, precision: dict[str, str] | None = None
+) -> None:
+    """Write ``recipe.resolved.toml`` and ``environment.json`` into ``run_dir``.
+
+    :param precision: the precision the run chose and why (``Choice.to_dict()``).
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     header = f"# resolved from {recipe.source}; every default filled in\n"
     write_text_atomic(run_dir / RECIPE_FILE, header + recipe.to_toml())
     info = environment_info(recipe.plugins)
+    if precision is not None:
+        info["precision"] = precision
     write_text_atomic(run_dir / ENVIRONMENT_FILE, json.dumps(info, indent=2) + "\n")

@@ -26,11 +26,11 @@ from torch import nn
 from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.inference.optimize import optimize_for_inference
+from translkit.precision import choose_precision, prepare_module
 
 __all__ = ["Precision", "Translator", "pad_to_multiple", "pick_direction", "resolve_device"]
 
-Precision = Literal["fp32", "bf16", "fp16"]
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -94,7 +94,9 @@ class Translator:
         rounded up to the generator's multiple.
     :param overlap: pixels shared by neighbouring tiles, blended linearly (default 32).
     :param batch_size: images (or tiles) per forward pass (default 8).
-    :param precision: ``fp32`` (default), or ``bf16``/``fp16`` autocast on CUDA only.
+    :param precision: ``auto`` (default: bf16 autocast where the device has native bf16
+        units, else fp32; :mod:`translkit.precision`), ``fp32``, ``bf16`` or ``fp16``.
+        :attr:`choice` records what was chosen and why.
     :param channels_last: run in the channels-last memory format; ``None`` (default)
         enables it on CUDA, and on the CPU together with ``optimize`` (group norm is
         faster channels-last there, instance norm is not; ``benchmarks/translate.py``
@@ -115,19 +117,13 @@ class Translator:
         tile: int = 0,
         overlap: int = 32,
         batch_size: int = 8,
-        precision: Precision = "fp32",
+        precision: Precision = "auto",
         channels_last: bool | None = None,
         optimize: bool = True,
         compile: bool = False,
     ) -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
-        if precision not in ("fp32", *_DTYPES):
-            raise TranslkitError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
-        if precision != "fp32" and self.device.type != "cuda":
-            raise TranslkitError(
-                f"precision {precision} runs on CUDA only (emulated and very slow on CPU); "
-                "use fp32 on the CPU"
-            )
+        self.choice = choose_precision(precision, self.device)
         if batch_size < 1:
             raise TranslkitError(f"batch size must be at least 1, got {batch_size}")
         if tile < 0 or overlap < 0:
@@ -140,20 +136,19 @@ class Translator:
             )
         self.overlap = overlap
         self.batch_size = batch_size
-        self.precision = precision
+        self.precision = self.choice.name
         if channels_last is None:
             channels_last = self.device.type == "cuda" or optimize
         self.channels_last = channels_last
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
+        prepare_module(net, self.choice)  # norms in fp32 under autocast
         self.net = net.eval().to(self.device, memory_format=fmt)
         self._run = torch.compile(self.net) if compile else self.net
 
     # -- core ----------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
+        return self.choice.autocast(self.device.type)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)

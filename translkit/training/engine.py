@@ -15,7 +15,6 @@ history pools from a resolved recipe, and :meth:`Engine.train_step` runs one ite
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -25,6 +24,7 @@ from translkit.contracts import is_gan_loss
 from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
 from translkit.norms import swap_instance_norms
+from translkit.precision import Choice, choose_precision, prepare_module
 from translkit.recipe import Recipe, TrainSection
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
@@ -36,10 +36,9 @@ __all__ = [
     "NonFiniteLossError",
     "fuses_passes",
     "resolve_device",
+    "training_precision",
     "uses_channels_last",
 ]
-
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class NonFiniteLossError(TranslkitError):
@@ -51,12 +50,13 @@ def resolve_device(train: TrainSection, info: DistInfo | None = None) -> torch.d
     device = parse_device(train.device, option="train.device", error=RecipeError)
     if device.type == "cuda" and info is not None and info.enabled and device.index is None:
         device = torch.device("cuda", info.local_rank)
-    if train.precision != "fp32" and device.type != "cuda":
-        raise RecipeError(
-            f"train.precision = {train.precision!r} is supported on CUDA only; on {device.type} "
-            'it is emulated and tens of times slower: set train.precision = "fp32"'
-        )
+    training_precision(train, device)  # refuse an unsupported precision before any work
     return device
+
+
+def training_precision(train: TrainSection, device: torch.device) -> Choice:
+    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`)."""
+    return choose_precision(train.precision, device, option="train.precision", error=RecipeError)
 
 
 def uses_channels_last(train: TrainSection, device: torch.device) -> bool:
@@ -102,6 +102,7 @@ class Engine:
             registry = get_registry(recipe.plugins)
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
         train = recipe.train
+        self.precision = training_precision(train, device)
         self._build_components(registry)
         self.channels_last = uses_channels_last(train, device)
         if self.channels_last:
@@ -109,8 +110,8 @@ class Engine:
                 net.to(memory_format=torch.channels_last)
         self._build_exec(train)
         self._build_optimizers()
-        self.dtype = _DTYPES[train.precision]
-        self.scaler = torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
+        self.dtype = self.precision.dtype
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision.name == "fp16")
         self.ema = (
             EMA({"G_AB": self.nets["G_AB"], "G_BA": self.nets["G_BA"]}, train.ema)
             if train.ema > 0
@@ -138,6 +139,7 @@ class Engine:
                 swap_instance_norms(net)  # exact; faster kernel on CPU (translkit.norms)
             if self.info.enabled:
                 net = convert_sync_batchnorm(net, device.type)
+            prepare_module(net, self.precision)  # norms and outputs in fp32 under autocast
             self.nets[key] = net.to(device).train()
         loss = recipe.loss
         self.gan = registry.losses.create(loss.gan.name, **loss.gan.options)
@@ -188,9 +190,7 @@ class Engine:
 
     # -- the step ------------------------------------------------------------------------
     def _autocast(self) -> Any:
-        if self.dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
+        return self.precision.autocast(self.device.type)
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(self.device, non_blocking=True)

@@ -109,7 +109,7 @@ class Trainer:
         if info.is_main:
             from translkit.rundir import write_run_metadata
 
-            write_run_metadata(self.run_dir, recipe)
+            write_run_metadata(self.run_dir, recipe, precision=self.engine.precision.to_dict())
             total = recipe.optim.epochs * self.batches_per_epoch
             if recipe.train.max_steps:
                 total = min(total, recipe.train.max_steps)
@@ -120,7 +120,16 @@ class Trainer:
                 show=show,
                 tensorboard=recipe.train.tensorboard,
             )
+            self.log.print(self._header())
         self.samples = self._fixed_samples()
+
+    def _header(self) -> str:
+        """The first line of the progress display: where, in what precision and why."""
+        procs = f", {self.info.world_size} processes" if self.info.enabled else ""
+        return (
+            f"training on {self.device}{procs}, {torch.get_num_threads()} threads per process; "
+            f"{self.engine.precision.describe()}"
+        )
 
     # -- set-up --------------------------------------------------------------------------
     def _configure_torch(self) -> None:
@@ -384,6 +393,7 @@ class Trainer:
             "seconds": round(seconds, 3),
             "images_per_s": round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
             "device": str(self.device),
+            "precision": self.engine.precision.to_dict(),
             "world_size": self.info.world_size,
             "finished": finished,
             "interrupted": interrupted,
