@@ -126,3 +126,20 @@ def test_prune_keeps_newest(tmp_path: Path):
         "epoch_0003.pt",
         "epoch_0010.pt",
     ]
+
+
+def test_reshard_ranks_merges_pools_and_keeps_existing_streams():
+    from translkit.training.checkpoints import reshard_ranks
+
+    def rank(n_images: int, tag: int) -> dict:
+        pool = {"size": 4, "images": torch.full((n_images, 3, 2, 2), float(tag)), "rng": tag}
+        return {"pools": {"A": pool, "B": pool}, "rng": {"tag": tag}}
+
+    two = [rank(2, 0), rank(3, 1)]
+    (one,) = reshard_ranks(two, 1)
+    assert one["rng"] == {"tag": 0} and one["pools"]["A"]["rng"] == 0
+    assert one["pools"]["A"]["images"].shape[0] == 5  # capped at size 4 when loaded
+    three = reshard_ranks(two, 3)
+    assert [r["rng"] for r in three] == [{"tag": 0}, {"tag": 1}, None]
+    assert [r["pools"]["B"]["images"].shape[0] for r in three] == [2, 3, 0]
+    assert reshard_ranks(two, 2) == two

@@ -33,7 +33,11 @@ def translate(
         rich_help_panel="Large images",
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32; bf16 or fp16 on CUDA."),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        help="auto (bf16 where the device has native bf16, else fp32), fp32, bf16 or fp16.",
+    ),
     compile: bool = typer.Option(
         False, "--compile", help="torch.compile the network (slow first batch, faster after)."
     ),
@@ -74,6 +78,7 @@ def translate(
         f"{len(report.written)} written to {escape(str(output))}, {len(report.failed)} failed",
         highlight=False,
     )
+    console.print(f"[dim]precision: {escape(report.precision)}[/]", highlight=False)
     if report.failed:
         raise typer.Exit(1)
 

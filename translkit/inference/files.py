@@ -20,6 +20,7 @@ from translkit.data.io import IMAGE_EXTENSIONS, list_images, load_rgb
 from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
 from translkit.inference.translate import Precision, Translator, pick_direction
+from translkit.threads import ThreadGovernor, thread_budget
 
 __all__ = [
     "TranslateReport",
@@ -50,6 +51,7 @@ class TranslateReport:
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    precision: str = ""  # what ran and why (Choice.describe())
 
     @property
     def ok(self) -> bool:
@@ -113,8 +115,12 @@ def translate_files(
     pairs: list[tuple[Path, Path]],
     *,
     on_done: Callable[[int], None] | None = None,
+    threads: ThreadGovernor | None = None,
 ) -> TranslateReport:
-    """Translate ``(input, output)`` pairs, batching images of equal size."""
+    """Translate ``(input, output)`` pairs, batching images of equal size.
+
+    :param threads: a :class:`~translkit.threads.ThreadGovernor` to consult between batches.
+    """
     report = TranslateReport()
     groups: dict[tuple[int, int] | None, list[tuple[Path, Path]]] = defaultdict(list)
     for pair in pairs:
@@ -122,6 +128,8 @@ def translate_files(
     for size, members in groups.items():
         step = translator.batch_size if size is not None else 1
         for i in range(0, len(members), step):
+            if threads is not None:
+                threads.tick()
             _translate_batch(translator, members[i : i + step], report)
             if on_done:
                 on_done(len(members[i : i + step]))
@@ -166,7 +174,7 @@ def translate_checkpoint(
     tile: int = 0,
     overlap: int = 32,
     device: str = "auto",
-    precision: Precision = "fp32",
+    precision: Precision = "auto",
     channels_last: bool | None = None,
     compile: bool = False,
     on_total: Callable[[int], None] | None = None,
@@ -193,4 +201,7 @@ def translate_checkpoint(
     )
     if on_total:
         on_total(len(pairs))
-    return translate_files(translator, pairs, on_done=on_done)
+    governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
+    report = translate_files(translator, pairs, on_done=on_done, threads=governor)
+    report.precision = translator.choice.describe()
+    return report

@@ -27,6 +27,7 @@ __all__ = [
     "capture_rng",
     "epoch_path",
     "prune",
+    "reshard_ranks",
     "resolve_resume",
     "restore_rng",
     "write_snapshot",
@@ -77,6 +78,35 @@ def restore_rng(state: dict[str, Any]) -> None:
     if state["cuda"] and torch.cuda.is_available():
         cuda = state["cuda"][: torch.cuda.device_count()]
         torch.cuda.set_rng_state_all(cuda)
+
+
+def reshard_ranks(ranks: list[dict[str, Any]], world_size: int) -> list[dict[str, Any]]:
+    """Per-process state (``pools``, ``rng``) for ``world_size`` processes from a snapshot
+    written by ``len(ranks)`` processes.
+
+    The same count: each process its own. Another count: new rank ``r`` gets the history
+    pool images of old ranks ``r, r + world_size, ...`` (merged, then capped at the pool
+    size when loaded) and old rank ``r``'s RNG states where that rank existed; elsewhere
+    ``rng`` is ``None`` and the caller derives fresh streams.
+    """
+    if len(ranks) == world_size:
+        return list(ranks)
+    out = []
+    for new in range(world_size):
+        donors = ranks[new::world_size]
+        own = ranks[new] if new < len(ranks) else None
+        pools = {}
+        for key in ranks[0]["pools"]:
+            images = [
+                d["pools"][key]["images"] for d in donors if d["pools"][key]["images"].numel()
+            ]
+            pools[key] = {
+                "size": ranks[0]["pools"][key]["size"],
+                "images": torch.cat(images, 0) if images else torch.empty(0),
+                "rng": own["pools"][key]["rng"] if own is not None else None,
+            }
+        out.append({"pools": pools, "rng": own["rng"] if own is not None else None})
+    return out
 
 
 def epoch_path(ckpt_dir: Path, epoch: int) -> Path:

@@ -168,7 +168,10 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
             args += ["--resume", resume]
         if overwrite:
             args.append("--overwrite")
-        os.environ["TRANSLKIT_RECIPE_SOURCE"] = recipe.source
+        from translkit.threads import launcher_env
+
+        threads = launcher_env(nproc, recipe.data.num_workers)  # each worker's share
+        os.environ.update(threads, TRANSLKIT_RECIPE_SOURCE=recipe.source)
         try:
             run(parse_args(args))
         except ChildFailedError as err:
@@ -180,6 +183,7 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
                 "the workers' messages are printed above"
             ) from None
         finally:
-            os.environ.pop("TRANSLKIT_RECIPE_SOURCE", None)
+            for key in (*threads, "TRANSLKIT_RECIPE_SOURCE"):
+                os.environ.pop(key, None)
     sys.stdout.flush()
     return 0

@@ -95,6 +95,7 @@ class Trainer:
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.log: RunLog | None = None
         self.stop = _StopFlag()
+        self.threads = _thread_governor(recipe)
         self._configure_torch()
         self._prepare_data()
         ckpt = self._prepare_run_dir(resume, overwrite)
@@ -127,7 +128,7 @@ class Trainer:
         """The first line of the progress display: where, in what precision and why."""
         procs = f", {self.info.world_size} processes" if self.info.enabled else ""
         return (
-            f"training on {self.device}{procs}, {torch.get_num_threads()} threads per process; "
+            f"training on {self.device}{procs}, {self.threads.describe()}; "
             f"{self.engine.precision.describe()}"
         )
 
@@ -188,12 +189,21 @@ class Trainer:
         self.engine.load_state_dict(ckpt)
         self.epoch, self.batch, self.step = ckpt["epoch"], ckpt["batch"], ckpt["step"]
         self.best, self.elapsed = ckpt.get("best"), float(ckpt.get("elapsed", 0.0))
-        ranks = ckpt["ranks"]
-        mine = ranks[self.info.rank] if len(ranks) == self.info.world_size else ranks[0]
+        written_by, world = len(ckpt["ranks"]), self.info.world_size
+        mine = ck.reshard_ranks(ckpt["ranks"], world)[self.info.rank]
         self.engine.load_pool_states(mine["pools"])
-        ck.restore_rng(mine["rng"])
+        if mine["rng"] is not None:
+            ck.restore_rng(mine["rng"])
+        else:  # a rank the snapshot did not have: a fresh stream for this rank and step
+            _seed_everything(self.recipe.run.seed + self.info.rank + 7919 * self.step)
         if self.info.is_main:
             print(f"resumed from {ckpt['_path']} at epoch {self.epoch + 1}, step {self.step}")
+            if written_by != world:
+                print(
+                    f"note: the checkpoint was written by {written_by} process(es), this run "
+                    f"has {world}: history pools re-sharded and RNG streams re-derived, so "
+                    f"the continuation is not bit-identical to one with {written_by}"
+                )
 
     def _fixed_samples(self) -> dict[str, torch.Tensor] | None:
         if not self.info.is_main or self.recipe.eval.num_samples <= 0:
@@ -249,6 +259,7 @@ class Trainer:
         self._window: dict[str, torch.Tensor] = {}
         self._window_n, self._window_t = 0, time.perf_counter()
         for batch in loader:
+            self.threads.tick()  # follow the free cores (translkit.threads)
             terms = engine.train_step(batch, self.step + 1)
             self.step += 1
             self.batch += 1
@@ -394,6 +405,7 @@ class Trainer:
             "images_per_s": round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
             "device": str(self.device),
             "precision": self.engine.precision.to_dict(),
+            "threads": {"last": self.threads.threads, "changes": self.threads.changes},
             "world_size": self.info.world_size,
             "finished": finished,
             "interrupted": interrupted,
@@ -411,6 +423,14 @@ class Trainer:
         if self.log is not None:
             self.log.close()
             self.log = None
+
+
+def _thread_governor(recipe: Recipe) -> Any:
+    """Thread count within this process's share of the cores; fixed when deterministic."""
+    from translkit.threads import ThreadGovernor, loader_workers, thread_budget
+
+    budget = thread_budget(loader_workers=loader_workers(recipe.data.num_workers))
+    return ThreadGovernor(budget, adaptive=not recipe.run.deterministic)
 
 
 def _improves(value: float, best: dict[str, Any] | None, goal: str) -> bool:
