@@ -8,8 +8,6 @@ from typing import Any
 
 import typer
 
-from translkit import importers
-from translkit.checkpoint import load_checkpoint
 from translkit.cli import new_group
 from translkit.errors import ComponentError
 
@@ -62,6 +60,9 @@ def junyanz(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DST if it exists."),
 ) -> None:
     """Import a generator saved by Zhu et al.'s pytorch-CycleGAN-and-pix2pix."""
+    from translkit import importers  # torch: imported when used, keeping the CLI start fast
+    from translkit.checkpoint import load_checkpoint
+
     sources: dict[str, Path] = {direction: src}
     if other is not None:
         sources[{"a2b": "b2a", "b2a": "a2b"}.get(direction, "b2a")] = other

@@ -47,6 +47,8 @@ def run(
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)
         return
+    # first words within a second: importing torch and preparing data take several more
+    typer.echo(f"run {recipe.run_dir} from {recipe_path}: starting (torch, data)", err=True)
     from translkit.training import train
 
     result = train(recipe, resume=resume, overwrite=overwrite, nproc=nproc)

@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -148,6 +149,12 @@ class Trainer:
 
         data = self.recipe.data
         if self.info.is_main:
+            if data.synthetic and not Path(data.root).expanduser().exists():
+                n = 2 * (data.synthetic_train + data.synthetic_test)
+                print(
+                    f"generating the synthetic benchmark at {data.root} ({n} images)",
+                    file=sys.stderr,
+                )
             root = ensure_dataset(data)
             if data.check:
                 check_trainable(root, data)
@@ -202,7 +209,8 @@ class Trainer:
                 print(
                     f"note: the checkpoint was written by {written_by} process(es), this run "
                     f"has {world}: history pools re-sharded and RNG streams re-derived, so "
-                    f"the continuation is not bit-identical to one with {written_by}"
+                    f"the continuation is not bit-identical to one with {written_by}",
+                    file=sys.stderr,
                 )
 
     def _fixed_samples(self) -> dict[str, torch.Tensor] | None:
