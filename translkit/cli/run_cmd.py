@@ -43,12 +43,13 @@ def run(
     ),
 ) -> None:
     """Train the model a recipe describes (or --dry-run it)."""
-    recipe = resolve_recipe(load_recipe(recipe_path, overrides))
+    recipe = load_recipe(recipe_path, overrides)
+    if not dry_run:  # first words at once: torch and the plugins take seconds to import
+        typer.echo(f"{recipe_path} → {recipe.run_dir}: importing torch and the plugins", err=True)
+    recipe = resolve_recipe(recipe)
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)
         return
-    # first words within a second: importing torch and preparing data take several more
-    typer.echo(f"run {recipe.run_dir} from {recipe_path}: starting (torch, data)", err=True)
     from translkit.training import train
 
     result = train(recipe, resume=resume, overwrite=overwrite, nproc=nproc)
