@@ -157,3 +157,31 @@ def test_prepare_module_gives_fp32_outputs_only_under_reduced_precision():
     P.prepare_module(net, P.Choice("bf16", torch.bfloat16, "requested"))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert net(torch.randn(1, 3, 4, 4)).dtype == torch.float32
+
+
+def test_float32_group_norm_matches_an_upcast_and_keeps_only_the_bf16_input():
+    from translkit.norms import Float32GroupNorm
+
+    torch.manual_seed(0)
+    plain = nn.GroupNorm(4, 8)
+    nn.init.normal_(plain.weight)
+    net = nn.Sequential(plain)
+    float32_norms(net)
+    assert isinstance(net[0], Float32GroupNorm) and net[0].weight is plain.weight
+    x = torch.randn(2, 8, 6, 6).bfloat16().requires_grad_()
+    saved: list[torch.dtype] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t.dtype)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = net(x)
+    assert y.dtype == torch.float32 and torch.float32 not in saved[:1]  # x kept as bf16
+    y.square().sum().backward()
+    xf = x.detach().float().requires_grad_()
+    want = torch.nn.functional.group_norm(xf, 4, plain.weight, plain.bias, plain.eps)
+    assert torch.equal(y, want)
+    gx, gw = torch.autograd.grad(want.square().sum(), (xf, plain.weight))
+    assert x.grad.dtype == torch.bfloat16 and torch.equal(x.grad, gx.bfloat16())
+    assert torch.allclose(plain.weight.grad, gw, rtol=1e-5)
