@@ -11,9 +11,11 @@ epoch's, from ``summary.json``. Variants (environment of the run):
 - ``translkit``: the default policy (thread budget + governor, ``translkit/threads.py``).
 
 Each variant runs idle and beside one competing busy process (a single-threaded Python
-loop), interleaved over ``--rounds`` rounds; the table gives medians. Because the machine
-may be shared with other work, every run also records the *background* load: the cores'
-worth of CPU used by processes other than the run and the competitor (``/proc/stat``).
+loop), interleaved over ``--rounds`` rounds; the table gives medians, and ratios are
+medians of per-round ratios (a round's runs are minutes apart, under the same background).
+Because the machine may be shared with other work, every run also records the *background*
+load: the cores' worth of CPU used by processes other than the run and the competitor
+(``/proc/stat``).
 
     python benchmarks/threads.py                  # 3 rounds
     python benchmarks/threads.py --rounds 5 --images 60
@@ -137,23 +139,34 @@ def main() -> None:
 
 
 def print_table(results: dict) -> None:
-    def med(rows: list[dict], key: str) -> float:
-        return statistics.median(r[key] for r in rows)
+    """Medians over rounds; the ratios pair runs of the same round (measured minutes apart,
+    under the same background), then take the median of those per-round ratios."""
 
-    default_idle = (
-        med(results["torch default"]["idle"], "images_per_s")
-        if "torch default" in results
-        else None
-    )
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    def col(name: str, cond: str, key: str = "images_per_s") -> list[float]:
+        return [r[key] for r in results[name][cond]]
+
+    base = "torch default" if "torch default" in results else None
     print(
         f"\n{'variant':<26}{'idle img/s':>11}{'busy img/s':>11}{'busy/idle':>10}"
         f"{'idle vs default':>16}{'background idle/busy':>22}"
     )
-    for name, cond in results.items():
-        idle, busy = med(cond["idle"], "images_per_s"), med(cond["busy"], "images_per_s")
-        rel = f"{idle / default_idle:.2f}" if default_idle else "-"
-        bg = f"{med(cond['idle'], 'background'):.2f} / {med(cond['busy'], 'background'):.2f}"
-        print(f"{name:<26}{idle:>11.2f}{busy:>11.2f}{busy / idle:>10.2f}{rel:>16}{bg:>22}")
+    for name in results:
+        idle, busy = col(name, "idle"), col(name, "busy")
+        share = med([b / i for i, b in zip(idle, busy, strict=True)])
+        rel = (
+            f"{med([i / d for i, d in zip(idle, col(base, 'idle'), strict=True)]):.2f}"
+            if base
+            else "-"
+        )
+        bg_idle, bg_busy = (
+            med(col(name, "idle", "background")),
+            med(col(name, "busy", "background")),
+        )
+        bg = f"{bg_idle:.2f} / {bg_busy:.2f}"
+        print(f"{name:<26}{med(idle):>11.2f}{med(busy):>11.2f}{share:>10.2f}{rel:>16}{bg:>22}")
 
 
 if __name__ == "__main__":

@@ -49,30 +49,34 @@ def reference_mode(net: nn.Module) -> Mode:
     return run
 
 
+class Uncapped(Translator):
+    """The path without the CPU's pixels-per-pass cap: ``batch_size`` images per pass."""
+
+    def _per_pass(self, h: int, w: int) -> int:
+        return self.batch_size
+
+
 def modes(net: nn.Module, batch: int, compile: bool) -> dict[str, Mode]:
-    def translator(**kw: object) -> Mode:
+    def translator(cls: type = Translator, **kw: object) -> Mode:
         kw.setdefault("precision", "fp32")
-        return Translator(net, device="cpu", **kw)  # type: ignore[arg-type]
+        kw.setdefault("batch_size", batch)
+        return cls(net, device="cpu", **kw)  # type: ignore[arg-type]
 
     auto = Translator(net, device="cpu").precision  # what the default path runs in here
     table = {
         "reference: batch 1, no_grad, fp32": reference_mode(net),
-        "batch 1, inference_mode, group norm": translator(batch_size=1, channels_last=False),
-        f"batch {batch}, inference_mode": translator(
-            batch_size=batch, optimize=False, channels_last=False
+        "batch 1, inference_mode, group norm, fp32": translator(batch_size=1, channels_last=False),
+        f"batch {batch}, inference_mode, fp32": translator(
+            Uncapped, optimize=False, channels_last=False
         ),
-        f"batch {batch}, group norm": translator(batch_size=batch, channels_last=False),
-        f"batch {batch}, group norm, c-last (fp32)": translator(batch_size=batch),
-        f"batch {batch}, group norm, {auto}": translator(
-            batch_size=batch, channels_last=False, precision="auto"
-        ),
-        f"translkit default: batch {batch}, group norm, c-last, {auto}": translator(
-            batch_size=batch, precision="auto"
-        ),
+        f"batch {batch}, group norm, c-last, fp32": translator(Uncapped),
+        f"batch {batch}, group norm, c-last, {auto}": translator(Uncapped, precision="auto"),
+        "group norm, c-last, fp32, pixel cap": translator(),
+        f"translkit default: group norm, c-last, {auto}, pixel cap": translator(precision="auto"),
     }
     if compile:
-        table[f"batch {batch}, group norm, c-last, fp32, torch.compile"] = translator(
-            batch_size=batch, compile=True
+        table[f"translkit default + torch.compile ({auto})"] = translator(
+            precision="auto", compile=True
         )
     return table
 
@@ -89,7 +93,7 @@ def main() -> None:
     parser.add_argument("--generator", default="resnet_9blocks")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="images per pass (at most)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument(

@@ -259,3 +259,21 @@ def test_group_norm_rewrite_keeps_the_function_and_the_callers_net() -> None:
     assert torch.allclose(optimize_for_inference(affine)(x), affine.eval()(x), atol=1e-5)
     tracked = nn.Sequential(nn.InstanceNorm2d(3, track_running_stats=True)).eval()
     assert isinstance(optimize_for_inference(tracked)[0], nn.InstanceNorm2d)
+
+
+def test_cpu_passes_hold_a_bounded_number_of_pixels() -> None:
+    from translkit.inference.translate import CPU_PIXELS_PER_PASS
+
+    class Recording(_Pointwise):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.batches.append(x.shape[0])
+            return super().forward(x)
+
+    net = Recording()
+    translator = Translator(net, batch_size=8, precision="fp32", optimize=False)
+    translator.net.batches = []
+    side = int(CPU_PIXELS_PER_PASS**0.5)
+    translator(torch.rand(3, 3, side, side))
+    translator(torch.rand(8, 3, side // 2, side // 2))
+    translator(torch.rand(8, 3, 16, 16))
+    assert translator.net.batches == [1, 1, 1, 4, 4, 8]

@@ -28,9 +28,21 @@ from translkit.errors import TranslkitError
 from translkit.inference.optimize import optimize_for_inference
 from translkit.precision import choose_precision, prepare_module
 
-__all__ = ["Precision", "Translator", "pad_to_multiple", "pick_direction", "resolve_device"]
+__all__ = [
+    "CPU_PIXELS_PER_PASS",
+    "Precision",
+    "Translator",
+    "pad_to_multiple",
+    "pick_direction",
+    "resolve_device",
+]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+#: On the CPU, a forward pass holds at most this many pixels (batch × height × width):
+#: larger passes spill the activations out of the caches. One thread, bf16, ResNet-9
+#: (benchmarks/translate.py): at 256 px batch 1 ran 1.88 images/s, batch 8 1.44; at
+#: 128 px batches 2–4 were fastest (7.1 against 6.9 at batch 1 and 8).
+CPU_PIXELS_PER_PASS = 256 * 256
 
 
 def resolve_device(device: str) -> torch.device:
@@ -93,7 +105,8 @@ class Translator:
     :param tile: tile side in pixels (0, the default, translates whole images); it is
         rounded up to the generator's multiple.
     :param overlap: pixels shared by neighbouring tiles, blended linearly (default 32).
-    :param batch_size: images (or tiles) per forward pass (default 8).
+    :param batch_size: images (or tiles) per forward pass (default 8); on the CPU at most
+        :data:`CPU_PIXELS_PER_PASS` pixels go through one pass (fewer images when large).
     :param precision: ``auto`` (default: bf16 autocast where the device has native bf16
         units, else fp32; :mod:`translkit.precision`), ``fp32``, ``bf16`` or ``fp16``.
         :attr:`choice` records what was chosen and why.
@@ -150,6 +163,12 @@ class Translator:
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
         return self.choice.autocast(self.device.type)
 
+    def _per_pass(self, h: int, w: int) -> int:
+        """Images of ``h`` × ``w`` per forward pass (see :data:`CPU_PIXELS_PER_PASS`)."""
+        if self.device.type != "cpu":
+            return self.batch_size
+        return max(1, min(self.batch_size, CPU_PIXELS_PER_PASS // max(1, h * w)))
+
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
         if self.channels_last:
@@ -167,7 +186,7 @@ class Translator:
         if self.tile and (h > self.tile or w > self.tile):
             return torch.cat([self._tiled(x[i : i + 1]) for i in range(x.shape[0])])
         outs = []
-        for chunk in x.split(self.batch_size):
+        for chunk in x.split(self._per_pass(h, w)):
             y = self._forward(pad_to_multiple(chunk, self.multiple))
             outs.append(y[..., :h, :w])
         return torch.cat(outs).cpu()
@@ -184,8 +203,9 @@ class Translator:
         out = torch.zeros(1, c, h, w)
         weight = torch.zeros(1, 1, h, w)
         boxes = list(self._tiles(h, w))
-        for i in range(0, len(boxes), self.batch_size):
-            group = boxes[i : i + self.batch_size]
+        per_pass = self._per_pass(self.tile, self.tile)
+        for i in range(0, len(boxes), per_pass):
+            group = boxes[i : i + per_pass]
             crops = [x[..., t : t + self.tile, lft : lft + self.tile] for t, lft in group]
             th, tw = crops[0].shape[-2:]
             if any(cr.shape[-2:] != (th, tw) for cr in crops):  # edge tiles of a thin image
