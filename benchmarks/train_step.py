@@ -1,15 +1,25 @@
 """Train-step benchmark: seconds/iteration, images/s, peak memory and GFLOP/s of one CycleGAN
-iteration, for the reference step structure (Zhu et al.'s ``optimize_parameters``) and for
-translkit's engine in eager fp32, channels_last and torch.compile, side by side.
+iteration, for the reference step structure (Zhu et al.'s ``optimize_parameters``, fp32) and
+for translkit's engine, side by side.
 
-    python benchmarks/train_step.py                       # 64/128/256 px, all modes
-    python benchmarks/train_step.py --sizes 64 128 --modes reference eager --iters 8
+    python benchmarks/train_step.py                       # 64/128/256 px: reference, eager, default
+    python benchmarks/train_step.py --sizes 128 --modes reference default bf16 --iters 8
+    python benchmarks/train_step.py --clock thread        # one thread, CPU time (busy machines)
+
+Modes: ``reference`` (Zhu's structure, fp32, torch's default Adam); ``eager`` (translkit's
+step forced to fp32); ``default`` (exactly what a recipe gets: ``train.precision = "auto"``,
+so bf16 autocast on a CPU with native bf16, fp32 elsewhere); ``bf16`` (bf16 forced; refused
+on a CPU without native bf16); ``channels_last``, ``compile`` (fp32); ``amp`` (CUDA: bf16 +
+channels_last + compile). The header names the CPU, its bf16 flags, torch's CPU capability
+and the precision ``auto`` picks here, so a table from another machine explains itself.
 
 Model: the recipe's networks (default ``recipes/cyclegan_zhu2017.toml``: ResNet-9 + PatchGAN,
 instance norm, identity loss on), batch 1. Timing alternates the modes iteration by
 iteration in one process, so a noisy shared machine slows all of them alike; the table
-reports the best of N (``--stat median`` for medians). Peak memory is measured in a fresh
-subprocess per mode and size (this process's peak RSS, VmHWM, on CPU;
+reports the best of N (``--stat median`` for medians). ``--clock thread`` runs on one
+thread and measures that thread's CPU time, which other processes cannot inflate: the
+fairest comparison of the work each mode does on a shared machine. Peak memory is measured
+in a fresh subprocess per mode and size (this process's peak RSS, VmHWM, on CPU;
 ``max_memory_allocated`` on CUDA). FLOPs come from ``torch.utils.flop_counter``.
 """
 
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -30,11 +41,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from translkit.precision import choose_precision, cpu_info  # noqa: E402
 from translkit.recipe import load_recipe, resolve_recipe  # noqa: E402
 from translkit.training.engine import Engine  # noqa: E402
 
-MODES = ("reference", "eager", "channels_last", "compile", "amp")
+MODES = ("reference", "eager", "default", "bf16", "channels_last", "compile", "amp")
+DEFAULT_MODES = ("reference", "eager", "default")
 CUDA_ONLY = ("amp",)  # bf16 autocast + channels_last + compile
+PRECISION = {"default": "auto", "bf16": "bf16", "amp": "bf16"}  # others: fp32
 
 
 def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
@@ -42,9 +56,10 @@ def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     overrides = [f"train.device={device}", "optim.batch_size=1", f"data.crop_size={size}"]
     overrides.append(f"train.fuse={'off' if mode == 'reference' else 'auto'}")
     overrides.append(f"train.fast_norm={'off' if mode == 'reference' else 'auto'}")
-    overrides.append(f"train.channels_last={'on' if mode in ('channels_last', 'amp') else 'off'}")
+    channels_last = {"channels_last": "on", "amp": "on", "default": "auto"}.get(mode, "off")
+    overrides.append(f"train.channels_last={channels_last}")
     overrides.append(f"train.compile={'true' if mode in ('compile', 'amp') else 'false'}")
-    overrides.append(f"train.precision={'bf16' if mode == 'amp' else 'fp32'}")
+    overrides.append(f"train.precision={PRECISION.get(mode, 'fp32')}")
     recipe = resolve_recipe(load_recipe(recipe_path, overrides))
     return Engine(recipe, torch.device(device))
 
@@ -111,17 +126,20 @@ def count_flops(step: Any) -> float:
     return float(counter.get_total_flops())
 
 
-def matmul_peak(device: str, n: int = 2048, reps: int = 20) -> float:
-    """Measured fp32 matmul GFLOP/s on ``device`` (best of ``reps``)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+CLOCK = time.perf_counter  # time.thread_time with --clock thread
+
+
+def matmul_peak(device: str, n: int = 2048, reps: int = 20, dtype=torch.float32) -> float:
+    """Measured matmul GFLOP/s on ``device`` in ``dtype`` (best of ``reps``, by ``CLOCK``)."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     best = float("inf")
     for _ in range(reps):
         sync(device)
-        t = time.perf_counter()
+        t = CLOCK()
         a @ b
         sync(device)
-        best = min(best, time.perf_counter() - t)
+        best = min(best, CLOCK() - t)
     return 2 * n**3 / best / 1e9
 
 
@@ -176,13 +194,14 @@ def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]
             modes.remove(mode)
     times: dict[str, list[float]] = {m: [] for m in modes}
     iters = args.iters or max(2, {64: 10, 128: 5}.get(size, 3))
+    clock = CLOCK
     for _ in range(iters):  # interleaved: a busy machine slows every mode alike
         for mode in modes:
             sync(args.device)
-            t = time.perf_counter()
+            t = clock()
             steps[mode]()
             sync(args.device)
-            times[mode].append(time.perf_counter() - t)
+            times[mode].append(clock() - t)
     rows = {}
     for mode in modes:
         # best of N (as timeit): load from other processes only ever adds time
@@ -200,13 +219,35 @@ def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]
     return rows
 
 
+def print_header(args: argparse.Namespace) -> None:
+    """What machine this is, and what ``auto`` picks on it."""
+    choice = choose_precision("auto", args.device)
+    if args.device.startswith("cuda"):
+        print(f"device {torch.cuda.get_device_name(0)}")
+    print(f"CPU: {cpu_info().describe()}")
+    print(f'precision "auto" here: {choice.describe()}')
+    peaks = f"fp32 matmul {matmul_peak(args.device):.0f} GFLOP/s"
+    if choice.name == "bf16":
+        peaks += f", bf16 {matmul_peak(args.device, dtype=torch.bfloat16):.0f}"
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, clock {args.clock}, "
+        f"stat {args.stat}; {peaks}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--recipe", default=str(ROOT / "recipes" / "cyclegan_zhu2017.toml"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES), choices=MODES)
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="wall: wall-clock time, default threads; thread: one thread's CPU time",
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--iters", type=int, default=0, help="timed iterations (0: by size)")
     parser.add_argument("--warmup", type=int, default=2)
@@ -225,11 +266,12 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    if args.clock == "thread":
+        global CLOCK
+        CLOCK = time.thread_time
+        torch.set_num_threads(1)
+    print_header(args)
     peak = matmul_peak(args.device)
-    print(
-        f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"fp32 matmul peak {peak:.1f} GFLOP/s"
-    )
     results = {}
     for size in args.sizes:
         results[size] = rows = time_size(args, size)
@@ -248,6 +290,7 @@ def main() -> None:
                 f"{r['gflop_per_s']:>9.1f}{100 * r['gflop_per_s'] / peak:>6.0f}%{mem:>9}{ratio:>7}"
                 f"{vs_eager:>9}"
             )
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     again = matmul_peak(args.device)
     if again > peak * 1.05:
         print(

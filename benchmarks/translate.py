@@ -1,24 +1,30 @@
-"""Translation throughput at 256×256: the reference's batch-1 eager mode vs translkit's path.
+"""Translation throughput at 256×256: the reference's batch-1 fp32 eager mode vs translkit's path.
 
 Zhu et al.'s ``test.py`` translates one image at a time under ``torch.no_grad`` with the
-unmodified network. translkit's :class:`~translkit.inference.Translator` batches
-same-sized images, runs under ``torch.inference_mode``, and swaps instance norms for the
+unmodified network in fp32. translkit's :class:`~translkit.inference.Translator` batches
+same-sized images, runs under ``torch.inference_mode``, swaps instance norms for the
 equivalent group norms (``translkit.inference.optimize``) in the channels-last memory
-format. Every mode is measured in the same process, interleaved over rounds, on the same
-random weights and inputs. On a machine shared with other jobs, the best round of each
-mode (timeit's convention: the least disturbed one) is the fairest comparison; the median
-is printed too. Each row also reports the largest output difference from the reference
-mode, so a speed-up never hides a changed result.
+format, and with ``precision="auto"`` (its default) autocasts to bf16 where the CPU has
+native bf16 (``translkit.precision``; the header says what ``auto`` picks here). Every mode
+is measured in the same process, interleaved over rounds, on the same random weights and
+inputs. On a machine shared with other jobs, the best round of each mode (timeit's
+convention: the least disturbed one) is the fairest wall-clock comparison; the median is
+printed too; ``--clock thread`` instead runs one thread and measures its CPU time, which
+other processes cannot inflate. Each row also reports the largest output difference from
+the reference mode, so a speed-up never hides a changed result (bf16 rows differ by
+bf16's rounding, ~1e-2).
 
 Usage::
 
     python benchmarks/translate.py        # resnet_9blocks, 8 images, batch 8, 5 rounds
     python benchmarks/translate.py --images 16 --rounds 3 --generator resnet_6blocks
+    python benchmarks/translate.py --clock thread --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -28,6 +34,7 @@ from torch import nn
 
 from translkit import get_registry
 from translkit.inference import Translator
+from translkit.precision import choose_precision, cpu_info
 
 Mode = Callable[[torch.Tensor], torch.Tensor]
 
@@ -42,29 +49,43 @@ def reference_mode(net: nn.Module) -> Mode:
     return run
 
 
-def modes(net: nn.Module, batch: int) -> dict[str, Mode]:
-    def translator(**kw: object) -> Mode:
-        return Translator(net, device="cpu", **kw)  # type: ignore[arg-type]
+class Uncapped(Translator):
+    """The path without the CPU's pixels-per-pass cap: ``batch_size`` images per pass."""
 
-    return {
-        "reference: batch 1, no_grad": reference_mode(net),
-        "batch 1, inference_mode, group norm": translator(batch_size=1, channels_last=False),
-        f"batch {batch}, inference_mode": translator(
-            batch_size=batch, optimize=False, channels_last=False
+    def _per_pass(self, h: int, w: int) -> int:
+        return self.batch_size
+
+
+def modes(net: nn.Module, batch: int, compile: bool) -> dict[str, Mode]:
+    def translator(cls: type = Translator, **kw: object) -> Mode:
+        kw.setdefault("precision", "fp32")
+        kw.setdefault("batch_size", batch)
+        return cls(net, device="cpu", **kw)  # type: ignore[arg-type]
+
+    auto = Translator(net, device="cpu").precision  # what the default path runs in here
+    table = {
+        "reference: batch 1, no_grad, fp32": reference_mode(net),
+        "batch 1, inference_mode, group norm, fp32": translator(batch_size=1, channels_last=False),
+        f"batch {batch}, inference_mode, fp32": translator(
+            Uncapped, optimize=False, channels_last=False
         ),
-        f"batch {batch}, group norm": translator(batch_size=batch, channels_last=False),
-        f"translkit default: batch {batch}, group norm, c-last": translator(batch_size=batch),
-        f"batch {batch}, group norm, c-last, torch.compile": translator(
-            batch_size=batch, compile=True
-        ),
+        f"batch {batch}, group norm, c-last, fp32": translator(Uncapped),
+        f"batch {batch}, group norm, c-last, {auto}": translator(Uncapped, precision="auto"),
+        "group norm, c-last, fp32, pixel cap": translator(),
+        f"translkit default: group norm, c-last, {auto}, pixel cap": translator(precision="auto"),
     }
+    if compile:
+        table[f"translkit default + torch.compile ({auto})"] = translator(
+            precision="auto", compile=True
+        )
+    return table
 
 
-def measure(fn: Mode, x: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """Images per wall-clock second of one pass over ``x``."""
-    start = time.perf_counter()
+def measure(fn: Mode, x: torch.Tensor, clock=time.perf_counter) -> tuple[float, torch.Tensor]:
+    """Images per second (of ``clock``) of one pass over ``x``."""
+    start = clock()
     out = fn(x)
-    return x.shape[0] / (time.perf_counter() - start), out
+    return x.shape[0] / (clock() - start), out
 
 
 def main() -> None:
@@ -72,16 +93,28 @@ def main() -> None:
     parser.add_argument("--generator", default="resnet_9blocks")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="images per pass (at most)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="wall: wall-clock time; thread: one thread's CPU time (sets --threads 1)",
+    )
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads or args.clock == "thread":
+        torch.set_num_threads(1 if args.clock == "thread" else args.threads)
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
+    choice = choose_precision("auto", "cpu")
+    print(f"CPU: {cpu_info().describe()}")
+    print(f'precision "auto" here: {choice.describe()}')
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     torch.manual_seed(0)
     net = get_registry().generators.create(args.generator).eval()
     x = torch.rand(args.images, 3, args.size, args.size) * 2 - 1
-    table = modes(net, args.batch_size)
+    table = modes(net, args.batch_size, args.compile)
     warm = {}
     for name, fn in table.items():  # warm-up: allocator, oneDNN caches, compilation
         start = time.perf_counter()
@@ -91,23 +124,25 @@ def main() -> None:
     outputs: dict[str, torch.Tensor] = {}
     for _ in range(args.rounds):
         for name, fn in table.items():
-            speed, outputs[name] = measure(fn, x)
+            speed, outputs[name] = measure(fn, x, clock)
             speeds[name].append(speed)
     ref_name = next(iter(table))
     ref_best, ref_median = max(speeds[ref_name]), statistics.median(speeds[ref_name])
     print(
         f"{args.generator} at {args.size}x{args.size}, {args.images} images, "
-        f"{args.rounds} rounds, torch {torch.__version__}, {torch.get_num_threads()} threads"
+        f"{args.rounds} rounds, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"clock {args.clock}"
     )
     header = ("mode", "best img/s", "speed-up", "median", "speed-up", "max |diff|", "warm-up s")
-    print("{:<50} {:>10} {:>9} {:>8} {:>9} {:>11} {:>10}".format(*header))
+    print("{:<56} {:>10} {:>9} {:>8} {:>9} {:>11} {:>10}".format(*header))
     for name in table:
         best, median = max(speeds[name]), statistics.median(speeds[name])
         diff = (outputs[name] - outputs[ref_name]).abs().max().item()
         print(
-            f"{name:<50} {best:>10.3f} {best / ref_best:>8.2f}x {median:>8.3f} "
+            f"{name:<56} {best:>10.3f} {best / ref_best:>8.2f}x {median:>8.3f} "
             f"{median / ref_median:>8.2f}x {diff:>11.2e} {warm[name]:>10.1f}"
         )
+    print(f"load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -12,6 +15,10 @@ from translkit.plugin_manager import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
 
 # Keep torch to what the CI machine has and make runs repeatable.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Caches (the precision probe, feature statistics) go to a folder of this session, never ~/.cache.
+_CACHE = tempfile.mkdtemp(prefix="translkit-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ["TRANSLKIT_CACHE"] = _CACHE
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.fileio",
         "translkit.devices",
         "translkit.norms",
+        "translkit.precision",
+        "translkit.threads",
     ),
     (
         "translkit",

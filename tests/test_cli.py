@@ -149,7 +149,7 @@ def test_run_dry_run_prints_resolved_recipe_with_overrides(recipe_file: Path) ->
     assert resolved["optim"]["lr"] == 1e-4
     assert resolved["generator"] == {"name": "cli_gen", "ngf": 8, "norm": "instance"}
     assert resolved["discriminator"] == {"name": "cli_disc", "ndf": 4}
-    assert resolved["train"]["precision"] == "fp32"
+    assert resolved["train"]["precision"] == "auto"
     assert not (recipe_file.parent / "runs").exists()
 
 

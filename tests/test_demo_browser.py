@@ -71,8 +71,9 @@ def _picture(path: Path, width: int, height: int) -> Path:
 
 def test_a_picture_is_translated_at_its_size_and_downloaded(page, tmp_path: Path) -> None:
     model = page.inner_text("#model")
-    for shown in ("tiny-run", "cyclegan", "resnet_6blocks", "cpu", "fp32"):
+    for shown in ("tiny-run", "cyclegan", "resnet_6blocks", "cpu"):
         assert shown in model
+    assert "fp32" in model or "bf16" in model  # the precision auto chose on this machine
     options = page.eval_on_selector_all("#direction option", "els => els.map(e => e.value)")
     assert options == ["a2b", "b2a"]
     page.select_option("#direction", "b2a")

@@ -32,7 +32,8 @@ def test_a_checkpoint_gives_one_translator_per_direction_and_its_description(
     assert list(translators) == ["a2b", "b2a"]
     assert info["method"] == "—" and info["generator"] == "resnet_6blocks"  # no method recorded
     assert info["generator_options"] == {"ngf": 4}
-    assert (info["device"], info["precision"], info["tile"]) == ("cpu", "fp32", 1024)
+    chosen = translators["a2b"].choice.name  # auto: bf16 where the CPU has it natively
+    assert (info["device"], info["precision"], info["tile"]) == ("cpu", chosen, 1024)
     assert info["epoch"] is None and info["checkpoint"] == "tiny.pt"
     x = torch.rand(1, 3, 24, 36) * 2 - 1
     assert translators["a2b"](x).shape == x.shape

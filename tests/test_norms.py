@@ -63,8 +63,9 @@ def test_engine_swaps_on_cpu_unless_off(tmp_path) -> None:
         return Engine(resolve_recipe(recipe_from_dict(raw), reg), torch.device("cpu"), reg)
 
     fast, plain = engine("auto"), engine("off")
-    kinds = {type(m) for m in fast.nets["G_AB"].modules()}
-    assert nn.GroupNorm in kinds and nn.InstanceNorm2d not in kinds
+    modules = list(fast.nets["G_AB"].modules())  # GroupNorm, or its fp32 kind under bf16
+    assert any(isinstance(m, nn.GroupNorm) for m in modules)
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in modules)
     assert nn.InstanceNorm2d in {type(m) for m in plain.nets["G_AB"].modules()}
     for key in fast.nets:  # checkpoints do not change
         fsd, psd = fast.nets[key].state_dict(), plain.nets[key].state_dict()

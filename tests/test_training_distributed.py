@@ -97,3 +97,79 @@ def test_signal_writes_checkpoint_and_resumes(tmp_path: Path, signum: int, code:
     recipe.train.max_steps = ckpt["step"] + 1
     result = train(recipe, resume="latest", progress=False)
     assert result.steps == ckpt["step"] + 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_nodes_on_localhost_with_c10d_rendezvous(tmp_path: Path):
+    """torchrun's multi-node rendezvous: two "nodes" (one process each) on 127.0.0.1."""
+    recipe = _ddp_recipe(tmp_path, "nodes")
+    path = tmp_path / "recipe.toml"
+    path.write_text(recipe.to_toml())
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    nodes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes",
+                "2",
+                "--nproc-per-node",
+                "1",
+                "--rdzv-backend",
+                "c10d",
+                "--rdzv-endpoint",
+                f"127.0.0.1:{port}",
+                "--rdzv-id",
+                "translkit-test",
+                "--local-addr",
+                "127.0.0.1",
+                "-m",
+                "translkit",
+                "run",
+                str(path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(outputs)
+    summary = __import__("json").loads((recipe.run_dir / "summary.json").read_text())
+    assert summary["finished"] and summary["world_size"] == 2 and summary["steps"] == 2
+    ckpt = load_checkpoint(recipe.run_dir / "checkpoints/latest.pt")
+    assert ckpt["world_size"] == 2 and len(ckpt["ranks"]) == 2
+
+
+@pytest.mark.parametrize(("first", "then"), [(2, 1), (1, 2)])
+def test_resume_with_another_number_of_processes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], first: int, then: int
+):
+    """Method state (pools) and RNG states are carried over; the run continues to the end
+    and says so."""
+    recipe = _ddp_recipe(tmp_path, "reshard")
+    recipe.optim.epochs = 2
+    recipe.train.pool_size = 4
+    recipe.train.max_steps = 2  # stop after epoch 1
+    part = train(recipe, nproc=first, progress=False)
+    assert part.steps == 2
+    recipe.train.max_steps = 0
+    rest = train(recipe, nproc=then, resume="latest", progress=False)
+    assert rest.finished and rest.steps == 4 and rest.summary["world_size"] == then
+    out = capfd.readouterr()
+    assert f"written by {first} process(es), this run has {then}" in out.out + out.err
+    ckpt = load_checkpoint(recipe.run_dir / "checkpoints/latest.pt")
+    assert len(ckpt["ranks"]) == then
+    pooled = sum(r["method"]["pools"]["A"]["images"].shape[0] for r in ckpt["ranks"])
+    assert pooled >= 2  # the history pools survived the change of process count

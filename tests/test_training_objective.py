@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_support import tiny_recipe
+from training_support import AVX2_CPU, tiny_recipe
 from translkit_plugins._pool import ImagePool
 
 from translkit import get_registry
@@ -109,8 +109,11 @@ def test_channels_last_auto_is_off_on_cpu():
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
-def test_reduced_precision_on_cpu_is_a_recipe_error(precision: str):
-    with pytest.raises(RecipeError, match="CUDA only"):
+def test_reduced_precision_on_cpu_without_native_units_is_a_recipe_error(
+    precision: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("translkit.precision.cpu_info", lambda: AVX2_CPU)
+    with pytest.raises(RecipeError, match=r"train.precision = '(bf|fp)16'.*emulated"):
         training_device(TrainSection(device="cpu", precision=precision))
 
 

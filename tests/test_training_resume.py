@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_support import tiny_recipe
+from training_support import needs_cpu_bf16, tiny_recipe
 
 from translkit import get_registry
 from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, load_generators, save_checkpoint
@@ -33,9 +33,13 @@ def _assert_identical(a: Path, b: Path) -> None:
             assert torch.equal(wa[net][key], wb[net][key]), f"{net}.{key} differs"
 
 
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_cpu_bf16)])
 @pytest.mark.parametrize("stop_after", [2, 3])  # end of epoch 1; mid-epoch 2
-def test_resume_is_bit_identical(tmp_path: Path, stop_after: int):
-    common = {"train": {"ema": 0.9, "sample_every": 0}, "eval": {"every": 0, "num_samples": 0}}
+def test_resume_is_bit_identical(tmp_path: Path, stop_after: int, precision: str):
+    common = {
+        "train": {"ema": 0.9, "sample_every": 0, "precision": precision},
+        "eval": {"every": 0, "num_samples": 0},
+    }
     straight = train(tiny_recipe(tmp_path, name="straight", **common), progress=False)
     assert straight.finished and straight.steps == 4
     part = tiny_recipe(tmp_path, name="parts", **common)
@@ -47,6 +51,7 @@ def test_resume_is_bit_identical(tmp_path: Path, stop_after: int):
     rest = tiny_recipe(tmp_path, name="parts", **common)
     resumed = train(rest, resume="latest", progress=False)
     assert resumed.finished and resumed.steps == 4
+    assert resumed.summary["precision"]["name"] == precision
     _assert_identical(
         straight.run_dir / "checkpoints/latest.pt", rest.run_dir / "checkpoints/latest.pt"
     )
@@ -157,3 +162,15 @@ def test_checkpoint_from_before_methods_loads_and_resumes(tmp_path: Path):
     _assert_identical(
         straight.run_dir / "checkpoints/latest.pt", part.run_dir / "checkpoints/latest.pt"
     )
+
+
+def test_a_run_resumes_with_another_process_count(tmp_path: Path):
+    """Each new process continues an old process's method state (pools) and keeps its RNG
+    stream where that rank existed; a new rank gets a fresh one."""
+    from translkit.training.snapshots import rank_state
+
+    ckpt = {"ranks": [{"method": {"pools": i}, "rng": {"tag": i}} for i in range(2)]}
+    assert [rank_state(ckpt, r, 1)["method"] for r in range(1)] == [{"pools": 0}]
+    three = [rank_state(ckpt, r, 3) for r in range(3)]
+    assert [s["method"] for s in three] == [{"pools": 0}, {"pools": 1}, {"pools": 0}]
+    assert [s["rng"] for s in three] == [{"tag": 0}, {"tag": 1}, None]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from training_support import tiny_recipe
+from training_support import AVX2_CPU, tiny_recipe
 from typer.testing import CliRunner
 
 from translkit import get_registry
@@ -153,11 +153,14 @@ def test_cli_passes_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert seen["resume"] == "ck.pt" and seen["overwrite"] and seen["nproc"] == 3
 
 
-def test_cpu_reduced_precision_via_cli(tmp_path: Path):
+def test_cpu_reduced_precision_via_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("translkit.precision.cpu_info", lambda: AVX2_CPU)
     path = tmp_path / "r.toml"
     path.write_text(tiny_recipe(tmp_path).to_toml())
     result = CliRunner().invoke(app, ["run", str(path), "--set", "train.precision=bf16"])
-    assert result.exit_code == 1 and "CUDA only" in result.output
+    assert result.exit_code == 1, result.output
+    assert "no AMX-BF16 or AVX512-BF16" in result.output and "Traceback" not in result.output
+    assert not tiny_recipe(tmp_path).run_dir.exists()  # refused before writing anything
 
 
 def test_selection_goal(tmp_path: Path):

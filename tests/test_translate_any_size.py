@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from scoring_support import generators_checkpoint, write_images
 from torch import nn
+from training_support import AVX2_CPU
 from typer.testing import CliRunner
 
 from translkit import get_registry
@@ -45,9 +46,9 @@ def test_pad_reflects_and_repeats_when_pad_exceeds_the_image() -> None:
 def test_batched_and_channels_last_match_single_contiguous() -> None:
     net = _net()
     x = torch.rand(4, 3, 29, 35) * 2 - 1
-    one = Translator(net, batch_size=1, channels_last=False)(x)
-    batched = Translator(_net(), batch_size=4, channels_last=False)(x)
-    cl = Translator(_net(), batch_size=4, channels_last=True)(x)
+    one = Translator(net, batch_size=1, channels_last=False, precision="fp32")(x)
+    batched = Translator(_net(), batch_size=4, channels_last=False, precision="fp32")(x)
+    cl = Translator(_net(), batch_size=4, channels_last=True, precision="fp32")(x)
     assert torch.allclose(one, batched, atol=1e-5)
     assert torch.allclose(one, cl, atol=1e-5)
 
@@ -69,19 +70,23 @@ class _Pointwise(nn.Module):
 def test_tiles_blend_back_to_the_whole_image() -> None:
     x = torch.rand(1, 3, 70, 101) * 2 - 1
     net = _Pointwise()
-    whole = Translator(net)(x)
-    tiled = Translator(net, tile=30, overlap=8, batch_size=3)
+    whole = Translator(net, precision="fp32")(x)
+    tiled = Translator(net, tile=30, overlap=8, batch_size=3, precision="fp32")
     assert tiled.tile == 32  # rounded up to the multiple
     assert torch.allclose(tiled(x), whole, atol=1e-6)
     y = Translator(_net(), tile=24, overlap=6)(x)
     assert y.shape == x.shape and torch.isfinite(y).all()
 
 
-def test_bad_settings_are_clear_errors() -> None:
+def test_bad_settings_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TranslkitError, match="overlap 40 must be smaller"):
         Translator(_Pointwise(), tile=32, overlap=40)
-    with pytest.raises(TranslkitError, match="CUDA only"):
+    with pytest.raises(TranslkitError, match="not a precision"):
+        Translator(_Pointwise(), precision="bf61", device="cpu")  # type: ignore[arg-type]
+    monkeypatch.setattr("translkit.precision.cpu_info", lambda: AVX2_CPU)
+    with pytest.raises(TranslkitError, match="--precision = 'bf16'.*no AMX-BF16"):
         Translator(_Pointwise(), precision="bf16", device="cpu")
+    assert Translator(_Pointwise(), device="cpu").precision == "fp32"  # auto
 
 
 def _rotated_jpeg(path: Path) -> None:
@@ -228,7 +233,7 @@ def test_checkpoint_imported_from_the_reference_code(tmp_path: Path) -> None:
     assert report.ok and Image.open(tmp_path / "out" / "000.png").size == (45, 31)
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
-        assert torch.allclose(Translator(zhu.eval())(x), zhu(x), atol=1e-6)
+        assert torch.allclose(Translator(zhu.eval(), precision="fp32")(x), zhu(x), atol=1e-6)
     with pytest.raises(TranslkitError, match="translates only a2b, not b2a"):
         translate_checkpoint(
             ckpt, tmp_path / "in", tmp_path / "o2", get_registry(), direction="b2a"
@@ -241,7 +246,7 @@ def test_checkpoint_imported_from_the_reference_code(tmp_path: Path) -> None:
 def test_half_precision_on_cuda_is_close_to_fp32(precision: str) -> None:
     net = _net()
     x = torch.rand(3, 3, 61, 47) * 2 - 1
-    ref = Translator(net, device="cuda")(x)
+    ref = Translator(net, device="cuda", precision="fp32")(x)
     half = Translator(_net(), device="cuda", precision=precision)(x)
     assert half.shape == x.shape and half.dtype == torch.float32
     assert (half - ref).abs().max() < 0.05
@@ -263,3 +268,21 @@ def test_group_norm_rewrite_keeps_the_function_and_the_callers_net() -> None:
     assert torch.allclose(optimize_for_inference(affine)(x), affine.eval()(x), atol=1e-5)
     tracked = nn.Sequential(nn.InstanceNorm2d(3, track_running_stats=True)).eval()
     assert isinstance(optimize_for_inference(tracked)[0], nn.InstanceNorm2d)
+
+
+def test_cpu_passes_hold_a_bounded_number_of_pixels() -> None:
+    from translkit.inference.translate import CPU_PIXELS_PER_PASS
+
+    class Recording(_Pointwise):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.batches.append(x.shape[0])
+            return super().forward(x)
+
+    net = Recording()
+    translator = Translator(net, batch_size=8, precision="fp32", optimize=False)
+    translator.net.batches = []
+    side = int(CPU_PIXELS_PER_PASS**0.5)
+    translator(torch.rand(3, 3, side, side))
+    translator(torch.rand(8, 3, side // 2, side // 2))
+    translator(torch.rand(8, 3, 16, 16))
+    assert translator.net.batches == [1, 1, 1, 4, 4, 8]

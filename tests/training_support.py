@@ -5,8 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import translkit
+from translkit.precision import CpuInfo, choose_precision
 from translkit.recipe import Recipe, recipe_from_dict, resolve_recipe
+
+#: A CPU without native bf16 (AMD Zen 3 kind), for tests of the refusals (monkeypatch
+#: ``translkit.precision.cpu_info`` to return it).
+AVX2_CPU = CpuInfo("AMD EPYC 7B13", frozenset({"avx", "avx2", "fma", "sse4_2"}), "AVX2", True)
+
+
+def _cpu_bf16_skip_reason() -> str:
+    choice = choose_precision("auto", "cpu")
+    return "" if choice.name == "bf16" else f"needs a CPU with native bf16: {choice.reason}"
+
+
+#: Skip a test where this CPU has no native bf16 (emulated bf16 is refused, and far slower).
+needs_cpu_bf16 = pytest.mark.skipif(
+    bool(_cpu_bf16_skip_reason()), reason=_cpu_bf16_skip_reason() or "-"
+)
 
 
 def make_data(root: Path, *, size: int = 32, train: int = 4, test: int = 2) -> Path:
@@ -39,6 +57,7 @@ def tiny_recipe(
         "optim": {"epochs": 2, "batch_size": 2, "lr": 2e-4, "schedule": "linear"},
         "train": {
             "device": "cpu",
+            "precision": "fp32",  # exact comparisons; reduced precision is tested explicitly
             "pool_size": 4,
             "log_every": 1,
             "sample_every": 2,

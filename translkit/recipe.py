@@ -180,8 +180,12 @@ class TrainSection:
     device: str = _doc(
         "`auto` (CUDA when available), `cpu`, `cuda`, `cuda:1`, ...", DeviceName(), default="auto"
     )
-    precision: Literal["fp32", "bf16", "fp16"] = _doc(
-        "Autocast precision; bf16/fp16 run on CUDA only.", default="fp32"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = _doc(
+        "Arithmetic precision. `auto`: bf16 autocast where the device has native bf16 units "
+        "(CUDA with bf16; CPUs with AMX-BF16 or AVX512-BF16 where it measured faster), else "
+        "fp32. `bf16`/`fp16` force autocast (refused where the device would emulate it); "
+        "weights, optimiser state and checkpoints stay fp32.",
+        default="auto",
     )
     channels_last: Literal["auto", "on", "off"] = _doc(
         "Memory format; `auto` enables it only where it is correct and faster.", default="auto"

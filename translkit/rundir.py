@@ -267,6 +267,8 @@ def environment_info(plugins: Any = None) -> dict[str, Any]:
     """
     import torch
 
+    from translkit.precision import cpu_info
+
     cuda = torch.cuda.is_available()
     return {
         "python": sys.version.split()[0],
@@ -284,5 +286,6 @@ def environment_info(plugins: Any = None) -> dict[str, Any]:
         ],
         "device": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
         "cuda": torch.version.cuda if cuda else None,
+        "cpu": cpu_info().to_dict(),
         "cpu_threads": torch.get_num_threads(),
     }

@@ -187,7 +187,8 @@ def score_generators(
             if not folder.is_dir():
                 raise MetricError(f"test folder {folder} does not exist (data.root = {root})")
         fake = Path(out_dir) / direction
-        translator = Translator(net, device=device, batch_size=batch_size)
+        # fp32 whatever the CPU: scores must not depend on the machine that computes them
+        translator = Translator(net, device=device, batch_size=batch_size, precision="fp32")
         report = translate_files(translator, plan_outputs(src, fake))
         if report.failed:
             _, reason = report.failed[0]

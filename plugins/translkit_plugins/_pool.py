@@ -55,4 +55,5 @@ class ImagePool:
         images = state["images"]
         self.images = [img.unsqueeze(0).to(device) for img in images] if images.numel() else []
         self.images = self.images[: self.size]
-        self.rng.set_state(state["rng"])
+        if state.get("rng") is not None:  # None: keep this pool's own seed (re-sharded)
+            self.rng.set_state(state["rng"])

@@ -28,7 +28,11 @@ def demo(
         None, "--direction", "-d", help="a2b or b2a; repeat for both (default: all it has)."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32; bf16 or fp16 on CUDA."),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        help="auto (bf16 where the device has native bf16, else fp32), fp32, bf16 or fp16.",
+    ),
     tile: int = typer.Option(
         1024,
         "--tile",

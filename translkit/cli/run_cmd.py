@@ -67,10 +67,13 @@ def run(
             )
         recipe = load_recipe(RunDir(recipe_path).require().recipe_file, overrides)
         recipe.run.output_dir, recipe.run.name = str(recipe_path.parent), recipe_path.name
-        plugins = load_plugins(plugin)
+        modules = list(plugin)
     else:
         recipe = load_recipe(recipe_path, overrides)
-        plugins = load_plugins([*recipe.plugins, *plugin])
+        modules = [*recipe.plugins, *plugin]
+    if not dry_run:  # first words at once: torch and the plugins take seconds to import
+        typer.echo(f"{recipe_path} → {recipe.run_dir}: importing torch and the plugins", err=True)
+    plugins = load_plugins(modules)
     recipe = resolve_recipe(recipe, plugins.registries)
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)

@@ -50,9 +50,9 @@ def translate(
         "auto", "--device", help="auto, cpu, cuda, cuda:N.", rich_help_panel="Device and speed"
     ),
     precision: str = typer.Option(
-        "fp32",
+        "auto",
         "--precision",
-        help="fp32; bf16 or fp16 on CUDA.",
+        help="auto (bf16 where the device has native bf16, else fp32), fp32, bf16 or fp16.",
         rich_help_panel="Device and speed",
     ),
     compile: bool = typer.Option(
@@ -118,6 +118,7 @@ def translate(
             f"[red]failed[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
         )
     console.print(escape(summary_line(report, output)), highlight=False)
+    console.print(f"[dim]precision: {escape(report.precision)}[/]", highlight=False)
     if report.failed:
         raise typer.Exit(1)
 

@@ -25,6 +25,7 @@ from translkit.data.io import SPLITS, inspect_image, list_images, load_rgb
 from translkit.data.transforms import ImageTransform, check_sizes, draft_size
 from translkit.errors import DataError
 from translkit.recipe import DataSection
+from translkit.threads import loader_workers
 
 __all__ = [
     "TestImages",
@@ -255,7 +256,7 @@ def build_train_loader(
         rank=rank,
         world_size=world_size,
         skip_batches=skip_batches,
-        num_workers=data.num_workers,
+        num_workers=loader_workers(data.num_workers),  # within this process's cores
         pin_memory=pin_memory,
     )
     if not 0 <= skip_batches <= loader.batches_per_epoch:

@@ -41,7 +41,7 @@ def load_demo_model(
     *,
     directions: list[str] | tuple[str, ...] = (),
     device: str = "auto",
-    precision: Precision = "fp32",
+    precision: Precision = "auto",
     tile: int = 1024,
     overlap: int = 32,
     batch_size: int = 8,
@@ -79,7 +79,7 @@ def load_demo_model(
     first = translators[chosen[0]]
     info.update(
         device=str(first.device),
-        precision=precision,
+        precision=first.choice.name,
         tile=first.tile,
         overlap=first.overlap if first.tile else 0,
         directions=chosen,

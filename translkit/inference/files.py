@@ -24,6 +24,7 @@ from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator
 from translkit.models import pick_direction
 from translkit.registry import Registries
+from translkit.threads import ThreadGovernor, thread_budget
 
 __all__ = [
     "TranslateReport",
@@ -50,6 +51,7 @@ class TranslateReport:
     skipped: list[Path] = field(default_factory=list)
     not_images: list[Path] = field(default_factory=list)
     notes: list[tuple[Path, str]] = field(default_factory=list)
+    precision: str = ""  # what ran and why (Choice.describe())
 
     @property
     def ok(self) -> bool:
@@ -90,8 +92,12 @@ def translate_files(
     pairs: list[tuple[Path, Path]],
     *,
     on_done: Callable[[int], None] | None = None,
+    threads: ThreadGovernor | None = None,
 ) -> TranslateReport:
-    """Translate ``(input, output)`` pairs, batching images of equal size."""
+    """Translate ``(input, output)`` pairs, batching images of equal size.
+
+    :param threads: a :class:`~translkit.threads.ThreadGovernor` to consult between batches.
+    """
     report = TranslateReport()
     groups: dict[tuple[int, int] | None, list[tuple[Path, Path]]] = defaultdict(list)
     for pair in pairs:
@@ -102,6 +108,8 @@ def translate_files(
     for size, members in groups.items():
         step = translator.batch_size if size is not None else 1
         for i in range(0, len(members), step):
+            if threads is not None:
+                threads.tick()
             _translate_batch(translator, members[i : i + step], report)
             if on_done:
                 on_done(len(members[i : i + step]))
@@ -162,7 +170,7 @@ def translate_checkpoint(
     tile: int = 0,
     overlap: int = 32,
     device: str = "auto",
-    precision: Precision = "fp32",
+    precision: Precision = "auto",
     channels_last: bool | None = None,
     compile: bool = False,
     overwrite: bool = False,
@@ -196,8 +204,10 @@ def translate_checkpoint(
     )
     if on_total:
         on_total(len(pairs))
-    report = translate_files(translator, pairs, on_done=on_done)
+    governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
+    report = translate_files(translator, pairs, on_done=on_done, threads=governor)
     report.skipped = [dst for _, dst in plan.existing]
     report.not_images = plan.not_images
     report.failed = plan.refused + report.failed
+    report.precision = translator.choice.describe()
     return report

@@ -27,11 +27,16 @@ from torch import nn
 from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.inference.optimize import optimize_for_inference
+from translkit.precision import choose_precision, prepare_module
 
-__all__ = ["Precision", "Translator", "min_input_size", "pad_to_multiple"]
+__all__ = ["CPU_PIXELS_PER_PASS", "Precision", "Translator", "min_input_size", "pad_to_multiple"]
 
-Precision = Literal["fp32", "bf16", "fp16"]
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+#: On the CPU, a forward pass holds at most this many pixels (batch × height × width):
+#: larger passes spill the activations out of the caches. One thread, bf16, ResNet-9
+#: (benchmarks/translate.py): at 256 px batch 1 ran 1.88 images/s, batch 8 1.44; at
+#: 128 px batches 2–4 were fastest (7.1 against 6.9 at batch 1 and 8).
+CPU_PIXELS_PER_PASS = 256 * 256
 
 
 def _reflect_pad(x: torch.Tensor, pad_w: int, pad_h: int) -> torch.Tensor:
@@ -97,8 +102,11 @@ class Translator:
     :param tile: tile side in pixels (0, the default, translates whole images); it is
         rounded up to the generator's multiple.
     :param overlap: pixels shared by neighbouring tiles, blended linearly (default 32).
-    :param batch_size: images (or tiles) per forward pass (default 8).
-    :param precision: ``fp32`` (default), or ``bf16``/``fp16`` autocast on CUDA only.
+    :param batch_size: images (or tiles) per forward pass (default 8); on the CPU at most
+        :data:`CPU_PIXELS_PER_PASS` pixels go through one pass (fewer images when large).
+    :param precision: ``auto`` (default: bf16 autocast where the device has native bf16
+        units, else fp32; :mod:`translkit.precision`), ``fp32``, ``bf16`` or ``fp16``.
+        :attr:`choice` records what was chosen and why.
     :param channels_last: run in the channels-last memory format; ``None`` (default)
         enables it on CUDA, and on the CPU together with ``optimize`` (group norm is
         faster channels-last there, instance norm is not; ``benchmarks/translate.py``
@@ -119,19 +127,13 @@ class Translator:
         tile: int = 0,
         overlap: int = 32,
         batch_size: int = 8,
-        precision: Precision = "fp32",
+        precision: Precision = "auto",
         channels_last: bool | None = None,
         optimize: bool = True,
         compile: bool = False,
     ) -> None:
         self.device = parse_device(device, option="--device") if isinstance(device, str) else device
-        if precision not in ("fp32", *_DTYPES):
-            raise TranslkitError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
-        if precision != "fp32" and self.device.type != "cuda":
-            raise TranslkitError(
-                f"precision {precision} runs on CUDA only (emulated and very slow on CPU); "
-                "use fp32 on the CPU"
-            )
+        self.choice = choose_precision(precision, self.device)
         if batch_size < 1:
             raise TranslkitError(f"batch size must be at least 1, got {batch_size}")
         if tile < 0 or overlap < 0:
@@ -139,12 +141,13 @@ class Translator:
         self.multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
         self.overlap = overlap
         self.batch_size = batch_size
-        self.precision = precision
+        self.precision = self.choice.name
         if channels_last is None:
             channels_last = self.device.type == "cuda" or optimize
         self.channels_last = channels_last
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
+        prepare_module(net, self.choice)  # norms in fp32 under autocast
         self.net = net.eval().to(self.device, memory_format=fmt)
         self._run = torch.compile(self.net) if compile else self.net
         #: Inputs are padded to at least this side (every norm sees more than one value).
@@ -160,9 +163,13 @@ class Translator:
 
     # -- core ----------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=_DTYPES[self.precision])
+        return self.choice.autocast(self.device.type)
+
+    def _per_pass(self, h: int, w: int) -> int:
+        """Images of ``h`` × ``w`` per forward pass (see :data:`CPU_PIXELS_PER_PASS`)."""
+        if self.device.type != "cpu":
+            return self.batch_size
+        return max(1, min(self.batch_size, CPU_PIXELS_PER_PASS // max(1, h * w)))
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
@@ -181,7 +188,7 @@ class Translator:
         if self.tile and (h > self.tile or w > self.tile):
             return torch.cat([self._tiled(x[i : i + 1]) for i in range(x.shape[0])])
         outs = []
-        for chunk in x.split(self.batch_size):
+        for chunk in x.split(self._per_pass(h, w)):
             y = self._forward(pad_to_multiple(chunk, self.multiple, self.min_size))
             outs.append(y[..., :h, :w])
         return torch.cat(outs).cpu()
@@ -198,8 +205,9 @@ class Translator:
         out = torch.zeros(1, c, h, w)
         weight = torch.zeros(1, 1, h, w)
         boxes = list(self._tiles(h, w))
-        for i in range(0, len(boxes), self.batch_size):
-            group = boxes[i : i + self.batch_size]
+        per_pass = self._per_pass(self.tile, self.tile)
+        for i in range(0, len(boxes), per_pass):
+            group = boxes[i : i + per_pass]
             crops = [x[..., t : t + self.tile, lft : lft + self.tile] for t, lft in group]
             th, tw = crops[0].shape[-2:]
             if any(cr.shape[-2:] != (th, tw) for cr in crops):  # edge tiles of a thin image

@@ -231,6 +231,10 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
             args += ["--resume", resume]
         if overwrite:
             args.append("--overwrite")
+        from translkit.threads import launcher_env
+
+        threads = launcher_env(nproc, recipe.data.num_workers)  # each worker's share
+        os.environ.update(threads)
         try:
             run(parse_args(args))
         except ChildFailedError as err:
@@ -241,4 +245,7 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
                 f"distributed training with {nproc} processes failed ({failures}); "
                 "the workers' messages are printed above"
             ) from None
+        finally:
+            for key in threads:
+                os.environ.pop(key, None)
     sys.stdout.flush()

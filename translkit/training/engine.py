@@ -16,7 +16,6 @@ Adam per optimiser group of the method, the GradScaler and the EMA, and runs one
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -27,6 +26,7 @@ from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
 from translkit.models import Model, build_model
 from translkit.norms import swap_instance_norms
+from translkit.precision import Choice, choose_precision, prepare_module
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
@@ -37,10 +37,9 @@ __all__ = [
     "NonFiniteLossError",
     "fuses_passes",
     "training_device",
+    "training_precision",
     "uses_channels_last",
 ]
-
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class NonFiniteLossError(TranslkitError):
@@ -52,12 +51,13 @@ def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.
     device = parse_device(train.device, option="train.device", error=RecipeError)
     if device.type == "cuda" and info is not None and info.enabled and device.index is None:
         device = torch.device("cuda", info.local_rank)
-    if train.precision != "fp32" and device.type != "cuda":
-        raise RecipeError(
-            f"train.precision = {train.precision!r} is supported on CUDA only; on {device.type} "
-            'it is emulated and tens of times slower: set train.precision = "fp32"'
-        )
+    training_precision(train, device)  # refuse an unsupported precision before any work
     return device
+
+
+def training_precision(train: TrainSection, device: torch.device) -> Choice:
+    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`)."""
+    return choose_precision(train.precision, device, option="train.precision", error=RecipeError)
 
 
 def uses_channels_last(train: TrainSection, device: torch.device) -> bool:
@@ -99,14 +99,15 @@ class Engine:
     ) -> None:
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
         train = recipe.train
+        self.precision = training_precision(train, device)
         torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
         self.model = build_model(recipe, registries)
         self.method = self.model.method
         self.nets = {role: self._place(net) for role, net in self.model.nets.items()}
         self.model.nets = self.nets
         self.losses = self.model.losses
-        self.dtype = _DTYPES[train.precision]
-        self.scaler = torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
+        self.dtype = self.precision.dtype
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision.name == "fp16")
         self._build_optimizers()
         translating = list(dict.fromkeys(self.method.directions.values()))
         self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
@@ -138,6 +139,7 @@ class Engine:
             swap_instance_norms(net)  # exact; faster kernel on CPU (translkit.norms)
         if self.info.enabled:
             net = convert_sync_batchnorm(net, self.device.type)
+        prepare_module(net, self.precision)  # norms and outputs in fp32 under autocast
         net = net.to(self.device).train()
         if uses_channels_last(train, self.device):
             net = net.to(memory_format=torch.channels_last)
@@ -170,9 +172,7 @@ class Engine:
 
     # -- the step ------------------------------------------------------------------------
     def _autocast(self) -> Any:
-        if self.dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
+        return self.precision.autocast(self.device.type)
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(self.device, non_blocking=True)

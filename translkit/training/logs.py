@@ -195,6 +195,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         ("time", f"{summary.get('seconds', 0):.1f} s"),
         ("images/s", f"{summary.get('images_per_s', 0):.2f}"),
         ("device", str(summary.get("device"))),
+        ("precision", str((summary.get("precision") or {}).get("name", "-"))),
         ("run directory", str(summary.get("run_dir"))),
     ]
     if summary.get("best"):

@@ -100,13 +100,18 @@ def prune(run: RunDir, keep_last: int) -> list[Path]:
 def rank_state(ckpt: dict[str, Any], rank: int, world_size: int) -> dict[str, Any]:
     """This process's ``{"method": ..., "rng": ...}`` from a snapshot.
 
-    Snapshots written before methods became plugins stored CycleGAN's pools as
-    ``{"pools": ...}``; they are read as the method state ``{"pools": ...}``.
+    Written by as many processes: each its own (bit-identical resume). Written by another
+    count: process ``rank`` continues from the method state of old process
+    ``rank % old_count`` (CycleGAN: that process's history pools) and keeps old rank
+    ``rank``'s RNG states where that rank existed; elsewhere ``rng`` is ``None`` and the
+    caller derives a fresh stream. Snapshots written before methods became plugins stored
+    CycleGAN's pools as ``{"pools": ...}``; they are read as the method state.
     """
     ranks = ckpt["ranks"]
-    mine = ranks[rank] if len(ranks) == world_size else ranks[0]
-    method = mine["method"] if "method" in mine else {"pools": mine["pools"]}
-    return {"method": method, "rng": mine["rng"]}
+    donor = ranks[rank % len(ranks)]
+    method = donor["method"] if "method" in donor else {"pools": donor["pools"]}
+    rng = ranks[rank]["rng"] if rank < len(ranks) else None
+    return {"method": method, "rng": rng}
 
 
 def resolve_resume(resume: str, run: RunDir) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class Trainer:
         self.run = RunDir(recipe.run_dir)
         self.log: RunLog | None = None
         self.stop = _StopFlag()
+        self.threads = _thread_governor(recipe)
         self._configure_torch()
         self._prepare_data()
         self._check_metrics()
@@ -125,6 +127,14 @@ class Trainer:
             self._open_log(show, plugins)
         self.samples = self._fixed_samples()
 
+    def _header(self) -> str:
+        """The first line of the progress display: where, in what precision and why."""
+        procs = f", {self.info.world_size} processes" if self.info.enabled else ""
+        return (
+            f"training on {self.device}{procs}, {self.threads.describe()}; "
+            f"{self.engine.precision.describe()}"
+        )
+
     # -- set-up --------------------------------------------------------------------------
     def _configure_torch(self) -> None:
         if self.recipe.run.deterministic:
@@ -143,6 +153,12 @@ class Trainer:
 
         data, registries = self.recipe.data, self.registries
         if self.info.is_main:  # generates a missing synthetic set; never downloads
+            if data.synthetic and not Path(data.root).expanduser().exists():
+                n = 2 * (data.synthetic_train + data.synthetic_test)
+                print(
+                    f"generating the synthetic benchmark at {data.root} ({n} images)",
+                    file=sys.stderr,
+                )
             root = ensure_dataset(data, registries=registries)
             if data.check:
                 check_trainable(root, data, batch_size=self.recipe.optim.batch_size)
@@ -224,15 +240,27 @@ class Trainer:
             ) from None
         self.epoch, self.batch, self.step = ckpt["epoch"], ckpt["batch"], ckpt["step"]
         self.best, self.elapsed = ckpt.get("best"), float(ckpt.get("elapsed", 0.0))
-        mine = snap.rank_state(ckpt, self.info.rank, self.info.world_size)
+        written_by, world = len(ckpt["ranks"]), self.info.world_size
+        mine = snap.rank_state(ckpt, self.info.rank, world)
         self.engine.load_method_state(mine["method"])
-        snap.restore_rng(mine["rng"])
+        if mine["rng"] is not None:
+            snap.restore_rng(mine["rng"])
+        else:  # a rank the snapshot did not have: a fresh stream for this rank and step
+            _seed_everything(self.recipe.run.seed + self.info.rank + 7919 * self.step)
         if self.info.is_main:
             print(f"resumed from {ckpt['_path']} at epoch {self.epoch + 1}, step {self.step}")
+            if written_by != world:
+                print(
+                    f"note: the checkpoint was written by {written_by} process(es), this run "
+                    f"has {world}: each process continues an old one's method state (history "
+                    f"pools) and new ranks get fresh RNG streams, so "
+                    f"the continuation is not bit-identical to one with {written_by}",
+                    file=sys.stderr,
+                )
 
     def _open_log(self, show: bool, plugins: Any) -> None:
         recipe = self.recipe
-        self.run.write_metadata(recipe, plugins)
+        self.run.write_metadata(recipe, plugins, precision=self.engine.precision.to_dict())
         total = recipe.optim.epochs * self.batches_per_epoch
         if recipe.train.max_steps:
             total = min(total, recipe.train.max_steps)
@@ -242,6 +270,15 @@ class Trainer:
             start_step=self.step,
             show=show,
             tensorboard=recipe.train.tensorboard,
+        )
+        self.log.print(self._header())
+
+    def _header(self) -> str:
+        """The first line of the progress display: where, in what precision and why."""
+        procs = f", {self.info.world_size} processes" if self.info.enabled else ""
+        return (
+            f"training on {self.device}{procs}, {self.threads.describe()}; "
+            f"{self.engine.precision.describe()}"
         )
 
     def _fixed_samples(self) -> dict[str, torch.Tensor] | None:
@@ -290,6 +327,7 @@ class Trainer:
         self._window: dict[str, torch.Tensor] = {}
         self._window_n, self._window_t = 0, time.perf_counter()
         for batch in loader:
+            self.threads.tick()  # follow the free cores (translkit.threads)
             terms = engine.train_step(batch, self.step + 1)
             self.step += 1
             self.batch += 1
@@ -419,6 +457,8 @@ class Trainer:
             "seconds": round(seconds, 3),
             "images_per_s": round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
             "device": str(self.device),
+            "precision": self.engine.precision.to_dict(),
+            "threads": {"last": self.threads.threads, "changes": self.threads.changes},
             "world_size": self.info.world_size,
             "finished": finished,
             "interrupted": bool(interrupted),
@@ -468,6 +508,14 @@ def _clear(run: RunDir) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
+
+
+def _thread_governor(recipe: Recipe) -> Any:
+    """Thread count within this process's share of the cores; fixed when deterministic."""
+    from translkit.threads import ThreadGovernor, loader_workers, thread_budget
+
+    budget = thread_budget(loader_workers=loader_workers(recipe.data.num_workers))
+    return ThreadGovernor(budget, adaptive=not recipe.run.deterministic)
 
 
 def _improves(value: float, best: dict[str, Any] | None, goal: str) -> bool:
