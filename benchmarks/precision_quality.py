@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import translkit  # noqa: E402
 from translkit.precision import choose_precision, cpu_info  # noqa: E402
 from translkit.recipe import load_recipe, resolve_recipe  # noqa: E402
 from translkit.scoring import score_run  # noqa: E402
@@ -44,11 +45,14 @@ def train_and_score(
         f"run.name={precision}-{seed}",
         f"run.output_dir={folder / 'runs'}",
     ]
-    recipe = resolve_recipe(load_recipe(recipe_path, sets))
+    registries = translkit.get_registry()
+    recipe = resolve_recipe(load_recipe(recipe_path, sets), registries)
     start = time.perf_counter()
-    result = train(recipe, progress=False)
+    result = train(recipe, registries=registries, progress=False)
     seconds = time.perf_counter() - start
-    scores = score_run(result.run_dir, checkpoint="latest", metrics=["psnr", "ssim"])["scores"]
+    scores = score_run(
+        result.run_dir, registries, checkpoint="latest", metrics=["psnr", "ssim"]
+    )["scores"]
     return {"seconds": seconds, "steps": result.steps, **{k: scores[k] for k in KEYS}}
 
 

@@ -41,6 +41,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import translkit  # noqa: E402
 from translkit.precision import choose_precision, cpu_info  # noqa: E402
 from translkit.recipe import load_recipe, resolve_recipe  # noqa: E402
 from translkit.training.engine import Engine  # noqa: E402
@@ -60,8 +61,9 @@ def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     overrides.append(f"train.channels_last={channels_last}")
     overrides.append(f"train.compile={'true' if mode in ('compile', 'amp') else 'false'}")
     overrides.append(f"train.precision={PRECISION.get(mode, 'fp32')}")
-    recipe = resolve_recipe(load_recipe(recipe_path, overrides))
-    return Engine(recipe, torch.device(device))
+    registries = translkit.get_registry()
+    recipe = resolve_recipe(load_recipe(recipe_path, overrides), registries)
+    return Engine(recipe, torch.device(device), registries)
 
 
 def reference_step(e: Engine, real_A: torch.Tensor, real_B: torch.Tensor) -> None:
@@ -69,6 +71,8 @@ def reference_step(e: Engine, real_A: torch.Tensor, real_B: torch.Tensor) -> Non
     frozen and 2 separate identity passes, then D_A and D_B each scoring real and fake in
     separate passes with separate backward calls. Nothing reused, nothing fused."""
     G_AB, G_BA, D_A, D_B = (e.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
+    opt_G, opt_D = e.reference_optimizers
+    cycle, identity = e.losses["cycle"], e.losses["identity"]
     mse = torch.nn.functional.mse_loss
     fake_B = G_AB(real_A)
     rec_A = G_BA(fake_B)
@@ -76,39 +80,41 @@ def reference_step(e: Engine, real_A: torch.Tensor, real_B: torch.Tensor) -> Non
     rec_B = G_AB(fake_A)
     D_A.requires_grad_(False)
     D_B.requires_grad_(False)
-    e.opt_G.zero_grad()
+    opt_G.zero_grad()
     idt_B = G_AB(real_B)
     idt_A = G_BA(real_A)
     pred_B, pred_A = D_B(fake_B), D_A(fake_A)
     loss_G = (
         mse(pred_B, torch.ones_like(pred_B))
         + mse(pred_A, torch.ones_like(pred_A))
-        + e.cycle(rec_A, real_A)
-        + e.cycle(rec_B, real_B)
-        + e.identity(idt_A, real_A)
-        + e.identity(idt_B, real_B)
+        + cycle(rec_A, real_A)
+        + cycle(rec_B, real_B)
+        + identity(idt_A, real_A)
+        + identity(idt_B, real_B)
     )
     loss_G.backward()
-    e.opt_G.step()
+    opt_G.step()
     D_A.requires_grad_(True)
     D_B.requires_grad_(True)
-    e.opt_D.zero_grad()
+    opt_D.zero_grad()
     for net, real, fake, pool in ((D_B, real_B, fake_B, "B"), (D_A, real_A, fake_A, "A")):
-        fake = e.pools[pool].query(fake)
+        fake = e.method.pools[pool].query(fake)
         pr, pf = net(real), net(fake.detach())
         loss_D = 0.5 * (mse(pr, torch.ones_like(pr)) + mse(pf, torch.zeros_like(pf)))
         loss_D.backward()
-    e.opt_D.step()
+    opt_D.step()
 
 
 def make_step(e: Engine, mode: str, size: int, device: str) -> Any:
     g = torch.Generator().manual_seed(0)
     batch = {d: (torch.rand(1, 3, size, size, generator=g) * 2 - 1).to(device) for d in "AB"}
     if mode == "reference":  # Zhu's optimisers: torch's default Adam (no fused kernel)
-        params = [p for k in ("G_AB", "G_BA") for p in e.nets[k].parameters()]
-        e.opt_G = torch.optim.Adam(params, lr=e.base_lr["G"], betas=(0.5, 0.999))
-        params = [p for k in ("D_A", "D_B") for p in e.nets[k].parameters()]
-        e.opt_D = torch.optim.Adam(params, lr=e.base_lr["D"], betas=(0.5, 0.999))
+        params_G = [p for k in ("G_AB", "G_BA") for p in e.nets[k].parameters()]
+        params_D = [p for k in ("D_A", "D_B") for p in e.nets[k].parameters()]
+        e.reference_optimizers = (
+            torch.optim.Adam(params_G, lr=e.base_lr["G"], betas=(0.5, 0.999)),
+            torch.optim.Adam(params_D, lr=e.base_lr["D"], betas=(0.5, 0.999)),
+        )
         return lambda: reference_step(e, batch["A"], batch["B"])
     return lambda: e.train_step(batch)
 
