@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_support import tiny_recipe
+from training_support import make_data, tiny_recipe
 
 from translkit.checkpoint import load_checkpoint
 from translkit.training import train
@@ -59,11 +59,21 @@ def test_two_processes_equal_one(tmp_path: Path):
         assert rb["loss/G_total"] == pytest.approx(ra["loss/G_total"], rel=1e-4)
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_writes_checkpoint_and_resumes(tmp_path: Path, signum: int, code: int):
-    """SIGTERM exits 143 and SIGINT 130 (128 + the signal), after a checkpoint."""
+@pytest.mark.parametrize(
+    ("signum", "code", "to_group"),
+    [(signal.SIGTERM, 143, False), (signal.SIGINT, 130, False), (signal.SIGTERM, 143, True)],
+)
+def test_signal_writes_checkpoint_and_resumes(
+    tmp_path: Path, signum: int, code: int, to_group: bool
+):
+    """SIGTERM exits 143 and SIGINT 130 (128 + the signal), after a checkpoint; also when
+    the signal reaches the whole process group, loader workers included (as `timeout`,
+    batch schedulers and Ctrl-C in a terminal send it)."""
+    if to_group:  # long epochs: the signal reaches a live loader worker
+        make_data(tmp_path / "data", train=64)
     recipe = tiny_recipe(
         tmp_path,
+        data={"num_workers": 1} if to_group else {},
         optim={"epochs": 500},
         train={"sample_every": 0, "log_every": 1, "checkpoint_every": 1000},
         eval={"every": 0, "num_samples": 0},
@@ -77,6 +87,7 @@ def test_signal_writes_checkpoint_and_resumes(tmp_path: Path, signum: int, code:
         stderr=subprocess.STDOUT,
         env=env,
         text=True,
+        start_new_session=to_group,
     )
     metrics = recipe.run_dir / "metrics.jsonl"
     deadline = time.time() + 60
@@ -85,12 +96,17 @@ def test_signal_writes_checkpoint_and_resumes(tmp_path: Path, signum: int, code:
             break
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()[0]
-    proc.send_signal(signum)
+    if to_group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == code, out
     assert f"translkit run {recipe.run_dir} --resume" in " ".join(out.split())
     ckpt = load_checkpoint(recipe.run_dir / "checkpoints/latest.pt")
-    assert ckpt["step"] >= 3 and (ckpt["epoch"], ckpt["batch"]) == divmod(ckpt["step"], 2)
+    assert ckpt["step"] >= 3 and (ckpt["epoch"], ckpt["batch"]) == divmod(
+        ckpt["step"], 32 if to_group else 2
+    )
     summary = __import__("json").loads((recipe.run_dir / "summary.json").read_text())
     assert summary["interrupted"] and not summary["finished"] and summary["signal"] == signum
     assert summary["steps"] == ckpt["step"]  # summary.json agrees with latest.pt

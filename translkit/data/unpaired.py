@@ -12,6 +12,7 @@ global batches a single uninterrupted process would. Global batch ``t`` is
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -163,6 +164,12 @@ class UnpairedPairs(Dataset):
 
 def _worker_init(_: int) -> None:
     torch.set_num_threads(1)  # workers decode; intra-op threads would oversubscribe
+    # A stop signal sent to the whole process group (Ctrl-C in a terminal, `timeout`,
+    # a batch scheduler) is the main process's to handle: it checkpoints and closes the
+    # loader, and the workers exit with it. A worker dying of SIGTERM first would make
+    # torch raise "DataLoader worker ... killed by signal" before that checkpoint.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class TrainLoader:
