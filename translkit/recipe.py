@@ -90,9 +90,13 @@ class DataSection:
         "Generate the built-in synthetic leather↔denim benchmark at `root` if it is missing.",
         default=False,
     )
-    synthetic_train: int = _doc("Synthetic benchmark: training images per domain.", default=200)
-    synthetic_test: int = _doc("Synthetic benchmark: test images per domain.", default=24)
-    synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", default=0)
+    synthetic_train: int = _doc(
+        "Generated benchmarks (`synthetic`, `synthetic_recolor`; image size `load_size`): "
+        "training images per domain.",
+        default=200,
+    )
+    synthetic_test: int = _doc("Generated benchmarks: test images per domain.", default=24)
+    synthetic_seed: int = _doc("Generated benchmarks: generator seed.", default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
 
     def __post_init__(self) -> None:
