@@ -55,7 +55,7 @@ def test_unrecolor_inverts_recolor_within_a_level_on_every_colour() -> None:
     cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
     back = unrecolor(recolor(cube)).astype(int)
     assert np.abs(back - cube).max() <= 1
-    assert (back == cube).mean() > 0.9  # exact except where a curve compresses highlights
+    assert (back == cube).all(-1).mean() > 0.75  # exact but where a curve compresses highlights
     with pytest.raises(ValueError, match="uint8 RGB"):
         recolor(cube.astype(np.float32))
 
