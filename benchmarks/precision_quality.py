@@ -50,9 +50,9 @@ def train_and_score(
     start = time.perf_counter()
     result = train(recipe, registries=registries, progress=False)
     seconds = time.perf_counter() - start
-    scores = score_run(
-        result.run_dir, registries, checkpoint="latest", metrics=["psnr", "ssim"]
-    )["scores"]
+    scores = score_run(result.run_dir, registries, checkpoint="latest", metrics=["psnr", "ssim"])[
+        "scores"
+    ]
     return {"seconds": seconds, "steps": result.steps, **{k: scores[k] for k in KEYS}}
 
 

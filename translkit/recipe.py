@@ -122,12 +122,15 @@ class DataSection:
         default=False,
     )
     synthetic_train: int = _doc(
-        "Synthetic benchmark: training images per domain.", _POSITIVE, default=200
+        "Generated benchmarks (`synthetic`, `synthetic_recolor`; image size `load_size`): "
+        "training images per domain.",
+        _POSITIVE,
+        default=200,
     )
     synthetic_test: int = _doc(
-        "Synthetic benchmark: test images per domain.", _POSITIVE, default=24
+        "Generated benchmarks: test images per domain.", _POSITIVE, default=24
     )
-    synthetic_seed: int = _doc("Synthetic benchmark: generator seed.", _SEED, default=0)
+    synthetic_seed: int = _doc("Generated benchmarks: generator seed.", _SEED, default=0)
     check: bool = _doc("Refuse to train on unreadable images (checked up front).", default=True)
 
     def __post_init__(self) -> None:

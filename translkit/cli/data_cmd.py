@@ -105,13 +105,29 @@ def synth(
         None, "--workers", min=1, help="Rendering processes (default: up to 4)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT."),
+    domain_b: str = typer.Option(
+        "denim",
+        "--domain-b",
+        help="What domain B holds: 'denim' (the garments in denim) or 'recolor' (the "
+        "leather recoloured by a fixed pixel-wise transform: deterministic ground truth).",
+    ),
 ) -> None:
-    """Write the built-in synthetic leather (A) ↔ denim (B) benchmark, with test ground truth."""
+    """Write the built-in synthetic leather (A) ↔ denim (B) benchmark, with test ground truth.
+
+    `--domain-b recolor` writes the deterministic-truth variant (dataset synthetic_recolor).
+    """
     from translkit.data import synthetic
 
     start = time.perf_counter()
     synthetic.make_synthetic(
-        out, size=size, train=train, test=test, seed=seed, overwrite=overwrite, workers=workers
+        out,
+        size=size,
+        train=train,
+        test=test,
+        seed=seed,
+        overwrite=overwrite,
+        workers=workers,
+        domain_b=domain_b,  # type: ignore[arg-type]  # checked by make_synthetic
     )
     took = time.perf_counter() - start
     images = 2 * train + 4 * test

@@ -3,8 +3,9 @@
 ``data.dataset`` names a registered dataset (``translkit list datasets``); a missing root
 is then installed through :func:`translkit.data.install.install` — generated locally, or
 downloaded when the caller allows it (``translkit run`` does unless ``--no-download``).
-The older keys ``data.synthetic`` / ``synthetic_*`` name the built-in synthetic benchmark
-and become that dataset's options.
+The older keys ``data.synthetic`` / ``synthetic_*`` name the built-in synthetic benchmark;
+``synthetic_*`` (with ``load_size`` as the image size) become the options of both generated
+benchmarks, ``synthetic`` and ``synthetic_recolor``.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from translkit.data.install import create_source, install
 from translkit.errors import DataError
 from translkit.recipe import DataSection
 
-__all__ = ["SYNTHETIC", "dataset_request", "ensure_dataset"]
+__all__ = ["SYNTHETIC", "SYNTHETIC_DATASETS", "dataset_request", "ensure_dataset"]
 
-#: The dataset the legacy ``data.synthetic*`` recipe keys configure.
+#: The dataset the legacy ``data.synthetic`` recipe key names.
 SYNTHETIC = "synthetic"
+#: The generated benchmarks the ``data.synthetic_*`` keys configure.
+SYNTHETIC_DATASETS = (SYNTHETIC, "synthetic_recolor")
 _TRAIN = ("trainA", "trainB")
 
 
 def dataset_request(data: DataSection) -> tuple[str, dict[str, Any]] | None:
     """The registered dataset ``data`` names and the options for its factory, or ``None``."""
-    if data.synthetic or data.dataset == SYNTHETIC:
-        return SYNTHETIC, {
+    if data.synthetic or data.dataset in SYNTHETIC_DATASETS:
+        return data.dataset or SYNTHETIC, {
             "size": data.load_size,
             "train": data.synthetic_train,
             "test": data.synthetic_test,

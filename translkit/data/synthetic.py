@@ -13,6 +13,12 @@ is rendered in two materials:
 Train splits hold different garments per domain (unpaired); every test image has its
 twin in the other material under the same name in ``testA_truth/`` / ``testB_truth/``,
 so translations can be scored against ground truth (SPEC.md's study has none).
+
+With ``domain_b="recolor"`` (the deterministic-truth benchmark, dataset
+``synthetic_recolor``) domain B is instead the leather rendering passed through the fixed
+colour transform :func:`translkit.data.recolor.recolor`: ``testA_truth = recolor(testA)``
+and ``testB_truth = unrecolor(testB)`` exactly, so the ideal translation is a known
+function of the input image.
 Rendering is vectorised numpy over a 2× supersampled grid; each image has its own seed
 derived from ``(seed, split, index)``, so a split's first ``n`` images do not depend on
 how many are generated.
@@ -32,20 +38,33 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
 
 from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
+from translkit.data.recolor import CHANNELS, LIFT, recolor, unrecolor
 from translkit.data.synthetic_draw import GARMENTS, Scene, draw_scene
 from translkit.errors import DataError, OutputError
 
-__all__ = ["SYNTHETIC_SPLITS", "make_synthetic", "render_pair", "sample_scene"]
+__all__ = [
+    "DOMAINS_B",
+    "SYNTHETIC_SPLITS",
+    "make_synthetic",
+    "render_pair",
+    "render_split_image",
+    "sample_scene",
+]
 
 #: Folders written by :func:`make_synthetic`.
 SYNTHETIC_SPLITS = ("trainA", "trainB", "testA", "testB", "testA_truth", "testB_truth")
 _SPLIT_CODE = {"trainA": 1, "trainB": 2, "testA": 3, "testB": 4}
 _MANIFEST = "synthetic.json"
+#: What domain B holds: the denim twin, or the leather image recoloured.
+DOMAINS_B = ("denim", "recolor")
+DomainB = Literal["denim", "recolor"]
+_DOMAIN_B_NAMES = {"denim": "denim", "recolor": "leather recoloured (translkit.data.recolor)"}
 
 
 def _rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -68,18 +87,44 @@ def _save(arr: np.ndarray, path: Path) -> None:
     Image.fromarray(arr).save(path, compress_level=1)
 
 
-def _write_range(tmp: Path, split: str, lo: int, hi: int, size: int, seed: int) -> dict[str, int]:
+def _domain_image(scene: Scene, size: int, domain: str, domain_b: DomainB) -> np.ndarray:
+    """Domain A is leather; domain B the denim rendering or the recoloured leather."""
+    if domain == "B" and domain_b == "denim":
+        return draw_scene(scene, size, "denim")
+    leather = draw_scene(scene, size, "leather")
+    return leather if domain == "A" else recolor(leather)
+
+
+def render_split_image(
+    scene: Scene, size: int, split: str, domain_b: DomainB = "denim"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The image of ``scene`` in ``split``'s domain and its ground-truth twin in the other.
+
+    With ``domain_b="recolor"`` the twin is a function of the image itself:
+    ``recolor(image)`` for domain A, ``unrecolor(image)`` for domain B.
+    """
+    domain = split[-1]
+    image = _domain_image(scene, size, domain, domain_b)
+    if domain_b == "recolor":
+        return image, recolor(image) if domain == "A" else unrecolor(image)
+    return image, _domain_image(scene, size, "B" if domain == "A" else "A", domain_b)
+
+
+def _write_range(
+    tmp: Path, split: str, lo: int, hi: int, size: int, seed: int, domain_b: DomainB
+) -> dict[str, int]:
     """Render images ``lo..hi-1`` of ``split`` (and their twins); count garments by kind."""
-    material = "leather" if split.endswith("A") else "denim"
-    twin = "denim" if material == "leather" else "leather"
     kinds = dict.fromkeys(GARMENTS, 0)
     for i in range(lo, hi):
         scene = sample_scene(_rng(seed, split, i))
         kinds[scene.garment] += 1
         name = f"{i:06d}.png"
-        _save(draw_scene(scene, size, material), tmp / split / name)
         if split.startswith("test"):
-            _save(draw_scene(scene, size, twin), tmp / f"{split}_truth" / name)
+            image, twin = render_split_image(scene, size, split, domain_b)
+            _save(twin, tmp / f"{split}_truth" / name)
+        else:
+            image = _domain_image(scene, size, split[-1], domain_b)
+        _save(image, tmp / split / name)
     return kinds
 
 
@@ -92,6 +137,7 @@ def make_synthetic(
     seed: int = 0,
     overwrite: bool = False,
     workers: int | None = None,
+    domain_b: DomainB = "denim",
 ) -> Path:
     """Write the synthetic leather (A) ↔ denim (B) benchmark to ``out``.
 
@@ -101,11 +147,17 @@ def make_synthetic(
     :param seed: generator seed (default 0); the output is a pure function of the arguments.
     :param overwrite: replace an existing ``out`` (otherwise a non-empty ``out`` is an error).
     :param workers: rendering processes (default: up to 4, one per CPU); 1 renders inline.
+    :param domain_b: ``"denim"`` (default) or ``"recolor"``: domain B is the leather image
+        through :func:`translkit.data.recolor.recolor`, a deterministic-truth benchmark.
 
     Files are written to a temporary sibling folder and renamed into place, so an
     interrupted run leaves no partial dataset. Returns ``out``.
     """
     out = Path(out).expanduser()
+    if domain_b not in DOMAINS_B:
+        raise DataError(
+            f"synthetic benchmark: domain_b must be one of {', '.join(DOMAINS_B)}, got {domain_b!r}"
+        )
     if size < 16 or train < 0 or test < 0 or train + test == 0:
         raise DataError(
             f"synthetic benchmark: need size >= 16 and some images, got size={size}, "
@@ -116,27 +168,34 @@ def make_synthetic(
         for split in SYNTHETIC_SPLITS:
             (tmp / split).mkdir()
         sizes = {"trainA": train, "trainB": train, "testA": test, "testB": test}
-        counts = _render_all(tmp, sizes, size, seed, workers)
+        counts = _render_all(tmp, sizes, size, seed, workers, domain_b)
         meta = {
             "generator": "translkit.synthetic/1",
             "size": size,
             "train": train,
             "test": test,
             "seed": seed,
-            "domains": {"A": "leather", "B": "denim"},
+            "domains": {"A": "leather", "B": _DOMAIN_B_NAMES[domain_b]},
             "garments": counts,
         }
+        if domain_b == "recolor":
+            meta["recolor"] = {"channels": list(CHANNELS), "lift": list(LIFT)}
         (tmp / _MANIFEST).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _move_into_place(tmp, out, overwrite)
     return out
 
 
 def _render_all(
-    tmp: Path, sizes: dict[str, int], size: int, seed: int, workers: int | None
+    tmp: Path,
+    sizes: dict[str, int],
+    size: int,
+    seed: int,
+    workers: int | None,
+    domain_b: DomainB,
 ) -> dict[str, dict[str, int]]:
     chunk = 64
     jobs = [
-        (tmp, split, lo, min(lo + chunk, n), size, seed)
+        (tmp, split, lo, min(lo + chunk, n), size, seed, domain_b)
         for split, n in sizes.items()
         for lo in range(0, n, chunk)
     ]
