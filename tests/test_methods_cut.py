@@ -184,10 +184,52 @@ def test_layers_beyond_the_generator_are_refused(tmp_path: Path):
 
 
 def test_a_generator_without_features_is_refused(tmp_path: Path):
+    registries = get_registry()
+    registries.generators.add("plain", lambda: torch.nn.Conv2d(3, 3, 1))
     recipe = cut_recipe(tmp_path)
-    recipe.generator = Component("unet", {"num_downs": 5, "ngf": 4})
+    recipe.generator = Component("plain", {})
     with pytest.raises(ComponentError, match="needs a generator exposing its encoder"):
-        _engine(recipe)
+        Engine(recipe, torch.device("cpu"), registries)
+
+
+def test_unet_features_are_what_its_skips_carry():
+    """Level k is the k-th downsampling's output: the input of the (k+1)-th level's block,
+    which its skip concatenates; the walk leaves input and forward pass unchanged."""
+    from translkit_plugins.generators import UnetBlock
+
+    net = get_registry().generators.create("unet", num_downs=5, ngf=4)
+    seen: list[torch.Tensor] = []
+    for block in net.modules():
+        if isinstance(block, UnetBlock) and not block.outermost:
+            block.register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
+    x = torch.randn(2, 3, 32, 32, requires_grad=True)
+    kept = x.detach().clone()
+    features = net.features(x, range(6))
+    assert torch.equal(x, kept) and features[0] is x
+    assert [f.shape[-1] for f in features] == [32, 16, 8, 4, 2, 1]
+    out = net(x)
+    for level, skip in enumerate(seen, start=1):
+        torch.testing.assert_close(features[level], skip)
+    torch.testing.assert_close(out, net(kept))
+    assert net.features(x, [3, 1])[0].shape[1] == 4 * 4  # in the order asked
+    sum(f.sum() for f in features[1:]).backward()  # differentiable: CUT trains through it
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(ComponentError, match=r"levels 0..5 of this U-Net"):
+        net.features(x, [6])
+
+
+def test_cut_trains_a_unet(tmp_path: Path):
+    recipe = tiny_recipe(
+        tmp_path,
+        replace=("loss", "generator"),
+        method={"name": "cut", "num_patches": 32},
+        loss=None,
+        generator={"name": "unet", "num_downs": 5, "ngf": 4},
+    )
+    result = train(recipe, progress=False)
+    assert result.finished
+    head = load_checkpoint(result.run_dir / "checkpoints/latest.pt")["models"]["F"]
+    assert head  # the head was built from the U-Net's five taps
 
 
 def test_the_head_width_is_the_methods_to_set(tmp_path: Path):

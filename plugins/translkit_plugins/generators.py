@@ -259,6 +259,8 @@ class UnetBlock(nn.Module):
         up_conv = _upsample(
             up_in, outer, kernel=4, upsample=upsample, padding=padding, bias=up_bias
         )
+        #: how many leading layers of ``model`` make the down path; the submodule follows
+        self.down_length = {"outermost": 1, "innermost": 2}.get(kind, 3)
         if self.outermost:
             layers = [down_conv, submodule, nn.ReLU(True), up_conv, nn.Tanh()]
         elif kind == "innermost":
@@ -275,6 +277,15 @@ class UnetBlock(nn.Module):
         if self.outermost:
             return self.model(x)
         return torch.cat([x, self.model(x)], 1)
+
+    def down(self, x: torch.Tensor) -> torch.Tensor:
+        """This level's down path alone (its activation out of place: ``x`` is kept)."""
+        for layer in self.model[: self.down_length]:
+            if isinstance(layer, nn.LeakyReLU):
+                x = nn.functional.leaky_relu(x, layer.negative_slope)
+            else:
+                x = layer(x)
+        return x
 
 
 class UnetGenerator(nn.Module):
@@ -307,10 +318,32 @@ class UnetGenerator(nn.Module):
         for mult in (4, 2, 1):
             block = UnetBlock(mult * ngf, 2 * mult * ngf, block, **kw)
         self.model = UnetBlock(3, ngf, block, kind="outermost", **kw)
+        self.num_downs = num_downs
+        #: CUT's encoder taps: the input and the first four levels' down paths (at 256 px
+        #: 256² … 16², like the ResNet's taps), leaving out the coarsest few-pixel levels
+        self.feature_layers = tuple(range(5))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_size(self, x)
         return self.model(x)
+
+    def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """Encoder features: layer 0 is the input, layer ``k`` (1 … ``num_downs``) the
+        output of the ``k``-th downsampling (after its norm: what the skip carries).
+        The walk stops at the deepest layer asked for."""
+        _check_size(self, x)
+        wanted = [int(i) for i in layers]
+        if not wanted or not all(0 <= i <= self.num_downs for i in wanted):
+            raise ComponentError(
+                f"feature layers {list(layers)} must be levels 0..{self.num_downs} of this "
+                f"U-Net (0: the input, k: the k-th downsampling)"
+            )
+        taken, block = [x], self.model
+        for _ in range(max(wanted)):
+            x = block.down(x)
+            taken.append(x)
+            block = block.model[block.down_length]  # the next level (innermost: not reached)
+        return [taken[i] for i in wanted]
 
 
 def _common(ngf: int, norm: str, dropout: Any, padding: str, upsample: str) -> dict[str, Any]:
