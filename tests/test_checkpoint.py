@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint, load_generators, save_checkpoint
+from translkit.checkpoint import load_checkpoint, load_generators, load_model, save_checkpoint
 from translkit.errors import CheckpointError
 
 
@@ -103,3 +103,30 @@ def test_unknown_format_points_to_the_importer(tmp_path: Path) -> None:
     torch.save({"model.1.weight": torch.zeros(1)}, path)
     with pytest.raises(CheckpointError, match="translkit import junyanz"):
         load_generators(path, get_registry())
+
+
+#: Written by translkit 0.1 (commit 6137994: before the method contract and explicit
+#: registries) from tests' tiny networks: ResNet 1 block ngf 4 + PatchGAN ndf 4, 32 px,
+#: identity 5, batch 2, pool 4 — one epoch of 2 steps.
+OLD_CHECKPOINT = Path(__file__).parent / "fixtures" / "checkpoint_translkit_0_1.pt"
+
+
+def test_a_checkpoint_from_before_the_method_contract_loads_and_resumes(tmp_path: Path):
+    from training_support import tiny_recipe
+
+    from translkit.training import train
+
+    registries = get_registry()
+    stored = load_checkpoint(OLD_CHECKPOINT)
+    assert stored["step"] == 2 and "method" not in stored["recipe"]
+    model, _, _ = load_model(OLD_CHECKPOINT, registries)
+    for role in ("G_AB", "G_BA", "D_A", "D_B"):
+        for key, value in stored["models"][role].items():
+            assert torch.equal(model.nets[role].state_dict()[key], value), f"{role}.{key}"
+    generators = load_generators(OLD_CHECKPOINT, registries)
+    assert generators.nets["a2b"](torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
+    recipe = tiny_recipe(tmp_path, optim={"epochs": 2}, eval={"every": 0, "num_samples": 0})
+    result = train(recipe, resume=str(OLD_CHECKPOINT), progress=False)
+    assert result.finished and result.steps == 4
+    resumed = load_checkpoint(recipe.run_dir / "checkpoints/latest.pt")
+    assert resumed["optimizers"]["G"]["state"]  # the old Adam state was carried on
