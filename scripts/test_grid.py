@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--images", type=int, default=6, help="test images per direction")
     parser.add_argument("--checkpoint", default="best", help="best, latest or a file")
+    parser.add_argument(
+        "--colors", type=int, default=0, help="store as a palette PNG of this many colours"
+    )
     args = parser.parse_args()
     registries = translkit.get_registry()
     model, _, path = translkit.load_model(args.run_dir, registries, which=args.checkpoint)
@@ -31,6 +34,14 @@ def main() -> None:
     with torch.no_grad():
         grid = render_grid(model.generators(), samples, "cpu")
     save_grid(grid, args.output)
+    if args.colors:  # docs images: a palette keeps the committed file small
+        from PIL import Image
+
+        with Image.open(args.output) as image:
+            small = image.convert("RGB").quantize(
+                colors=args.colors, method=Image.Quantize.MEDIANCUT
+            )
+        small.save(args.output, optimize=True)
     print(f"wrote {args.output} from {path} ({grid.shape[2]}×{grid.shape[1]} px)")
 
 

@@ -80,6 +80,33 @@ def test_resnet6_ablation():
     )
 
 
+@pytest.mark.parametrize(
+    ("cpu", "study"),
+    [
+        ("leather_denim_cpu.toml", "leather_denim.toml"),
+        ("leather_denim_cpu_resnet6.toml", "leather_denim_resnet6.toml"),
+    ],
+)
+def test_cpu_recipes_keep_the_studys_model_and_scale_only_size_time_and_precision(
+    cpu: str, study: str
+):
+    from dataclasses import replace
+
+    r, s = _load(cpu), _load(study)
+    assert (r.generator, r.discriminator, r.loss, r.method) == (
+        s.generator,
+        s.discriminator,
+        s.loss,
+        s.method,
+    )
+    assert replace(r.optim, epochs=s.optim.epochs) == s.optim  # lr, betas, batch, clip...
+    scaled = {"load_size": 143, "crop_size": 128, "num_workers": 0}
+    assert replace(r.data, **{k: getattr(s.data, k) for k in scaled}) == s.data
+    assert {k: getattr(r.data, k) for k in scaled} == scaled
+    assert r.train.precision == "auto" and r.train.pool_size == s.train.pool_size
+    assert r.data.crop_size / r.data.load_size == pytest.approx(256 / 286, abs=0.01)
+
+
 def test_zhu_defaults():
     r = _load("cyclegan_zhu2017.toml")
     assert (r.generator.name, r.generator.options["norm"], r.discriminator.name) == (
