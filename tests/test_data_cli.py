@@ -35,7 +35,15 @@ def test_synth_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert calls == [
         (
             tmp_path / "o",
-            {"size": 32, "train": 5, "test": 2, "seed": 9, "overwrite": True, "workers": 1},
+            {
+                "size": 32,
+                "train": 5,
+                "test": 2,
+                "seed": 9,
+                "overwrite": True,
+                "workers": 1,
+                "domain_b": "denim",  # the default (--domain-b recolor: test_data_recolor.py)
+            },
         )
     ]
     assert "trainA/trainB 5 each" in res.output

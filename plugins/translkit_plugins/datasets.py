@@ -183,7 +183,7 @@ def synthetic_recolor(
     size: int = 64, train: int = 200, test: int = 24, seed: int = 0
 ) -> DatasetSource:
     """Deterministic truth: translkit's leather garments (A) and a fixed recolouring (B)."""
-    from translkit.data.synthetic import make_synthetic
+    from translkit.data import make_synthetic
 
     def generate(out: Path) -> None:
         make_synthetic(out, size=size, train=train, test=test, seed=seed, domain_b="recolor")
