@@ -101,6 +101,7 @@ def test_another_method_keeps_the_networks_and_only_its_own_loss_slots(
     assert origin.endswith("base_noidt.toml") and own.generator.options["ngf"] == 8
 
 
+@pytest.mark.slow
 def test_script_runs_end_to_end_and_skips_unregistered_methods(
     tmp_path: Path, plugin_dir: Path
 ) -> None:

@@ -48,6 +48,7 @@ def _wait(condition, seconds: float) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.slow
 def test_kill_9_leaves_no_workers_and_the_next_run_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     cmd = [sys.executable, "-m", "translkit", "data", "synth", str(out), "--size", "16"]
