@@ -33,15 +33,7 @@ def main() -> None:
     samples = fixed_samples(model.recipe.data, args.images)
     with torch.no_grad():
         grid = render_grid(model.generators(), samples, "cpu")
-    save_grid(grid, args.output)
-    if args.colors:  # docs images: a palette keeps the committed file small
-        from PIL import Image
-
-        with Image.open(args.output) as image:
-            small = image.convert("RGB").quantize(
-                colors=args.colors, method=Image.Quantize.MEDIANCUT
-            )
-        small.save(args.output, optimize=True)
+    save_grid(grid, args.output, colors=args.colors)  # a palette keeps docs images small
     print(f"wrote {args.output} from {path} ({grid.shape[2]}×{grid.shape[1]} px)")
 
 

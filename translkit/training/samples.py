@@ -63,9 +63,13 @@ def render_grid(
     return torch.cat(pieces, dim=2)
 
 
-def save_grid(grid: torch.Tensor, path: Path) -> Path:
-    """Write a ``(3, H, W)`` grid in [0, 1] as PNG atomically."""
+def save_grid(grid: torch.Tensor, path: Path, *, colors: int = 0) -> Path:
+    """Write a ``(3, H, W)`` grid in [0, 1] as PNG atomically; ``colors`` > 0 stores a
+    palette PNG of that many colours (small files for docs)."""
     arr = (grid.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(arr)
+    if colors:
+        image = image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     with atomic_path(path) as tmp:
-        Image.fromarray(arr).save(tmp, format="PNG")
+        image.save(tmp, format="PNG", optimize=bool(colors))
     return path
