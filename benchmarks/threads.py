@@ -60,7 +60,6 @@ def write_recipe(folder: Path, images: int, precision: str) -> tuple[Path, list[
         "data.synthetic_test=2",
         "optim.epochs=1",
         "optim.schedule=constant",  # one epoch at a constant rate
-        "optim.decay_start=1",
         "eval.every=0",
         "eval.num_samples=0",
         "train.sample_every=0",

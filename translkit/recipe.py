@@ -411,7 +411,9 @@ def _check_together(recipe: Recipe) -> None:
             f"data.load_size ({data.load_size}) is smaller than data.crop_size "
             f"({data.crop_size}); set load_size >= crop_size (the study: 286 and 256)"
         )
-    if optim.decay_start is not None and optim.decay_start > optim.epochs:
+    # only the linear schedule reads decay_start; others keep a copied value harmlessly
+    linear = optim.schedule == "linear"
+    if linear and optim.decay_start is not None and optim.decay_start > optim.epochs:
         raise RecipeError(
             f"optim.decay_start ({optim.decay_start}) is after the last epoch "
             f"(optim.epochs = {optim.epochs}); set it to at most {optim.epochs}"
