@@ -154,12 +154,28 @@ def test_schedules():
 
 def test_ema_tracks_weights():
     net = torch.nn.Linear(2, 2)
-    ema = EMA({"G": net}, decay=0.5)
+    ema = EMA({"G": net}, decay=0.5, updates=100)  # past the warm-up
     before = ema.shadow["G"].weight.detach().clone()
     with torch.no_grad():
         net.weight.add_(1.0)
     ema.update()
     torch.testing.assert_close(ema.shadow["G"].weight, before + 0.5)
+
+
+def test_ema_warms_up_so_the_initial_weights_fade_early():
+    net = torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        net.weight.zero_()
+    ema = EMA({"G": net}, decay=0.999)
+    assert ema.current_decay() == pytest.approx(2 / 11)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    for _ in range(200):
+        ema.update()
+    # without the warm-up the shadow would still be 1 - 0.999**200 = 0.18 of the way
+    assert ema.shadow["G"].weight.min().item() > 0.99
+    assert ema.current_decay() == pytest.approx(202 / 211)  # still warming up
+    assert ema.updates == 200
 
 
 def test_grad_clip_applies_before_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

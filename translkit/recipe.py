@@ -210,7 +210,8 @@ class TrainSection:
         "History pool of generated images (0 disables).", Range(min=1, off=0), default=50
     )
     ema: float = _doc(
-        "EMA decay of generator weights (0 disables).",
+        "EMA decay of generator weights, used for evaluation, samples and export; warms up "
+        "as min(decay, (1 + n) / (10 + n)) over the first updates (0 disables).",
         Range(0, 1, min_open=True, max_open=True, off=0),
         default=0.0,
     )

@@ -291,6 +291,7 @@ class Engine:
         return {
             "models": {k: v.state_dict() for k, v in self.nets.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema_updates": self.ema.updates if self.ema is not None else 0,
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
         }
@@ -309,6 +310,8 @@ class Engine:
         if self.ema is not None:
             if state.get("ema"):
                 self.ema.load_state_dict(state["ema"])
+                # checkpoints written before the warm-up existed: their EMA is past it
+                self.ema.updates = int(state.get("ema_updates", 10**6))
             else:  # EMA switched on when resuming: start it from the weights
                 self.ema = EMA({k: self.nets[k] for k in self.ema.nets}, self.ema.decay)
         for k, opt in self.optimizers.items():
