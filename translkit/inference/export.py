@@ -32,6 +32,7 @@ from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
 from translkit.inference.translate import pad_to_multiple
 from translkit.models import pick_direction
+from translkit.pretrained import resolve
 from translkit.registry import Registries
 
 __all__ = ["FORMATS", "PadCrop", "export_generator", "load_safetensors"]
@@ -129,6 +130,7 @@ def export_generator(
     if format not in FORMATS:
         raise TranslkitError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
     output = Path(output)
+    source = resolve(source, registries, direction=direction)  # a model name → its file
     if format == "safetensors":
         specs, info, path = read_generator_specs(source, registries)
         spec = pick_direction(specs, direction, path)
