@@ -1,4 +1,4 @@
-"""``translkit export CHECKPOINT|RUN_DIR --format onnx|torchscript|safetensors -o FILE``."""
+"""``translkit export CHECKPOINT|RUN_DIR|MODEL --format onnx|torchscript|safetensors -o FILE``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ __all__ = ["export", "register"]
 def export(
     checkpoint: Path = typer.Argument(
         ...,
-        metavar="CHECKPOINT|RUN_DIR",
-        help="Checkpoint (.pt training or generators, .safetensors export) or a run directory.",
+        metavar="CHECKPOINT|RUN_DIR|MODEL",
+        help="Checkpoint (.pt training or generators, .safetensors export), a run directory, "
+        "or a pretrained model's name (`translkit list models`; a path that exists wins).",
     ),
     format: str = typer.Option(
         "onnx", "--format", "-f", help="onnx, torchscript or safetensors (weights only)."

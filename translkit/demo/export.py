@@ -149,10 +149,11 @@ def export_demo(
     info = describe(loaded)
     names = {info["generator"]} if loaded.nets else set()
     requirements = _requirements(registries, names)
+    origin = source if loaded.info.get("model") else loaded.source  # a model: one file each
     with staged_dir(out) as tmp:
         for direction in chosen:
             export_generator(
-                loaded.source,
+                origin,
                 tmp / f"{direction}.safetensors",
                 registries,
                 format="safetensors",
