@@ -246,6 +246,23 @@ def test_a_direction_the_model_lacks_is_named(plugin: Path, photos: Path) -> Non
         load_generators("tiny_pkg", get_registry(), directions=["x2y"])
 
 
+def test_score_a_model_by_name_on_a_dataset(plugin: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for i, split in enumerate(("testA", "testB", "testA_truth", "testB_truth")):
+        write_images(data / split, 2, (32, 32), seed=i % 2)
+    result = runner.invoke(app, ["score", "tiny_pkg", "--data-root", str(data), "-m", "l1"])
+    assert result.exit_code == 0, result.output
+    assert "scores.json" not in result.output  # a model has no run directory to write to
+    as_json = runner.invoke(
+        app, ["score", "tiny_pkg", "--data-root", str(data), "-m", "l1", "--json"]
+    )
+    out = json.loads(as_json.output)
+    assert out["model"] == "tiny_pkg" and set(out["scores"]) >= {"a2b/l1", "b2a/l1"}
+    assert all(v > 0 for v in out["scores"].values())
+    line = _one_line_error(runner.invoke(app, ["score", "tiny_pkg", "-m", "l1"]))
+    assert "needs --data-root DIR" in line
+
+
 # -- verification ----------------------------------------------------------------------------
 def test_a_corrupted_packaged_file_is_refused_at_load(plugin: Path, photos: Path) -> None:
     path = plugin / "tiny_a2b.safetensors"
