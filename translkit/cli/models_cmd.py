@@ -45,12 +45,13 @@ def models_table(rows: list[dict[str, Any]]) -> Table:
     from translkit.data.download import format_bytes
 
     table = Table(title="models", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("name", "directions", "size", "source"):
+    for col in ("name", "plugin", "directions", "size", "source"):
         table.add_column(col, no_wrap=True)
     table.add_column("summary")
     for r in rows:
         table.add_row(
             r["name"],
+            r["plugin"],
             ", ".join(r["directions"]),
             format_bytes(r["size"]),
             r["source"],
