@@ -211,6 +211,7 @@ def test_demo_loads_a_model_by_name(plugin: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "tiny_pkg", "--export", "app"])
     assert result.exit_code == 0, result.output
     assert {p.name for p in (tmp_path / "app").iterdir()} >= {"a2b.safetensors", "b2a.safetensors"}
+    assert "## Terms of use\n\nCC0 (test weights)" in (tmp_path / "app" / "README.md").read_text()
 
 
 def test_a_local_path_named_like_a_model_wins(plugin: Path, photos: Path, tmp_path: Path) -> None:

@@ -164,7 +164,9 @@ def export_demo(
         write_text_atomic(tmp / "app.py", _APP.format(version=__version__, port=SPACE_PORT))
         write_text_atomic(tmp / "requirements.txt", requirements)
         write_text_atomic(tmp / "Dockerfile", _DOCKERFILE.format(port=SPACE_PORT))
-        write_text_atomic(tmp / "README.md", _readme(info, chosen))
+        terms = loaded.info.get("terms")  # a pretrained model's terms travel with it
+        extra = f"\n## Terms of use\n\n{terms}\n" if terms else ""
+        write_text_atomic(tmp / "README.md", _readme(info, chosen) + extra)
         if examples:
             _write_examples(source, chosen, tmp / "examples")
         move_into_place(tmp, out)
