@@ -436,3 +436,26 @@ def test_the_contract_is_checked_naming_the_plugin(changes, message) -> None:
         check_model(_model(**changes), "m", "acme")
     with pytest.raises(ComponentError, match="not a PretrainedModel"):
         check_model({"name": "m"}, "m", "acme")
+
+
+def test_half_precision_weights_are_half_the_size_and_load_as_fp32(
+    plugin: Path, tmp_path: Path
+) -> None:
+    """What a shipped model may use to stay small (``translkit export --half``)."""
+    result = runner.invoke(
+        app,
+        ["export", "tiny_pkg", "-f", "safetensors", "-d", "a2b", "--half", "-o", "h.safetensors"],
+    )
+    assert result.exit_code == 0, result.output
+    full = plugin / "tiny_a2b.safetensors"
+    assert (tmp_path / "h.safetensors").stat().st_size < 0.6 * full.stat().st_size
+    half = load_file(tmp_path / "h.safetensors", get_registry()).nets["a2b"]
+    ref = load_file(full, get_registry()).nets["a2b"]
+    assert all(p.dtype == torch.float32 for p in half.parameters())
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert (half(x) - ref(x)).abs().max() < 1e-2
+    line = _one_line_error(
+        runner.invoke(app, ["export", "tiny_pkg", "-f", "onnx", "--half", "-o", "h.onnx"])
+    )
+    assert "--half applies to --format safetensors only" in line

@@ -24,6 +24,11 @@ def export(
     output: Path = typer.Option(..., "--output", "-o", help="File to write."),
     direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
     opset: int = typer.Option(None, "--opset", help="ONNX opset version (default: exporter's)."),
+    half: bool = typer.Option(
+        False,
+        "--half",
+        help="safetensors: store the weights in fp16 (half the size; loaded back as fp32).",
+    ),
     plugin: list[str] = plugin_option(),
 ) -> None:
     """Export one generator with dynamic batch, height and width."""
@@ -38,6 +43,7 @@ def export(
         format=format,
         direction=direction,
         opset=opset,  # type: ignore[arg-type]
+        half=half,
     )
     typer.echo(f"wrote {path} ({format}, {direction}, {path.stat().st_size / 1e6:.1f} MB)")
 
