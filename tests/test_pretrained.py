@@ -298,6 +298,9 @@ def test_a_url_model_is_downloaded_once_verified_and_cached(
         app, ["translate", str(plugin / "tiny_b2a.safetensors"), str(photos), "ref", *args]
     )
     assert ref.exit_code == 0 and _same_images(tmp_path / "out", tmp_path / "ref")
+    cached.write_bytes(cached.read_bytes()[:-1])  # damaged in the cache: refused, named
+    line = _one_line_error(runner.invoke(app, ["translate", "tiny_url", str(photos), "o3", *args]))
+    assert "in translkit's cache" in line and f"delete {cached}" in line
 
 
 def test_an_interrupted_download_resumes(
