@@ -235,16 +235,23 @@ def recipe_text(model: PretrainedModel) -> str:
 
 
 # -- what the commands call --------------------------------------------------------------
+def _path_or_name(source: str | Path, registries: Registries) -> str | None:
+    """``source``'s model name, or ``None`` for a path; a name-like ``source`` that is
+    neither raises (one line, close matches)."""
+    name = model_name(source, registries)
+    if name is None and (err := _unknown(source, registries)) is not None:
+        raise err
+    return name
+
+
 def resolve(source: str | Path, registries: Registries, *, direction: str = "a2b") -> Path:
     """The checkpoint file ``source`` stands for: a path as it is (it always wins), a
     model name as its verified ``direction`` weights file.
 
     :raises CheckpointError: for a name-like ``source`` that is neither.
     """
-    name = model_name(source, registries)
+    name = _path_or_name(source, registries)
     if name is None:
-        if (err := _unknown(source, registries)) is not None:
-            raise err
         return Path(source)
     return weights_file(create_model(registries, name), direction)
 
@@ -258,18 +265,15 @@ def load_generators(
     :param directions: for a model: the directions to load (default: all it has), so a
         command that needs one direction fetches one file.
     """
-    name = model_name(source, registries)
+    name = _path_or_name(source, registries)
     if name is None:
-        if (err := _unknown(source, registries)) is not None:
-            raise err
         return load_checkpoint_generators(source, registries)
     model = create_model(registries, name)
     for direction in directions:
         pick_direction(dict.fromkeys(model.directions), direction, f"model {name}")
-    nets, files = {}, []
-    for direction in [d for d in DIRECTIONS if d in model.directions]:
-        if directions and direction not in directions:
-            continue
+    wanted = [d for d in DIRECTIONS if d in model.directions and d in (directions or DIRECTIONS)]
+    nets, files, options = {}, [], {}
+    for direction in wanted:
         path = weights_file(model, direction)
         loaded = load_checkpoint_generators(path, registries)
         if direction not in loaded.nets or loaded.info.get("generator") != model.generator:
