@@ -462,3 +462,31 @@ def test_half_precision_weights_are_half_the_size_and_load_as_fp32(
         runner.invoke(app, ["export", "tiny_pkg", "-f", "onnx", "--half", "-o", "h.onnx"])
     )
     assert "--half applies to --format safetensors only" in line
+
+
+@pytest.mark.slow
+def test_translkit_demo_serves_a_model_by_name() -> None:
+    """`translkit demo tiny_warm_cool` (translkit-tiny's packaged model) translates uploads."""
+    pytest.importorskip("translkit_tiny")
+    pytest.importorskip("starlette")
+    import io
+
+    import numpy as np
+    from demo_support import decode, http, start_demo, stop_process
+    from PIL import Image
+
+    proc, url = start_demo("tiny_warm_cool", "--device", "cpu", "--precision", "fp32")
+    try:
+        info = json.loads(http(url + "api/info")[2])["model"]
+        assert (info["name"], info["directions"]) == ("tiny_warm_cool", ["a2b", "b2a"])
+        warm = np.zeros((21, 33, 3), np.uint8)
+        warm[..., 0], warm[..., 2] = 230, 40
+        buf = io.BytesIO()
+        Image.fromarray(warm).save(buf, "PNG")
+        status, _, body = http(url + "api/translate/a2b", buf.getvalue())
+        assert status == 200
+        r, _, b = np.asarray(decode(body), np.float32).mean((0, 1))
+        assert decode(body).size == (33, 21) and b > 150 > 80 > r  # turned cool
+    finally:
+        code, _, err = stop_process(proc)
+    assert code == 0 and "Traceback" not in err, err
