@@ -429,6 +429,7 @@ def _model(**changes) -> PretrainedModel:
         ({"weights": ()}, "no weights"),
         ({"weights": (ModelWeights("a2b", "ABC", 10, url="u"),)}, "lower-case hex sha256"),
         ({"weights": (ModelWeights("a2b", "0" * 64, 10),)}, "exactly one of resource and url"),
+        ({"weights": (ModelWeights("a2b", "0" * 64, 1, Path("g.pt")),)}, "must be a .safetensors"),
         ({"weights": (ModelWeights("sideways", "0" * 64, 10, url="u"),)}, "must be one of"),
         ({"weights": (ModelWeights("a2b", "0" * 64, 1, url="u"),) * 2}, "same direction"),
     ],

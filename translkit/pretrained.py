@@ -79,6 +79,8 @@ def check_model(model: Any, name: str, plugin: str = "?") -> PretrainedModel:
             raise bad(f"{w.direction} weights need a size and a lower-case hex sha256")
         if (w.resource is None) == (not w.url):
             raise bad(f"{w.direction} weights: set exactly one of resource and url")
+        if w.resource is not None and not w.resource.name.endswith(".safetensors"):
+            raise bad(f"{w.direction} weights {w.resource.name!r} must be a .safetensors file")
     if len(set(model.directions)) != len(model.weights):
         raise bad("two weights files have the same direction")
     return model
