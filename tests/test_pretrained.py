@@ -158,6 +158,8 @@ def test_list_models_shows_directions_size_and_source(plugin: Path, weights) -> 
     assert (rows["tiny_url"]["plugin"], rows["tiny_url"]["source"]) == ("tinymodels", "url")
     table = runner.invoke(app, ["models", "list"])
     assert table.exit_code == 0 and "tiny_pkg" in table.output and "package" in table.output
+    same = json.loads(runner.invoke(app, ["models", "list", "tiny*", "--json"]).output)
+    assert same["models"] == list(rows.values())
 
 
 def test_models_info_shows_the_card_and_the_recipe(plugin: Path, weights) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import typer
@@ -63,11 +64,16 @@ def models_table(rows: list[dict[str, Any]]) -> Table:
 @group.command("list")
 def list_models(
     pattern: str = typer.Argument("*", help="Shell-style wildcard on names."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The registered models: name, directions, size, where the weights come from."""
     from translkit.plugin_manager import load_plugins
 
-    console.print(models_table(model_rows(load_plugins().registries, pattern)))
+    rows = model_rows(load_plugins().registries, pattern)
+    if as_json:
+        typer.echo(json.dumps({"models": rows}, indent=2))
+        return
+    console.print(models_table(rows))
 
 
 @group.command("info")
