@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.data",
     ),
     ("translkit.models", "translkit.rundir"),
-    ("translkit.checkpoint",),
+    ("translkit.checkpoint", "translkit.pretrained"),
     ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
     ("translkit.scoring",),
     ("translkit.training", "translkit.report"),

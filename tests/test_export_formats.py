@@ -108,4 +108,4 @@ def test_cli_passes_options_through(monkeypatch, tmp_path: Path) -> None:
         app, ["export", "c.pt", "-f", "onnx", "-d", "b2a", "--opset", "18", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert seen == {"format": "onnx", "direction": "b2a", "opset": 18}
+    assert seen == {"format": "onnx", "direction": "b2a", "opset": 18, "half": False}

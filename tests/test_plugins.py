@@ -183,6 +183,7 @@ def test_example_third_party_plugin_is_installed_and_works() -> None:
         "discriminators": ["tiny_d"],
         "losses": ["softplus_gan"],
         "datasets": ["tiny_swatches"],
+        "models": ["tiny_warm_cool"],
     }
     import torch
 
@@ -209,3 +210,35 @@ def test_example_plugin_dataset_downloads_from_a_local_server(tmp_path: Path) ->
         root = install(source, tmp_path / "data" / "tiny_swatches")
     assert sorted(r.path for r in srv.requests) == sorted(served)
     assert {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.png")} == served
+
+
+def test_example_plugin_model_translates_by_name(tmp_path: Path) -> None:
+    """translkit-tiny's packaged model: verified, loaded by name, swaps red and blue."""
+    pytest.importorskip("translkit_tiny")
+    import numpy as np
+    from PIL import Image
+
+    from translkit.data.io import load_rgb
+    from translkit.pretrained import create_model, load_generators
+
+    registries = translkit.get_registry()
+    model = create_model(registries, "tiny_warm_cool")
+    assert (model.directions, model.generator, model.weights[0].where) == (
+        ("a2b", "b2a"),
+        "tiny",
+        "package",
+    )
+    assert sorted(load_generators("tiny_warm_cool", registries).nets) == ["a2b", "b2a"]
+    rgb = np.zeros((16, 20, 3), np.uint8)
+    rgb[..., 0], rgb[..., 2] = 230, 40  # warm: much red, little blue
+    (tmp_path / "in").mkdir()
+    Image.fromarray(rgb).save(tmp_path / "in" / "warm.png")
+    from typer.testing import CliRunner
+
+    from translkit.cli import app
+
+    args = ["translate", "tiny_warm_cool", str(tmp_path / "in"), str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, "--precision", "fp32", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    r, _, b = np.asarray(load_rgb(tmp_path / "out" / "warm.png"), np.float32).mean((0, 1))
+    assert b > 150 > 80 > r  # cool now: blue high, red low

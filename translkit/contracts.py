@@ -32,12 +32,17 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   destination), an :class:`Archive` (URL, optional sha256, which folders inside go where),
   or a local ``generate(folder)`` callable. ``translkit.data.install`` does the rest.
 - **importers** — ``factory() -> Importer`` (:class:`Importer`).
+- **models** — ``factory(**options) -> PretrainedModel``: a trained model's card (summary,
+  method, generator, directions, recipe, terms of use, citation) and, per direction, one
+  :class:`ModelWeights` (a ``.safetensors`` export with its size and sha256: a file inside
+  the distribution, or URLs). ``translkit.pretrained`` verifies, downloads and loads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -68,12 +73,14 @@ __all__ = [
     "MethodContext",
     "Metric",
     "MetricInputs",
+    "ModelWeights",
     "NetworkSlot",
     "OptimizerGroup",
     "PatchHead",
     "PatchLoss",
     "Phase",
     "PixelLoss",
+    "PretrainedModel",
     "RemoteFile",
     "TestBatches",
     "gan_penalty",
@@ -475,6 +482,79 @@ class DatasetSource:
         if self.archive is not None:
             return self.archive.size if self.archive.size is not None else self.size
         return 0
+
+
+# -- pretrained models ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelWeights:
+    """One direction's generator of a pretrained model: a file written by ``translkit
+    export --format safetensors`` (weights and plain metadata only, never code).
+
+    Exactly one of ``resource`` and ``url`` is set:
+
+    - ``resource`` — the file inside the plugin's distribution (package data), e.g.
+      ``importlib.resources.files(__package__) / "weights" / "m_a2b.safetensors"``;
+    - ``url`` — where it is downloaded from (``https``, ``http`` or ``file``; ``mirrors``
+      serve the same bytes) into translkit's cache, resumably.
+
+    Either way the file must have ``size`` bytes and hash to ``sha256`` (lower-case hex)
+    before it is loaded.
+    """
+
+    direction: str
+    sha256: str
+    size: int
+    resource: Traversable | None = None
+    url: str = ""
+    mirrors: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> Literal["package", "url"]:
+        """Where the weights come from."""
+        return "package" if self.resource is not None else "url"
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    """What a model plugin's factory returns: a trained model's card and its weights.
+
+    :param name: the name it is registered under (``translkit translate NAME ...``).
+    :param summary: one line on what it does.
+    :param method: the method it was trained with (``cyclegan``, ``cut``, ...).
+    :param generator: the registered generator its weights are for; each weights file's
+        metadata must name it.
+    :param weights: one :class:`ModelWeights` per direction (``a2b``, ``b2a``).
+    :param terms: terms of use, in a few words (the training data's terms included).
+    :param citation: how to cite it (free text or BibTeX; may be empty).
+    :param recipe: the recipe it was trained with: its TOML text, or a file inside the
+        distribution (a ``Traversable``, like ``ModelWeights.resource``).
+    :param homepage: where it is described or published.
+    :param card: the rest of the model card (training details, measured metrics) as
+        free text, shown by ``translkit models info``.
+    """
+
+    name: str
+    summary: str
+    method: str
+    generator: str
+    weights: tuple[ModelWeights, ...]
+    terms: str
+    citation: str = ""
+    recipe: str | Traversable = ""
+    homepage: str = ""
+    card: str = ""
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return tuple(w.direction for w in self.weights)
+
+    @property
+    def size(self) -> int:
+        """Bytes of all its weights files."""
+        return sum(w.size for w in self.weights)
+
+    def weights_for(self, direction: str) -> ModelWeights | None:
+        return next((w for w in self.weights if w.direction == direction), None)
 
 
 # -- importers --------------------------------------------------------------------------

@@ -30,10 +30,11 @@ def translkit_register(registry: Registries) -> None:
     :param registry: holds one :class:`translkit.registry.Registry` per kind:
         ``registry.generators``, ``registry.discriminators``, ``registry.heads``,
         ``registry.losses``, ``registry.metrics``, ``registry.methods``,
-        ``registry.datasets``, ``registry.importers``. Call
+        ``registry.datasets``, ``registry.importers``, ``registry.models``. Call
         ``registry.<kind>.add(name, factory)``; the factory is called with the options of
         the recipe's component section as keyword arguments (a dataset factory returns a
-        :class:`translkit.contracts.DatasetSource`). See ``docs/plugins.md`` for what each
+        :class:`translkit.contracts.DatasetSource`, a model factory a
+        :class:`translkit.contracts.PretrainedModel`). See ``docs/plugins.md`` for what each
         kind's factory must return.
     :returns: nothing.
     """

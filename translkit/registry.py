@@ -32,6 +32,7 @@ KINDS = (
     "methods",
     "datasets",
     "importers",
+    "models",
 )
 #: Owner recorded for components added outside a plugin's hook (tests, notebooks).
 DIRECT = "<direct>"
@@ -195,6 +196,7 @@ class Registries:
     methods: Registry[Any]
     datasets: Registry[Any]
     importers: Registry[Any]
+    models: Registry[Any]
 
     def __init__(
         self, *, owner: str = DIRECT, module: str = "", _shared: Registries | None = None

@@ -41,6 +41,7 @@ __all__ = [
     "pivot_scores",
     "score_folders",
     "score_generators",
+    "score_model",
     "score_run",
 ]
 
@@ -279,6 +280,66 @@ def score_run(
     }
     run.write_json(run.scores_file, out)
     return out
+
+
+def score_model(
+    name: str,
+    registries: Registries,
+    *,
+    data_root: str | Path | None,
+    metrics: Sequence[str] | None = None,
+    device: str = "cpu",
+    inception_weights: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Score a registered pretrained model (:mod:`translkit.pretrained`) on the test splits
+    of ``data_root``; nothing is written (a model has no run directory).
+
+    :returns: ``model``, ``checkpoint`` (its first weights file), ``data_root``,
+        ``metrics``, ``scores``, ``goals``, ``info``, ``seconds``.
+    """
+    from translkit.pretrained import load_generators
+
+    if data_root is None:
+        raise MetricError(
+            f"scoring model {name} needs --data-root DIR: a dataset with testA/ and testB/ "
+            "(e.g. data/<dataset> after `translkit data download <dataset>`)"
+        )
+    names = list(metrics or DEFAULT_METRICS)
+    if KEY_OBJECTIVE in names:
+        raise MetricError(
+            f"{KEY_OBJECTIVE} needs a training checkpoint; model {name} has generators only"
+        )
+    started = time.perf_counter()
+    loaded = load_generators(name, registries)
+    with tempfile.TemporaryDirectory(prefix="translkit-score-") as tmp:
+        result = score_generators(
+            loaded.nets,
+            _Root(str(data_root)),
+            names,
+            registries,
+            out_dir=Path(tmp),
+            device=device,
+            inception_weights=inception_weights,
+            progress=progress,
+        )
+    return {
+        "model": name,
+        "checkpoint": str(loaded.source),
+        "data_root": str(data_root),
+        "metrics": names,
+        "scores": result.values,
+        "goals": result.goals,
+        "info": result.info,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+@dataclass(frozen=True)
+class _Root:
+    """The part of a recipe's data section :func:`score_generators` reads."""
+
+    root: str
 
 
 def pivot_scores(

@@ -1,4 +1,4 @@
-"""``translkit demo CKPT|RUN_DIR``: a local web page to try a model; ``--export DIR``."""
+"""``translkit demo CKPT|RUN_DIR|MODEL``: a local web page to try a model; ``--export DIR``."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ _LARGE = "Large images"
 def demo(
     source: Path = typer.Argument(
         ...,
-        metavar="CKPT|RUN_DIR",
-        help="Checkpoint, run directory (best.pt, else latest.pt) or exported app folder.",
+        metavar="CKPT|RUN_DIR|MODEL",
+        help="Checkpoint, run directory (best.pt, else latest.pt), exported app folder, or a "
+        "pretrained model's name (`translkit list models`; a path that exists wins).",
     ),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to listen on (others than this machine: warned)."

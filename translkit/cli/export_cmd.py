@@ -1,4 +1,4 @@
-"""``translkit export CHECKPOINT|RUN_DIR --format onnx|torchscript|safetensors -o FILE``."""
+"""``translkit export CHECKPOINT|RUN_DIR|MODEL --format onnx|torchscript|safetensors -o FILE``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ __all__ = ["export", "register"]
 def export(
     checkpoint: Path = typer.Argument(
         ...,
-        metavar="CHECKPOINT|RUN_DIR",
-        help="Checkpoint (.pt training or generators, .safetensors export) or a run directory.",
+        metavar="CHECKPOINT|RUN_DIR|MODEL",
+        help="Checkpoint (.pt training or generators, .safetensors export), a run directory, "
+        "or a pretrained model's name (`translkit list models`; a path that exists wins).",
     ),
     format: str = typer.Option(
         "onnx", "--format", "-f", help="onnx, torchscript or safetensors (weights only)."
@@ -23,6 +24,11 @@ def export(
     output: Path = typer.Option(..., "--output", "-o", help="File to write."),
     direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
     opset: int = typer.Option(None, "--opset", help="ONNX opset version (default: exporter's)."),
+    half: bool = typer.Option(
+        False,
+        "--half",
+        help="safetensors: store the weights in fp16 (half the size; loaded back as fp32).",
+    ),
     plugin: list[str] = plugin_option(),
 ) -> None:
     """Export one generator with dynamic batch, height and width."""
@@ -37,6 +43,7 @@ def export(
         format=format,
         direction=direction,
         opset=opset,  # type: ignore[arg-type]
+        half=half,
     )
     typer.echo(f"wrote {path} ({format}, {direction}, {path.stat().st_size / 1e6:.1f} MB)")
 

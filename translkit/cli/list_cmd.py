@@ -57,6 +57,8 @@ def list_components(
 ) -> None:
     """List registered components with a one-line summary."""
     registry = load_plugins().registries
+    from translkit.cli.models_cmd import model_rows, models_table
+
     kinds = [registry.kind(kind).kind] if kind else list(KINDS)
     data = {
         k: [
@@ -65,11 +67,16 @@ def list_components(
         ]
         for k in kinds
     }
+    if "models" in data:  # with directions, size and where the weights come from
+        data["models"] = model_rows(registry, pattern)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
     console = Console()
     for k, entries in data.items():
+        if k == "models":
+            console.print(models_table(entries))
+            continue
         table = Table(title=k, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("name", no_wrap=True)
         table.add_column("plugin", no_wrap=True)

@@ -24,7 +24,12 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def score(
-    run_dir: Path = typer.Argument(None, help="Run directory (omit with --real/--fake)."),
+    run_dir: Path = typer.Argument(
+        None,
+        metavar="RUN_DIR|MODEL",
+        help="Run directory, or a pretrained model's name with --data-root (omit with "
+        "--real/--fake).",
+    ),
     checkpoint: str = typer.Option(
         "best", "--checkpoint", "-c", help="best (else latest), latest, or a checkpoint file."
     ),
@@ -49,7 +54,11 @@ def score(
     inception_weights: Path = typer.Option(
         None, "--inception-weights", help="Local torch-fidelity InceptionV3 weights file."
     ),
-    data_root: Path = typer.Option(None, "--data-root", help="Override the recipe's data.root."),
+    data_root: Path = typer.Option(
+        None,
+        "--data-root",
+        help="Override the recipe's data.root (a model: the dataset to score it on).",
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -57,7 +66,8 @@ def score(
 ) -> None:
     """Score translations: IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, the test objective."""
     from translkit.plugin_manager import load_plugins
-    from translkit.scoring import DEFAULT_METRICS, score_folders, score_run
+    from translkit.pretrained import model_name
+    from translkit.scoring import DEFAULT_METRICS, score_folders, score_model, score_run
 
     registries = load_plugins(plugin).registries
 
@@ -88,6 +98,16 @@ def score(
         }
     elif run_dir is None:
         raise TranslkitError("give a RUN_DIR, or --real DIR and --fake DIR")
+    elif model_name(run_dir, registries) is not None:  # a path that exists wins
+        out = score_model(
+            str(run_dir),
+            registries,
+            data_root=data_root,
+            metrics=names,
+            device=device,
+            inception_weights=weights,
+            progress=not as_json,
+        )
     else:
         out = score_run(
             run_dir,
@@ -106,7 +126,7 @@ def score(
     console.print(scores_table(out["scores"], out["goals"]))
     for key, value in sorted(out["info"].items()):
         console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
-    if run_dir is not None:
+    if out.get("run_dir"):
         console.print(f"wrote {Path(run_dir) / 'scores.json'}", highlight=False)
 
 

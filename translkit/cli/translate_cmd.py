@@ -1,4 +1,4 @@
-"""``translkit translate CHECKPOINT INPUT OUTPUT``: translate a file or folder at its size."""
+"""``translkit translate CHECKPOINT|MODEL INPUT OUTPUT``: translate a file or folder at its size."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ __all__ = ["register", "summary_line", "translate"]
 def translate(
     checkpoint: Path = typer.Argument(
         ...,
-        metavar="CHECKPOINT|RUN_DIR",
-        help="Checkpoint (.pt training or generators, .safetensors export) or a run directory.",
+        metavar="CHECKPOINT|RUN_DIR|MODEL",
+        help="Checkpoint (.pt training or generators, .safetensors export), a run directory, "
+        "or a pretrained model's name (`translkit list models`; a path that exists wins).",
     ),
     source: Path = typer.Argument(..., metavar="INPUT", help="Image file or folder (recursive)."),
     output: Path = typer.Argument(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit import __version__
-from translkit.checkpoint import Generators, load_generators
+from translkit.checkpoint import Generators
 from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
 from translkit.demo.model import (
     APP_FORMAT,
@@ -28,6 +28,7 @@ from translkit.errors import TranslkitError
 from translkit.fileio import write_text_atomic
 from translkit.inference.export import export_generator
 from translkit.plugin_manager import BUILTIN_DISTRIBUTION, ENTRY_POINT_GROUP
+from translkit.pretrained import load_generators as load_named
 from translkit.registry import Registries
 
 __all__ = ["SPACE_PORT", "export_demo"]
@@ -130,7 +131,8 @@ def export_demo(
     overwrite: bool = False,
     examples: bool = False,
 ) -> Path:
-    """Write a demo app folder for ``source`` (a checkpoint or run directory) to ``out``.
+    """Write a demo app folder for ``source`` (a checkpoint, run directory or
+    registered model name) to ``out``.
 
     :param registries: where the generators' names are checked (and their plugin's
         distribution found for ``requirements.txt``); nothing is imported.
@@ -142,15 +144,16 @@ def export_demo(
     if (source / APP_MODEL_FILE).is_file():
         raise TranslkitError(f"{source} is already an exported demo app; copy the folder instead")
     refuse_to_clobber(out, overwrite)
-    loaded: Generators = load_generators(source, registries)
+    loaded: Generators = load_named(source, registries)
     chosen = choose_directions(loaded.nets, directions, loaded.source)
     info = describe(loaded)
     names = {info["generator"]} if loaded.nets else set()
     requirements = _requirements(registries, names)
+    origin = source if loaded.info.get("model") else loaded.source  # a model: one file each
     with staged_dir(out) as tmp:
         for direction in chosen:
             export_generator(
-                loaded.source,
+                origin,
                 tmp / f"{direction}.safetensors",
                 registries,
                 format="safetensors",
@@ -161,7 +164,9 @@ def export_demo(
         write_text_atomic(tmp / "app.py", _APP.format(version=__version__, port=SPACE_PORT))
         write_text_atomic(tmp / "requirements.txt", requirements)
         write_text_atomic(tmp / "Dockerfile", _DOCKERFILE.format(port=SPACE_PORT))
-        write_text_atomic(tmp / "README.md", _readme(info, chosen))
+        terms = loaded.info.get("terms")  # a pretrained model's terms travel with it
+        extra = f"\n## Terms of use\n\n{terms}\n" if terms else ""
+        write_text_atomic(tmp / "README.md", _readme(info, chosen) + extra)
         if examples:
             _write_examples(source, chosen, tmp / "examples")
         move_into_place(tmp, out)

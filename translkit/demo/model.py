@@ -18,6 +18,7 @@ from translkit.data.io import TEST_SPLITS, list_images, load_rgb
 from translkit.errors import CheckpointError, DataError, TranslkitError
 from translkit.inference.translate import Precision, Translator
 from translkit.models import DIRECTIONS, pick_direction
+from translkit.pretrained import load_generators as load_named
 from translkit.registry import Registries
 from translkit.rundir import RunDir
 
@@ -50,8 +51,8 @@ def load_demo_model(
 
     :param source: anything :func:`translkit.checkpoint.load_generators` reads (a training
         or generators checkpoint, a ``.safetensors`` export, a run directory — its
-        ``checkpoints/best.pt``, else ``latest.pt``) or a folder written by
-        ``translkit demo --export``.
+        ``checkpoints/best.pt``, else ``latest.pt``), a folder written by
+        ``translkit demo --export``, or a registered model's name (a path that exists wins).
     :param registries: where generator names are looked up (nothing is imported).
     :param directions: the directions to serve (default: every one the model has).
     :returns: ``({direction: Translator}, info)``; ``info`` holds ``name``, ``method``,
@@ -62,7 +63,7 @@ def load_demo_model(
     if (source / APP_MODEL_FILE).is_file():
         nets, info = _load_app_folder(source, registries)
     else:
-        loaded = load_generators(source, registries)
+        loaded = load_named(source, registries, directions=directions)
         nets, info = loaded.nets, describe(loaded)
     chosen = choose_directions(nets, directions, source)
     translators = {
@@ -102,6 +103,8 @@ def describe(loaded: Generators) -> dict[str, Any]:
     weights = "ema" if info.get("ema") else "trained"
     if info.get("importer"):
         weights = f"imported ({info['importer']})"
+    elif info.get("model"):
+        weights = f"pretrained model {info['model']}"
     elif info.get("format") != "translkit.training/1":
         weights = "generators"
     return {

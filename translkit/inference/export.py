@@ -32,6 +32,7 @@ from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
 from translkit.inference.translate import pad_to_multiple
 from translkit.models import pick_direction
+from translkit.pretrained import resolve
 from translkit.registry import Registries
 
 __all__ = ["FORMATS", "PadCrop", "export_generator", "load_safetensors"]
@@ -104,10 +105,12 @@ def _export_torchscript(wrapped: PadCrop, sample: torch.Tensor, tmp: Path) -> No
             torch.jit.save(scripted, fh)
 
 
-def _export_safetensors(spec: Any, meta: dict[str, str], tmp: Path) -> None:
+def _export_safetensors(spec: Any, meta: dict[str, str], tmp: Path, half: bool = False) -> None:
     from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in spec.state_dict.items()}
+    if half:  # floating tensors only (counters stay integers); loading casts back to fp32
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     tmp.write_bytes(save(tensors, metadata=meta))  # a write error is an OSError (fileio)
 
 
@@ -119,16 +122,22 @@ def export_generator(
     format: Format = "onnx",
     direction: str = "a2b",
     opset: int | None = None,
+    half: bool = False,
 ) -> Path:
     """Export the ``direction`` generator of ``source`` (any checkpoint format or a run
     directory) to ``output``, atomically.
 
     :param format: ``onnx``, ``torchscript`` or ``safetensors``.
     :param opset: ONNX opset version (default: the exporter's).
+    :param half: ``safetensors`` only: store floating weights as fp16 (half the size; they
+        are cast back to the network's fp32 when loaded).
     """
     if format not in FORMATS:
         raise TranslkitError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if half and format != "safetensors":
+        raise TranslkitError("--half applies to --format safetensors only")
     output = Path(output)
+    source = resolve(source, registries, direction=direction)  # a model name → its file
     if format == "safetensors":
         specs, info, path = read_generator_specs(source, registries)
         spec = pick_direction(specs, direction, path)
@@ -147,7 +156,7 @@ def export_generator(
             "source": path.name,  # a file name, not a local path that would leak
         }
         with atomic_path(output) as tmp:
-            _export_safetensors(spec, meta, tmp)
+            _export_safetensors(spec, meta, tmp, half)
             _umask_permissions(tmp)
         return output
     loaded = load_generators(source, registries)

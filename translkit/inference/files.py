@@ -16,13 +16,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from translkit.checkpoint import load_generators
 from translkit.data.io import image_header, load_rgb
 from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path, ensure_writable
 from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator
 from translkit.models import pick_direction
+from translkit.pretrained import load_generators
 from translkit.registry import Registries
 from translkit.threads import ThreadGovernor, thread_budget
 
@@ -186,7 +186,7 @@ def translate_checkpoint(
     :param on_total: called once with the number of files to translate (a progress bar).
     :param on_done: called with the number of files finished after each batch.
     """
-    loaded = load_generators(checkpoint, registries)
+    loaded = load_generators(checkpoint, registries, directions=[direction])
     net = pick_direction(loaded.nets, direction, loaded.source)
     plan = plan_translation(Path(source), Path(output), overwrite=overwrite)
     pairs = plan.pairs

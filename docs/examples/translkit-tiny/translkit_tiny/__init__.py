@@ -1,12 +1,14 @@
 """An example translkit plugin, packaged on its own as a third party would.
 
 Registers ``tiny`` (generator), ``tiny_d`` (discriminator) and ``softplus_gan``
-(a non-saturating GAN loss written as softplus), all small enough for a laptop CPU, and
-``tiny_swatches``, a downloadable dataset of eight 32 px images.
+(a non-saturating GAN loss written as softplus), all small enough for a laptop CPU,
+``tiny_swatches``, a downloadable dataset of eight 32 px images, and ``tiny_warm_cool``, a
+pretrained model shipped inside the package (``translkit translate tiny_warm_cool ...``).
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -14,9 +16,15 @@ import torch.nn.functional as F
 from torch import nn
 
 import translkit
-from translkit.contracts import DatasetSource, RemoteFile
+from translkit.contracts import DatasetSource, ModelWeights, PretrainedModel, RemoteFile
 
-__all__ = ["SoftplusGANLoss", "TinyDiscriminator", "TinyGenerator", "tiny_swatches"]
+__all__ = [
+    "SoftplusGANLoss",
+    "TinyDiscriminator",
+    "TinyGenerator",
+    "tiny_swatches",
+    "tiny_warm_cool",
+]
 
 
 class TinyGenerator(nn.Module):
@@ -97,9 +105,38 @@ def tiny_swatches(base_url: str = SWATCHES_URL) -> DatasetSource:
     )
 
 
+#: direction -> (size in bytes, sha256) of weights/tiny_warm_cool_<direction>.safetensors,
+#: as ``python make_weights.py`` prints them; checked every time the model is loaded.
+WARM_COOL = {
+    "a2b": (2116, "1fcac6dce784576a5939a703c555c2c769e3e707f3d6051a803a25b7939820ef"),
+    "b2a": (2116, "56e54c02f88798b33fa13070b5f9558ac8ddcbb5b7907a429daf928b23c686a3"),
+}
+
+
+def tiny_warm_cool() -> PretrainedModel:
+    """Warm (A) ↔ cool (B) swatches: red and blue swapped by hand-set ``tiny`` weights."""
+    weights = resources.files(__package__) / "weights"
+    return PretrainedModel(
+        name="tiny_warm_cool",
+        summary="Warm (A) ↔ cool (B) swatches: a tiny generator that swaps red and blue",
+        method="cyclegan",
+        generator="tiny",
+        weights=tuple(
+            ModelWeights(d, sha, size, resource=weights / f"tiny_warm_cool_{d}.safetensors")
+            for d, (size, sha) in WARM_COOL.items()
+        ),
+        terms="CC0 (hand-set weights of the translkit-tiny example)",
+        recipe="# not trained: the weights are set by make_weights.py\n",
+        card="Not trained: make_weights.py sets the convolutions so that red and blue swap "
+        "(through the generator's tanh, so contrast drops a little). It shows how a plugin "
+        "ships a model; it is not a useful translator.",
+    )
+
+
 @translkit.hookimpl
 def translkit_register(registry):
     registry.generators.add("tiny", TinyGenerator)
     registry.discriminators.add("tiny_d", TinyDiscriminator)
     registry.losses.add("softplus_gan", SoftplusGANLoss)
     registry.datasets.add("tiny_swatches", tiny_swatches)
+    registry.models.add("tiny_warm_cool", tiny_warm_cool)
