@@ -12,8 +12,10 @@ file first so scoring works offline:
    own download lands;
 4. torch-fidelity's download, only when the download host answers.
 
-With none of these, :func:`resolve_weights` raises one :class:`WeightsError` naming the
-file needed, where to get it and how to hand it over.
+With none of these, :func:`resolve_weights` raises one :class:`WeightsUnavailable` (a
+:class:`~translkit.errors.MetricUnavailable`: ``translkit score`` skips such metrics unless
+they were named) naming the file needed, where to get it and how to hand it over. A file
+that was named but does not exist is a plain :class:`WeightsError`.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from pathlib import Path
 
 import torch
 
-from translkit.errors import TranslkitError
+from translkit.errors import MetricUnavailable, TranslkitError
 
 __all__ = [
     "ENV_INCEPTION_WEIGHTS",
     "EXTRACTORS",
     "Extractor",
     "WeightsError",
+    "WeightsUnavailable",
     "hub_checkpoint_dir",
     "is_online",
     "resolve_weights",
@@ -45,6 +48,11 @@ ENV_INCEPTION_WEIGHTS = "TRANSLKIT_INCEPTION_WEIGHTS"
 
 class WeightsError(TranslkitError):
     """Feature-extractor weights are missing, unreadable or cannot be downloaded."""
+
+
+class WeightsUnavailable(WeightsError, MetricUnavailable):
+    """No weights file is given or cached and the download host does not answer: the
+    metrics that need it cannot run here (``translkit score`` skips them unless named)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ def resolve_weights(
     how = f"--inception-weights PATH, eval.inception_weights or ${spec.env}"
     if extractor != "inception":
         how = f"${spec.env}"
-    raise WeightsError(
+    raise WeightsUnavailable(
         f"{extractor} weights for torch-fidelity are needed and this machine is offline: "
         f"download {spec.url} elsewhere and either copy it to {cached} or pass it with {how}"
     )
