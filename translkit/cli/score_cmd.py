@@ -102,7 +102,7 @@ def score(
             data_root=data_root,
             progress=not as_json,
         )
-    for line in skipped_lines(out["skipped"]):  # one line per reason, on stderr
+    for line in skipped_lines(out.get("skipped") or {}):  # one line per reason, on stderr
         typer.echo(line, err=True)
     if as_json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
