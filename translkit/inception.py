@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,14 +88,26 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+_PROBED: dict[str, tuple[float, bool]] = {}
+#: Seconds a probe's answer is reused (one probe per host for a whole ``score``, not one
+#: per metric and direction, where an unreachable host can take the full timeout each time).
+_PROBE_TTL = 60.0
+
+
 def is_online(url: str, timeout: float = 3.0) -> bool:
-    """Whether the host of ``url`` accepts a TCP connection on port 443."""
+    """Whether the host of ``url`` accepts a TCP connection on port 443 (the answer is
+    reused for a minute)."""
     host = url.split("://", 1)[-1].split("/", 1)[0]
+    now = time.monotonic()
+    if host in _PROBED and now - _PROBED[host][0] < _PROBE_TTL:
+        return _PROBED[host][1]
     try:
         with socket.create_connection((host, 443), timeout=timeout):
-            return True
+            answer = True
     except OSError:
-        return False
+        answer = False
+    _PROBED[host] = (now, answer)
+    return answer
 
 
 def _checked(path: Path, origin: str) -> Path:

@@ -82,11 +82,9 @@ class Entry(Generic[T]):
 
     def inner(self) -> tuple[str, Inner] | None:
         """``(option, marker)`` of the option annotated with :class:`Inner`, if any."""
-        try:
-            hints = typing.get_type_hints(self.factory, include_extras=True)
-        except Exception:  # unresolvable annotations: not a declared wrapper
-            return None
-        for name, tp in hints.items():
+        from translkit.bounds import option_types
+
+        for name, tp in option_types(self.factory).items():
             if typing.get_origin(tp) is Annotated:
                 marker = next((m for m in tp.__metadata__ if isinstance(m, Inner)), None)
                 if marker is not None and name in self.parameters():
