@@ -203,6 +203,13 @@ class Registry(Generic[T]):
                         f"{self.singular} {name!r} has no option {next(iter(rest))!r}"
                     )
                 return
+            if inner_name not in registry:
+                try:
+                    registry.get(inner_name)
+                except ComponentError as err:
+                    raise ComponentError(
+                        f"{self.singular} {name!r}: {option} = {inner_name!r}: {err}"
+                    ) from None
             try:
                 registry.check_options(inner_name, rest)
             except ComponentError as err:
