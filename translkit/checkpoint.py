@@ -4,7 +4,10 @@ Three formats, all plain data (never pickled code), all read by :func:`load_gene
 
 - ``translkit.training/1`` (``.pt``) — a training snapshot: ``recipe`` (resolved, as plain
   data), ``models`` (state dicts by role), optional ``ema``, optimisers, schedule, RNG
-  states, epoch/step, and ``components`` (which plugin provided each component);
+  states, epoch/step, ``components`` (which plugin provided each component) and
+  ``generators`` (direction -> the generator's role, name, options and plugin module;
+  absent from files written before it, whose generators come from the recipe's
+  ``[generator]`` and the method's direction map);
 - ``translkit.generators/1`` (``.pt``) — generators only (imports): ``generators`` maps a
   direction (``a2b``, ``b2a``) to ``{"name", "options", "state_dict", "module"}``;
 - ``translkit.safetensors/1`` (``.safetensors``) — one exported generator, its
@@ -12,10 +15,18 @@ Three formats, all plain data (never pickled code), all read by :func:`load_gene
 
 A run directory stands for its ``checkpoints/best.pt`` (else ``latest.pt``).
 
+Two ways in, kept apart: :func:`load_generators` (translate, export, demo, scoring of
+translations) builds only the generators, each from its own spec stored in the file — a
+training checkpoint keeps them under ``generators`` (direction -> role, name, options,
+module; the weights under ``models``/``ema``), so a run trained with a training-only plugin
+(a discriminator, a loss) translates without it. :func:`load_model` (resume, the test
+objective) resolves the whole stored recipe and needs every component.
+
 Loading never imports anything: components are looked up in the registries the caller
 passes (the installed plugins, plus any the user loaded on purpose). A file that needs a
-component no loaded plugin provides is refused with one line naming the component, the
-plugin module it was made with, and how to load that plugin deliberately.
+component no loaded plugin provides is refused with one line
+(:class:`~translkit.errors.MissingComponentError`) naming the component, the plugin module
+it was made with, and how to load that plugin deliberately.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import os
 import pickle
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from translkit.errors import CheckpointError, ComponentError, RecipeError
+from translkit.errors import CheckpointError, ComponentError, MissingComponentError, RecipeError
 from translkit.fileio import atomic_path
 from translkit.models import DIRECTIONS, Model, build_generator, build_model
 from translkit.recipe import Recipe, components, recipe_from_dict, resolve_recipe
@@ -46,11 +58,14 @@ __all__ = [
     "Generators",
     "checkpoint_source",
     "component_provenance",
+    "generator_index",
     "load_checkpoint",
     "load_generators",
     "load_model",
     "load_weights_only",
     "read_generator_specs",
+    "require_components",
+    "run_made_with",
     "save_checkpoint",
     "state_dict_problem",
 ]
@@ -170,7 +185,7 @@ class _Spec:
     module: str = ""
 
 
-def _missing_hint(path: Path, what: str, module: str) -> str:
+def _missing_hint(path: Path | str, what: str, module: str) -> str:
     if module:
         return (
             f"{path} needs {what}, which no loaded plugin provides; it was made with plugin "
@@ -183,46 +198,156 @@ def _missing_hint(path: Path, what: str, module: str) -> str:
     )
 
 
-def _stored_recipe(ckpt: dict[str, Any], path: Path, registries: Registries) -> Recipe:
-    """The checkpoint's recipe, checked against the registries (nothing imported)."""
-    try:
-        recipe = recipe_from_dict(ckpt["recipe"], source=str(path))
-    except RecipeError as err:
-        raise CheckpointError(f"checkpoint {path}: its recipe is not valid: {err}") from None
-    made_with = ckpt.get("components") or {}
-    for key, (kind, comp) in components(recipe).items():
+def require_components(
+    recipe: Recipe,
+    registries: Registries,
+    *,
+    source: Path | str,
+    made_with: Mapping[tuple[str, str], str] | None = None,
+) -> None:
+    """Raise :class:`MissingComponentError` for the first component of ``recipe`` (every
+    section: the method, networks, losses) that no loaded plugin provides, naming it and
+    the plugin module it was made with (``made_with``: ``(kind, name) -> module``)."""
+    for kind, comp in components(recipe).values():
         if comp.name and comp.name not in registries.kind(kind):
-            module = (made_with.get(key) or {}).get("module") or ", ".join(recipe.plugins)
+            module = (made_with or {}).get((kind, comp.name)) or ", ".join(recipe.plugins)
             singular = registries.kind(kind).singular
-            raise CheckpointError(_missing_hint(path, f"{singular} {comp.name!r}", module))
+            raise MissingComponentError(_missing_hint(source, f"{singular} {comp.name!r}", module))
+
+
+def _made_with(ckpt: dict[str, Any], recipe: Recipe) -> dict[tuple[str, str], str]:
+    """``(kind, name) -> plugin module`` from a training checkpoint's ``components``."""
+    stored = ckpt.get("components") or {}
+    out = {}
+    for key, (kind, comp) in components(recipe).items():
+        module = (stored.get(key) or {}).get("module")
+        if module:
+            out[kind, comp.name] = module
+    return out
+
+
+def run_made_with(run: RunDir) -> dict[tuple[str, str], str]:
+    """``(kind, name) -> plugin module`` from a run directory's ``environment.json``: which
+    plugin registered each component when the run trained (empty when unknown)."""
+    try:
+        env = json.loads(run.environment_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for plugin in env.get("plugins") or []:
+        if not isinstance(plugin, dict) or not plugin.get("module"):
+            continue
+        for kind, names in (plugin.get("registered") or {}).items():
+            for name in names if isinstance(names, list) else []:
+                out[kind, name] = plugin["module"]
+    return out
+
+
+def _stored_recipe(ckpt: dict[str, Any], path: Path, registries: Registries) -> Recipe:
+    """The checkpoint's whole recipe, resolved against the registries (nothing imported):
+    what resuming and the test objective need — every component, discriminators too."""
+    recipe = _plain_recipe(ckpt, path)
+    require_components(recipe, registries, source=path, made_with=_made_with(ckpt, recipe))
     try:
         return resolve_recipe(recipe, registries)
     except RecipeError as err:
         raise CheckpointError(f"checkpoint {path}: {err}") from None
 
 
+def _plain_recipe(ckpt: dict[str, Any], path: Path) -> Recipe:
+    """The checkpoint's recipe, checked as data only (no registry consulted)."""
+    try:
+        return recipe_from_dict(ckpt["recipe"], source=str(path))
+    except (RecipeError, KeyError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path}: its recipe is not valid: {err}") from None
+
+
+def generator_index(model: Model, registries: Registries) -> dict[str, dict[str, Any]] | None:
+    """What a training checkpoint stores so that its generators load on their own, without
+    the rest of the recipe (discriminators, losses, the method): direction -> ``{"role",
+    "name", "options", "module"}``, the weights being ``models[role]`` (or ``ema[role]``).
+    ``None`` when the options are not plain data (then loading falls back to the recipe)."""
+    sections = {slot.role: slot.section for slot in model.method.networks}
+    out = {}
+    for direction in model.directions:
+        role = model.method.directions[direction]
+        comp = getattr(model.recipe, sections[role])
+        options = {**comp.options, **model.extras.get(role, {})}
+        if not _is_plain(options):
+            return None
+        entry = registries.generators.get(comp.name)
+        out[direction] = {"role": role, "name": comp.name, "options": options}
+        out[direction]["module"] = entry.module
+    return out
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _index_from_recipe(
+    ckpt: dict[str, Any], path: Path, registries: Registries
+) -> dict[str, dict[str, Any]]:
+    """:func:`generator_index` of a checkpoint written before it was stored: the method's
+    direction map and the recipe's generator section (nothing else is looked up)."""
+    recipe = _plain_recipe(ckpt, path)
+    made_with = _made_with(ckpt, recipe)
+    name = recipe.method.name
+    if name not in registries.methods:
+        module = made_with.get(("methods", name), "")
+        raise MissingComponentError(_missing_hint(path, f"method {name!r}", module))
+    try:
+        method = registries.methods.create(name, **recipe.method.options)
+    except ComponentError as err:
+        raise CheckpointError(f"checkpoint {path}: [method] {err}") from None
+    sections = {slot.role: slot.section for slot in method.networks}
+    out = {}
+    for direction, role in method.directions.items():
+        comp = getattr(recipe, sections[role])
+        module = made_with.get(("generators", comp.name), "")
+        out[direction] = {"role": role, "name": comp.name, "options": comp.options}
+        out[direction]["module"] = module
+    return out
+
+
 def _training_specs(
     ckpt: dict[str, Any], path: Path, registries: Registries, use_ema: bool
 ) -> tuple[dict[str, _Spec], dict[str, Any]]:
-    recipe = _stored_recipe(ckpt, path, registries)
-    method = registries.methods.create(recipe.method.name, **recipe.method.options)
-    sections = {slot.role: slot.section for slot in method.networks}
+    """The generators of a training checkpoint from their own stored specs: no other
+    component of the recipe is looked up, so a run trained with a training-only plugin
+    (a discriminator, a loss) translates without it."""
+    index = ckpt.get("generators") or _index_from_recipe(ckpt, path, registries)
     weights = ckpt.get("ema") if use_ema and ckpt.get("ema") else ckpt["models"]
     specs = {}
-    for direction, role in method.directions.items():
-        comp = getattr(recipe, sections[role])
-        specs[direction] = _Spec(comp.name, dict(comp.options), weights[role])
+    for direction, spec in index.items():
+        role = spec["role"]
+        if role not in weights:
+            raise CheckpointError(f"checkpoint {path} holds no weights for {role} ({direction})")
+        specs[direction] = _Spec(
+            spec["name"], dict(spec["options"]), weights[role], spec.get("module", "")
+        )
+    recipe = ckpt.get("recipe") if isinstance(ckpt.get("recipe"), dict) else {}
+    first = next(iter(specs.values()), None)
     info = {
         "format": TRAINING_FORMAT,
-        "recipe": recipe.run.name,
-        "method": recipe.method.name,
-        "generator": recipe.generator.name,
-        "generator_options": dict(recipe.generator.options),
+        "recipe": _table(recipe, "run").get("name", "run"),
+        "method": _table(recipe, "method").get("name", "cyclegan"),
+        "generator": first.name if first else None,
+        "generator_options": dict(first.options) if first else {},
         "epoch": ckpt.get("epoch"),
         "step": ckpt.get("step"),
         "ema": weights is ckpt.get("ema"),
     }
     return specs, info
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _generators_specs(ckpt: dict[str, Any]) -> tuple[dict[str, _Spec], dict[str, Any]]:
@@ -300,7 +425,9 @@ def load_generators(
     nets = {}
     for direction, spec in specs.items():
         if spec.name not in registries.generators:
-            raise CheckpointError(_missing_hint(path, f"generator {spec.name!r}", spec.module))
+            raise MissingComponentError(
+                _missing_hint(path, f"generator {spec.name!r}", spec.module)
+            )
         try:
             nets[direction] = build_generator(registries, spec.name, spec.options, spec.state_dict)
         except ComponentError as err:

@@ -23,7 +23,12 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   loss slot says which one it needs.
 - **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`); below its
   ``min_images`` :func:`translkit.scoring.score_folders` refuses a folder with one line, and
-  it refuses any result that is not a finite number.
+  it refuses any result that is not a finite number. Its ``prepare`` raising
+  :class:`~translkit.errors.MetricUnavailable` marks it as unable to run here (skipped
+  where it was not named).
+- **wrappers** (any kind) — a factory option annotated with
+  :class:`translkit.registry.Inner` names the component it wraps; the options the factory
+  does not declare go to that one (checked when the recipe is resolved).
 - **methods** — ``factory(**options) -> Method`` (:class:`Method`): networks by role,
   loss slots, optimiser groups, phases, directions.
 - **datasets** — ``factory(**options) -> DatasetSource``: what a dataset is (summary,
@@ -268,7 +273,11 @@ class Metric(Protocol):
 
     def prepare(self, inception_weights: Path | None) -> None:
         """Called before training or scoring starts: raise a ``TranslkitError`` now if
-        something the metric will need later is missing (e.g. its network's weights)."""
+        something the metric will need later is missing (e.g. its network's weights).
+
+        Raise :class:`translkit.errors.MetricUnavailable` when the metric cannot run on
+        this machine as set up (weights not given, cached nor downloadable): ``translkit
+        score`` then skips it where it was only a default, with one line saying why."""
         ...
 
     def __call__(self, inputs: MetricInputs) -> dict[str, float]: ...

@@ -14,6 +14,8 @@ __all__ = [
     "ComponentError",
     "DataError",
     "MetricError",
+    "MetricUnavailable",
+    "MissingComponentError",
     "OutputError",
     "PluginError",
     "RecipeError",
@@ -46,8 +48,20 @@ class CheckpointError(TranslkitError):
     """A checkpoint is missing, corrupt, untrusted or of the wrong kind."""
 
 
+class MissingComponentError(CheckpointError):
+    """A file needs a component that no loaded plugin provides (the message names it, the
+    plugin module it was made with, and how to load that plugin deliberately)."""
+
+
 class MetricError(TranslkitError):
     """A metric could not be computed from the inputs given (too few images, no truth...)."""
+
+
+class MetricUnavailable(MetricError):
+    """A metric cannot run on this machine as it is set up — its network's weights are not
+    here and cannot be downloaded, a plugin it needs is not loaded, ... A metric's
+    ``prepare`` raises it; ``translkit score`` then skips that metric with one line saying
+    why (unless the user named it with ``-m``, when it is the error)."""
 
 
 class OutputError(TranslkitError):

@@ -12,8 +12,10 @@ file first so scoring works offline:
    own download lands;
 4. torch-fidelity's download, only when the download host answers.
 
-With none of these, :func:`resolve_weights` raises one :class:`WeightsError` naming the
-file needed, where to get it and how to hand it over.
+With none of these, :func:`resolve_weights` raises one :class:`WeightsUnavailable` (a
+:class:`~translkit.errors.MetricUnavailable`: ``translkit score`` skips such metrics unless
+they were named) naming the file needed, where to get it and how to hand it over. A file
+that was named but does not exist is a plain :class:`WeightsError`.
 """
 
 from __future__ import annotations
@@ -21,18 +23,20 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from translkit.errors import TranslkitError
+from translkit.errors import MetricUnavailable, TranslkitError
 
 __all__ = [
     "ENV_INCEPTION_WEIGHTS",
     "EXTRACTORS",
     "Extractor",
     "WeightsError",
+    "WeightsUnavailable",
     "hub_checkpoint_dir",
     "is_online",
     "resolve_weights",
@@ -45,6 +49,11 @@ ENV_INCEPTION_WEIGHTS = "TRANSLKIT_INCEPTION_WEIGHTS"
 
 class WeightsError(TranslkitError):
     """Feature-extractor weights are missing, unreadable or cannot be downloaded."""
+
+
+class WeightsUnavailable(WeightsError, MetricUnavailable):
+    """No weights file is given or cached and the download host does not answer: the
+    metrics that need it cannot run here (``translkit score`` skips them unless named)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +88,26 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+_PROBED: dict[str, tuple[float, bool]] = {}
+#: Seconds a probe's answer is reused (one probe per host for a whole ``score``, not one
+#: per metric and direction, where an unreachable host can take the full timeout each time).
+_PROBE_TTL = 60.0
+
+
 def is_online(url: str, timeout: float = 3.0) -> bool:
-    """Whether the host of ``url`` accepts a TCP connection on port 443."""
+    """Whether the host of ``url`` accepts a TCP connection on port 443 (the answer is
+    reused for a minute)."""
     host = url.split("://", 1)[-1].split("/", 1)[0]
+    now = time.monotonic()
+    if host in _PROBED and now - _PROBED[host][0] < _PROBE_TTL:
+        return _PROBED[host][1]
     try:
         with socket.create_connection((host, 443), timeout=timeout):
-            return True
+            answer = True
     except OSError:
-        return False
+        answer = False
+    _PROBED[host] = (now, answer)
+    return answer
 
 
 def _checked(path: Path, origin: str) -> Path:
@@ -126,7 +147,7 @@ def resolve_weights(
     how = f"--inception-weights PATH, eval.inception_weights or ${spec.env}"
     if extractor != "inception":
         how = f"${spec.env}"
-    raise WeightsError(
+    raise WeightsUnavailable(
         f"{extractor} weights for torch-fidelity are needed and this machine is offline: "
         f"download {spec.url} elsewhere and either copy it to {cached} or pass it with {how}"
     )

@@ -8,7 +8,7 @@ stored generator spec (an import, an export) becomes a module.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
@@ -32,6 +32,8 @@ class Model:
     method: Method
     nets: dict[str, nn.Module]
     losses: dict[str, Any]
+    #: Role -> the factory options the method passed besides the recipe's (``network_options``).
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -52,11 +54,12 @@ def build_model(recipe: Recipe, registries: Registries) -> Model:
     """
     method = registries.methods.create(recipe.method.name, **recipe.method.options)
     nets: dict[str, nn.Module] = {}
+    extras: dict[str, dict[str, Any]] = {}
     for slot in method.networks:
         comp = getattr(recipe, slot.section)
         if comp is None:
             raise RecipeError(f"recipe {recipe.source} has no [{slot.section}]: resolve it first")
-        extra = method.network_options(slot.role, nets)
+        extra = extras[slot.role] = dict(method.network_options(slot.role, nets))
         nets[slot.role] = _create(registries, slot.section, comp, extra)
     losses = {
         slot.name: registries.losses.create(
@@ -64,7 +67,7 @@ def build_model(recipe: Recipe, registries: Registries) -> Model:
         )
         for slot in method.losses
     }
-    return Model(recipe, method, nets, losses)
+    return Model(recipe, method, nets, losses, extras)
 
 
 def _create(

@@ -611,30 +611,57 @@ def _fill_options(
     key = label.rsplit("[", 1)[-1].rstrip("]")
     try:
         registry.check_options(comp.name, comp.options)
-        entry = registry.get(comp.name)
-        _check_option_values(comp, entry, key, supplied)
+        _check_option_values(comp, registry, key, supplied)
+        defaults = _plain_defaults(registry, comp.name, comp.options)
     except ComponentError as err:
         raise RecipeError(f"{label} {err}") from None
     except RecipeError as err:
         raise RecipeError(f"{label.split(': [')[0]}: {err}") from None
-    defaults = {n: v for n, v in entry.defaults().items() if _is_plain(v)}
     comp.options = {**defaults, **comp.options}
 
 
 def _check_option_values(
-    comp: Component, entry: Any, key: str, supplied: tuple[str, ...] = ()
+    comp: Component, registry: Any, key: str, supplied: tuple[str, ...] = ()
 ) -> None:
     """Check ``comp``'s options against its factory's annotations (types and
     ``Annotated`` bounds, converting ints to floats where a float is declared) and
-    require the options the factory has no default for (but ``supplied``)."""
+    require the options the factory has no default for (but ``supplied``). A wrapper's
+    inner component (:class:`~translkit.registry.Inner`) is checked the same way with the
+    options the wrapper does not declare."""
+    entry = registry.get(comp.name)
+    own, inner = registry.split_inner(comp.name, comp.options)
     declared = option_types(entry.factory)
-    for name, value in comp.options.items():
+    for name, value in own.items():
         tp = declared.get(name)
-        if tp is not None and checkable(tp):
+        if inner is not None and name == inner[0]:
+            if not isinstance(value, str) or not value:
+                raise RecipeError(
+                    f"{key}.{name} must name a registered {inner[1].singular}, got {value!r}"
+                )
+        elif tp is not None and checkable(tp):
             comp.options[name] = convert(value, tp, f"{key}.{name}")
     for name, param in entry.parameters().items():
         if param.default is param.empty and name not in comp.options and name not in supplied:
             raise ComponentError(f"{comp.name!r} needs option {name!r}; set {key}.{name}")
+    if inner is not None:
+        _, inner_registry, inner_name, rest = inner
+        wrapped = Component(inner_name, rest)
+        _check_option_values(wrapped, inner_registry, key, supplied)
+        comp.options.update(wrapped.options)
+
+
+def _plain_defaults(registry: Any, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The factory's defaults that TOML can hold, and, for a wrapper, those of the
+    component it wraps (for the options it does not declare itself)."""
+    entry = registry.get(name)
+    out = {n: v for n, v in entry.defaults().items() if _is_plain(v)}
+    _, inner = registry.split_inner(name, {**out, **options})
+    if inner is not None and isinstance(inner[2], str):
+        _, inner_registry, inner_name, rest = inner
+        for key, value in _plain_defaults(inner_registry, inner_name, rest).items():
+            if key not in entry.parameters():
+                out.setdefault(key, value)
+    return out
 
 
 def selection_goal(recipe: Recipe, registries: Any) -> str:

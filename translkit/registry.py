@@ -12,13 +12,14 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import re
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from translkit.errors import ComponentError, suggest
 
-__all__ = ["DIRECT", "KINDS", "Entry", "Registries", "Registry"]
+__all__ = ["DIRECT", "KINDS", "Entry", "Inner", "Registries", "Registry"]
 
 T = TypeVar("T")
 
@@ -37,6 +38,21 @@ KINDS = (
 #: Owner recorded for components added outside a plugin's hook (tests, notebooks).
 DIRECT = "<direct>"
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Inner:
+    """Marks the option of a wrapper's factory that names the component it wraps.
+
+    ``inner: Annotated[Any, Inner("discriminators")] = "patchgan"`` says: this option
+    names a registered component of that kind, and every option the factory does not
+    declare belongs to it. The recipe resolver (``translkit run --dry-run``) then checks the
+    inner name (an unknown one gets close matches) and those options against the inner
+    factory's signature, types and bounds; :meth:`Registry.create` builds the inner
+    component with them and passes the built object to the wrapper in place of the name.
+    """
+
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,17 @@ class Entry(Generic[T]):
         """The factory's keyword defaults (``None`` and non-data defaults included)."""
         return {n: p.default for n, p in self.parameters().items() if p.default is not p.empty}
 
+    def inner(self) -> tuple[str, Inner] | None:
+        """``(option, marker)`` of the option annotated with :class:`Inner`, if any."""
+        from translkit.bounds import option_types
+
+        for name, tp in option_types(self.factory).items():
+            if typing.get_origin(tp) is Annotated:
+                marker = next((m for m in tp.__metadata__ if isinstance(m, Inner)), None)
+                if marker is not None and name in self.parameters():
+                    return name, marker
+        return None
+
 
 def _signature(factory: Callable[..., Any]) -> inspect.Signature:
     try:
@@ -92,14 +119,43 @@ class Registry(Generic[T]):
         owner: str = DIRECT,
         module: str = "",
         _entries: dict[str, Entry[T]] | None = None,
+        _family: dict[str, dict[str, Entry[Any]]] | None = None,
     ) -> None:
         self.kind = kind
         self.owner, self.module = owner, module
         self._entries: dict[str, Entry[T]] = {} if _entries is None else _entries
+        #: kind -> the entries of every registry of the same :class:`Registries`.
+        self._family = {kind: self._entries} if _family is None else _family
+        self._family.setdefault(kind, self._entries)
 
     def owned_by(self, plugin: str, module: str = "") -> Registry[T]:
         """A view of this registry whose :meth:`add` records ``plugin`` as the owner."""
-        return Registry(self.kind, owner=plugin, module=module, _entries=self._entries)
+        return Registry(
+            self.kind, owner=plugin, module=module, _entries=self._entries, _family=self._family
+        )
+
+    def sibling(self, kind: str) -> Registry[Any]:
+        """The registry of ``kind`` that belongs with this one (a wrapper's inner kind)."""
+        if kind not in self._family:
+            raise ComponentError(f"unknown component kind {kind!r}{suggest(kind, KINDS)}")
+        return Registry(kind, _entries=self._family[kind], _family=self._family)
+
+    def split_inner(
+        self, name: str, options: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[str, Registry[Any], Any, dict[str, Any]] | None]:
+        """For a wrapper (an :class:`Inner` option): ``(its own options, (option, inner
+        registry, inner name, the inner's options))``; for any other factory
+        ``(options, None)``."""
+        entry = self.get(name)
+        found = entry.inner()
+        if found is None:
+            return dict(options), None
+        option, marker = found
+        params = entry.parameters()
+        own = {k: v for k, v in options.items() if k in params}
+        rest = {k: v for k, v in options.items() if k not in params}
+        inner_name = own.get(option, params[option].default)
+        return own, (option, self.sibling(marker.kind), inner_name, rest)
 
     # -- filling -------------------------------------------------------------------------
     def add(self, name: str, factory: Callable[..., T], *, summary: str | None = None) -> None:
@@ -137,6 +193,32 @@ class Registry(Generic[T]):
 
     def check_options(self, name: str, options: Mapping[str, Any]) -> None:
         """Raise if ``options`` holds a key the factory of ``name`` does not accept."""
+        own, inner = self.split_inner(name, options)
+        if inner is not None:
+            option, registry, inner_name, rest = inner
+            if inner_name is inspect.Parameter.empty:
+                return  # required and missing: the caller names it
+            if not isinstance(inner_name, str):
+                if rest:  # an object built by the caller takes no options here
+                    raise ComponentError(
+                        f"{self.singular} {name!r} has no option {next(iter(rest))!r}"
+                    )
+                return
+            if inner_name not in registry:
+                try:
+                    registry.get(inner_name)
+                except ComponentError as err:
+                    raise ComponentError(
+                        f"{self.singular} {name!r}: {option} = {inner_name!r}: {err}"
+                    ) from None
+            try:
+                registry.check_options(inner_name, rest)
+            except ComponentError as err:
+                raise ComponentError(
+                    f"{self.singular} {name!r} passes {option} = {inner_name!r} the options "
+                    f"it does not declare: {err}"
+                ) from None
+            options = own
         entry = self.get(name)
         if entry.accepts_any():
             return
@@ -153,6 +235,10 @@ class Registry(Generic[T]):
         """Build the component ``name`` with ``options`` passed to its factory."""
         self.check_options(name, options)
         factory = self.get(name).factory
+        own, inner = self.split_inner(name, options)
+        if inner is not None and isinstance(inner[2], str):  # a wrapper: build what it wraps
+            option, registry, inner_name, rest = inner
+            options = {**own, option: registry.create(inner_name, **rest)}
         try:
             return factory(**options)
         except (TypeError, ValueError) as err:
@@ -201,8 +287,9 @@ class Registries:
     def __init__(
         self, *, owner: str = DIRECT, module: str = "", _shared: Registries | None = None
     ) -> None:
+        family: dict[str, dict[str, Entry[Any]]] = {}
         for kind in KINDS:
-            base = getattr(_shared, kind) if _shared is not None else Registry(kind)
+            base = getattr(_shared, kind) if _shared is not None else Registry(kind, _family=family)
             setattr(self, kind, base.owned_by(owner, module))
 
     def for_plugin(self, plugin: str, module: str = "") -> Registries:

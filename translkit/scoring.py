@@ -30,7 +30,7 @@ from torch import nn
 from translkit.cache import cache_dir as default_cache
 from translkit.contracts import KEY_OBJECTIVE, MetricInputs
 from translkit.data.io import TEST_SPLITS, TRUTH_SPLITS
-from translkit.errors import MetricError
+from translkit.errors import MetricError, MetricUnavailable, MissingComponentError
 from translkit.fileio import ensure_writable
 from translkit.registry import Registries
 
@@ -38,11 +38,13 @@ __all__ = [
     "DEFAULT_METRICS",
     "TRUTH_METRICS",
     "ScoreResult",
+    "check_metrics",
     "pivot_scores",
     "score_folders",
     "score_generators",
     "score_model",
     "score_run",
+    "skipped_lines",
 ]
 
 #: Metrics of ``translkit score`` when neither the command nor the recipe names any.
@@ -60,6 +62,8 @@ class ScoreResult:
     values: dict[str, float] = field(default_factory=dict)
     goals: dict[str, str] = field(default_factory=dict)
     info: dict[str, float] = field(default_factory=dict)
+    #: Metrics that could not run here (name -> why), when skipping was allowed.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def prefixed(self, prefix: str) -> ScoreResult:
         def add(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,6 +75,50 @@ class ScoreResult:
         self.values.update(other.values)
         self.goals.update(other.goals)
         self.info.update(other.info)
+        self.skipped.update(other.skipped)
+
+
+def check_metrics(
+    metrics: Sequence[str],
+    registries: Registries,
+    *,
+    inception_weights: str | Path | None = None,
+    required: Sequence[str] = (),
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """Preflight, before any long work: call each metric's ``prepare``.
+
+    A metric whose ``prepare`` raises :class:`~translkit.errors.MetricUnavailable` (e.g.
+    Inception weights neither given, cached nor downloadable) is skipped — unless it is in
+    ``required`` (the user named it), where the error is raised. ``objective`` is passed
+    through (the core computes it). Any other error is raised.
+
+    :returns: ``(metrics that can run, {skipped metric: why})``.
+    """
+    weights = Path(inception_weights) if inception_weights else None
+    runnable, skipped = [], {}
+    for name in dict.fromkeys(metrics):
+        if name != KEY_OBJECTIVE:
+            metric = registries.metrics.create(name, **dict((options or {}).get(name, {})))
+            prepare = getattr(metric, "prepare", None)
+            try:
+                if callable(prepare):
+                    prepare(weights)
+            except MetricUnavailable as err:
+                if name in required:
+                    raise MetricUnavailable(f"metric {name!r} cannot run: {err}") from None
+                skipped[name] = str(err)
+                continue
+        runnable.append(name)
+    return runnable, skipped
+
+
+def skipped_lines(skipped: Mapping[str, str]) -> list[str]:
+    """One line per reason: ``not scored: fid, kid, is — <why>``."""
+    by_reason: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        by_reason.setdefault(why, []).append(name)
+    return [f"not scored: {', '.join(names)} — {why}" for why, names in by_reason.items()]
 
 
 def score_folders(
@@ -86,6 +134,7 @@ def score_folders(
     inception_weights: str | Path | None = None,
     progress: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    skip_unavailable: bool = False,
 ) -> ScoreResult:
     """Compute ``metrics`` (registry names) on translated images ``fake`` vs ``real``.
 
@@ -94,7 +143,17 @@ def score_folders(
     :param cache_dir: where metrics keep features between calls (default: the translkit
         cache).
     :param options: per-metric factory options, e.g. ``{"kid": {"subsets": 50}}``.
+    :param skip_unavailable: skip a metric that cannot run here (its ``prepare`` raises
+        :class:`~translkit.errors.MetricUnavailable`) and record why in ``skipped``,
+        instead of raising; a :class:`MetricError` if nothing is left to score.
     """
+    result = ScoreResult()
+    if skip_unavailable:
+        metrics, result.skipped = check_metrics(
+            metrics, registries, inception_weights=inception_weights, options=options
+        )
+        if not metrics:
+            raise MetricError(_nothing_scored(result.skipped))
     inputs = MetricInputs(
         fake=Path(fake),
         real=Path(real),
@@ -105,7 +164,6 @@ def score_folders(
         inception_weights=Path(inception_weights) if inception_weights else None,
         progress=progress,
     )
-    result = ScoreResult()
     for name in dict.fromkeys(metrics):
         if name == KEY_OBJECTIVE:
             raise MetricError(
@@ -125,6 +183,10 @@ def score_folders(
         result.goals.update({k: metric.goals.get(k, "min") for k in values})
         result.info.update(metric.info)
     return result
+
+
+def _nothing_scored(skipped: Mapping[str, str]) -> str:
+    return "nothing could be scored: " + "; ".join(skipped_lines(skipped))
 
 
 def _require_images(name: str, metric: Any, fake: Path) -> None:
@@ -228,6 +290,12 @@ def score_run(
     The checkpoint is loaded once: its generators translate, and, when ``objective`` is
     among ``metrics``, the whole model gives the method's test objective.
 
+    Metrics the caller did not name (the defaults) that cannot run here — Inception
+    weights unavailable offline, the objective of a run whose training-only plugin is not
+    loaded — are skipped and listed under ``skipped`` (name -> why); a metric named in
+    ``metrics`` that cannot run is the error. Nothing scored at all is a
+    :class:`MetricError`.
+
     :param checkpoint: ``best`` (falls back to ``latest``), ``latest`` or a file path.
     :param metrics: defaults to the recipe's ``eval.metrics``, else :data:`DEFAULT_METRICS`.
     :param data_root: overrides the recipe's ``data.root``.
@@ -240,22 +308,33 @@ def score_run(
     run = RunDir(run_dir).require()
     recipe = run.read_recipe()
     names = list(metrics or recipe.eval.metrics or DEFAULT_METRICS)
+    required = names if metrics else ()  # named by the caller: must run
     ensure_writable(run.scores_file)  # before minutes of scoring, not after
     weights = inception_weights or recipe.eval.inception_weights or None
     data = dataclasses.replace(recipe.data, root=str(data_root or recipe.data.root))
     started = time.perf_counter()
     result = ScoreResult()
-    if KEY_OBJECTIVE in names:
-        model, _, path = load_model(run.path, registries, which=checkpoint)
-        generators = model.generators()
-        values = test_objective(model, data, device=device)
-        result.values.update(values)
-        result.goals.update({k: "min" for k in values})
-    else:
+    runnable, result.skipped = check_metrics(
+        names, registries, inception_weights=weights, required=required
+    )
+    generators, path = None, None
+    if KEY_OBJECTIVE in runnable:
+        try:  # the objective needs the whole model: every network, discriminators too
+            model, _, path = load_model(run.path, registries, which=checkpoint)
+        except MissingComponentError as err:
+            if KEY_OBJECTIVE in required:
+                raise
+            result.skipped[KEY_OBJECTIVE] = f"the test objective needs every network: {err}"
+        else:
+            generators = model.generators()
+            values = test_objective(model, data, device=device)
+            result.values.update(values)
+            result.goals.update({k: "min" for k in values})
+    if generators is None:  # translating needs only the generators
         loaded = load_generators(run.path, registries, which=checkpoint)
         generators, path = loaded.nets, loaded.source
-    folder_metrics = [m for m in names if m != KEY_OBJECTIVE]
-    if folder_metrics:
+    folder_metrics = [m for m in runnable if m != KEY_OBJECTIVE]
+    if folder_metrics or not result.values:  # the truth metrics join where truth exists
         with tempfile.TemporaryDirectory(prefix="translkit-score-") as tmp:
             part = score_generators(
                 generators,
@@ -268,6 +347,8 @@ def score_run(
                 progress=progress,
             )
         result.update(part)
+    if not result.values:
+        raise MetricError(_nothing_scored(result.skipped))
     out = {
         "run_dir": str(run.path),
         "checkpoint": str(path),
@@ -276,6 +357,7 @@ def score_run(
         "scores": result.values,
         "goals": result.goals,
         "info": result.info,
+        "skipped": result.skipped,
         "seconds": round(time.perf_counter() - started, 3),
     }
     run.write_json(run.scores_file, out)
@@ -306,17 +388,21 @@ def score_model(
             "(e.g. data/<dataset> after `translkit data download <dataset>`)"
         )
     names = list(metrics or DEFAULT_METRICS)
-    if KEY_OBJECTIVE in names:
+    if metrics and KEY_OBJECTIVE in names:
         raise MetricError(
             f"{KEY_OBJECTIVE} needs a training checkpoint; model {name} has generators only"
         )
+    names = [m for m in names if m != KEY_OBJECTIVE]
+    runnable, skipped = check_metrics(
+        names, registries, inception_weights=inception_weights, required=metrics or ()
+    )
     started = time.perf_counter()
     loaded = load_generators(name, registries)
     with tempfile.TemporaryDirectory(prefix="translkit-score-") as tmp:
         result = score_generators(
             loaded.nets,
             _Root(str(data_root)),
-            names,
+            runnable,
             registries,
             out_dir=Path(tmp),
             device=device,
@@ -331,6 +417,7 @@ def score_model(
         "scores": result.values,
         "goals": result.goals,
         "info": result.info,
+        "skipped": skipped,
         "seconds": round(time.perf_counter() - started, 3),
     }
 

@@ -74,6 +74,12 @@ def run(
     if not dry_run:  # first words at once: torch and the plugins take seconds to import
         typer.echo(f"{recipe_path} → {recipe.run_dir}: importing torch and the plugins", err=True)
     plugins = load_plugins(modules)
+    if recipe_path.is_dir() or resume is not None:  # name the plugin a resumed run needs
+        from translkit.checkpoint import require_components, run_made_with
+
+        run = RunDir(recipe.run_dir)
+        made_with = run_made_with(run) if run.environment_file.is_file() else {}
+        require_components(recipe, plugins.registries, source=run.path, made_with=made_with)
     recipe = resolve_recipe(recipe, plugins.registries)
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)

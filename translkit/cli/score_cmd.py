@@ -37,7 +37,8 @@ def score(
         None,
         "--metrics",
         "-m",
-        help="Comma-separated metric names (default: the recipe's eval.metrics, else fid,kid,is).",
+        help="Comma-separated metric names (default: the recipe's eval.metrics, else "
+        "fid,kid,is; defaults that cannot run here are skipped, named ones are required).",
     ),
     real: Path = typer.Option(
         None, "--real", help="Folder of real target-domain images.", rich_help_panel="Two folders"
@@ -67,7 +68,13 @@ def score(
     """Score translations: IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, the test objective."""
     from translkit.plugin_manager import load_plugins
     from translkit.pretrained import model_name
-    from translkit.scoring import DEFAULT_METRICS, score_folders, score_model, score_run
+    from translkit.scoring import (
+        DEFAULT_METRICS,
+        score_folders,
+        score_model,
+        score_run,
+        skipped_lines,
+    )
 
     registries = load_plugins(plugin).registries
 
@@ -88,6 +95,7 @@ def score(
             batch_size=batch_size,
             inception_weights=weights,
             progress=not as_json,
+            skip_unavailable=names is None,  # defaults that cannot run here are skipped
         )
         out = {
             "fake": str(fake),
@@ -95,6 +103,7 @@ def score(
             "scores": result.values,
             "goals": result.goals,
             "info": result.info,
+            "skipped": result.skipped,
         }
     elif run_dir is None:
         raise TranslkitError("give a RUN_DIR, or --real DIR and --fake DIR")
@@ -119,6 +128,8 @@ def score(
             data_root=data_root,
             progress=not as_json,
         )
+    for line in skipped_lines(out.get("skipped") or {}):  # one line per reason, on stderr
+        typer.echo(line, err=True)
     if as_json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
         return

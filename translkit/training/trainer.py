@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from translkit.checkpoint import component_provenance
-from translkit.errors import CheckpointError, TranslkitError
+from translkit.checkpoint import component_provenance, generator_index
+from translkit.errors import CheckpointError, MetricUnavailable, TranslkitError
 from translkit.recipe import Recipe
 from translkit.registry import Registries
 from translkit.rundir import RunDir
@@ -179,10 +179,21 @@ class Trainer:
         """Preflight: everything evaluation will need (e.g. Inception weights) exists now."""
         if not (self.info.is_main and self.recipe.eval.every):
             return
-        weights = self.recipe.eval.inception_weights or None
-        for name in self.recipe.eval.metrics:
-            if name != "objective":
-                self.registries.metrics.create(name).prepare(Path(weights) if weights else None)
+        from translkit.scoring import check_metrics
+
+        metrics = self.recipe.eval.metrics
+        try:  # configured on purpose: a metric that cannot run here is an error, not a skip
+            check_metrics(
+                metrics,
+                self.registries,
+                inception_weights=self.recipe.eval.inception_weights or None,
+                required=metrics,
+            )
+        except MetricUnavailable as err:
+            raise MetricUnavailable(
+                f"recipe {self.recipe.source}: [eval] metrics: {err} (or remove it from "
+                "eval.metrics)"
+            ) from None
 
     def _check_disk(self) -> None:
         """Preflight: room for the checkpoints ``keep_last`` implies (plus best, latest and
@@ -422,6 +433,7 @@ class Trainer:
         snapshot = {
             "recipe": self.recipe.to_dict(),
             "components": component_provenance(self.recipe, self.registries),
+            "generators": generator_index(self.engine.model, self.registries),
             **self.engine.state_dict(),
             "schedulers": {k: {"epoch": self.epoch, "lr": v} for k, v in self.lr.items()},
             "epoch": self.epoch,
