@@ -12,16 +12,16 @@ import pkgutil
 import sys
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from translkit import __version__
+from translkit.cli.output import PipeConsole
 from translkit.errors import TranslkitError
 
 __all__ = ["app", "err_console", "main", "new_group"]
 
-err_console = Console(stderr=True)
+err_console = PipeConsole(stderr=True)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
