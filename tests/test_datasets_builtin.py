@@ -74,8 +74,9 @@ def test_leather_denim_manifest_matches_the_readme_notes() -> None:
 
 def test_leather_denim_offline_help_names_the_folders_and_the_source() -> None:
     text = manual_instructions(_source("leather_denim"), Path("data/leather_denim"))
-    assert "copy the folders testA, testB, trainA, trainB from https://raw." in text
-    assert f"{COMMIT}/Data/ into data/leather_denim/" in text
+    # the repository's tree page at the pinned commit: a raw-file host cannot list a folder
+    page = f"https://github.com/JihoonAndyKim/CS230-Final-Project/tree/{COMMIT}/Data"
+    assert f"get the folders testA, testB, trainA, trainB (browse them at {page})" in text
     assert "translkit data download leather_denim --root data/leather_denim --from DIR" in text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def demo_plugin(make_distribution, images: dict[str, bytes], monkeypatch: pytest
     """Install distribution `acme-data` registering dataset `demo` with files at ``base``."""
     monkeypatch.delitem(sys.modules, "acme_data", raising=False)  # each test its own URLs
 
-    def make(base: str) -> None:
+    def make(base: str, homepage: str = "") -> None:
         rows = {p: (len(d), hashlib.sha256(d).hexdigest()) for p, d in images.items()}
         make_distribution(
             "acme-data",
@@ -65,7 +66,9 @@ def demo_plugin(make_distribution, images: dict[str, bytes], monkeypatch: pytest
                 def demo():
                     '''Eight 32 px test images.'''
                     files = tuple(RemoteFile({base!r} + p, p, n, h) for p, (n, h) in ROWS.items())
-                    return DatasetSource("demo", "eight test images", "CC0", files=files)
+                    return DatasetSource(
+                        "demo", "eight test images", "CC0", files=files, homepage={homepage!r}
+                    )
 
                 @translkit.hookimpl
                 def translkit_register(registry):
@@ -124,16 +127,32 @@ def test_data_download_fetches_verifies_and_installs(
     assert {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.png")} == images
 
 
-def test_data_download_offline_is_one_line_with_the_manual_way(tmp_path: Path, demo_plugin) -> None:
-    base = refused_url("")
-    demo_plugin(base)
+@pytest.mark.parametrize(
+    ("base", "why"),
+    [
+        (None, "connection refused"),  # nothing listens: refused_url()
+        ("http://translkit-test.invalid/data/", "host name not found"),  # RFC 2606: never resolves
+    ],
+    ids=["refused", "unresolvable"],
+)
+def test_data_download_offline_is_one_line_with_the_manual_way(
+    tmp_path: Path, demo_plugin, base: str | None, why: str
+) -> None:
+    """Eight files fetched in parallel from a host that cannot be reached: the whole output
+    is one line (no retry per file) naming the page to browse and the --from way."""
+    base = base or refused_url("")
+    page = "https://example.org/acme/demo/tree/v1"
+    demo_plugin(base, homepage=page)
     root = tmp_path / "d"
+    start = time.monotonic()
     res = CliRunner().invoke(app, ["data", "download", "demo", "--root", str(root)])
     assert res.exit_code == 1
-    error = [line for line in res.output.splitlines() if line.startswith("error:")]
-    assert len(error) == 1 and error[0].startswith(f"error: cannot download {base}")
-    assert f"--root {root} --from DIR" in error[0] and "copy the folders" in error[0]
-    assert not root.exists()
+    (line,) = res.output.splitlines()
+    host = base.split("/")[2]
+    assert line.startswith(f"error: cannot reach {host} ({why}"), line
+    assert f"(browse them at {page}) into a folder DIR" in line
+    assert f"`translkit data download demo --root {root} --from DIR`" in line
+    assert time.monotonic() - start < 20 and not root.exists()
 
 
 def test_data_download_from_a_local_copy(tmp_path: Path, demo_plugin, images) -> None:

@@ -163,7 +163,8 @@ class OptimSection:
         default="linear",
     )
     decay_start: int | None = _doc(
-        "Epoch where `linear` decay begins (default: half of `epochs`; at most `epochs`).",
+        "Epoch where `linear` decay begins (default: half of `epochs`; at most `epochs`; "
+        "`--set optim.epochs=N` alone scales it in proportion, and says so).",
         _COUNT,
         default=None,
     )
@@ -306,6 +307,8 @@ class Recipe:
     train: TrainSection = field(default_factory=TrainSection)
     eval: EvalSection = field(default_factory=EvalSection)
     source: str = field(default="<dict>", metadata={"internal": True})
+    #: one-line remarks for the user about how the recipe was read (e.g. a scaled key)
+    notes: list[str] = field(default_factory=list, compare=False, metadata={"internal": True})
 
     # -- views ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -496,10 +499,41 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except tomllib.TOMLDecodeError as err:
         raise RecipeError(f"recipe {path} is not valid TOML: {err}") from None
     try:
-        raw = apply_overrides(raw, overrides)
+        overridden = apply_overrides(raw, overrides)
     except RecipeError as err:
         raise RecipeError(f"recipe {path}: {err}") from None
-    return recipe_from_dict(raw, source=str(path))
+    note = _decay_follows_epochs(raw, overridden, overrides)
+    recipe = recipe_from_dict(overridden, source=str(path))
+    recipe.notes.extend([note] if note else [])
+    return recipe
+
+
+def _decay_follows_epochs(
+    raw: dict[str, Any], overridden: dict[str, Any], overrides: list[str] | tuple[str, ...]
+) -> str | None:
+    """``--set optim.epochs=N`` alone shortens (or lengthens) the whole schedule: the file's
+    ``decay_start`` is scaled in proportion (in place in ``overridden``) and the change is
+    returned as a note. A ``decay_start`` the user sets too is kept, and checked as given."""
+    keys = {item.partition("=")[0].strip() for item in overrides}
+    if "optim.epochs" not in keys or "optim.decay_start" in keys:
+        return None
+    before, after = raw.get("optim", {}), overridden.get("optim", {})
+    start = before.get("decay_start")
+    old = before.get("epochs", OptimSection.__dataclass_fields__["epochs"].default)
+    new = after.get("epochs")
+    counts = (start, old, new)
+    if after.get("schedule", "linear") != "linear" or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts
+    ) or old == 0 or new == old:
+        return None  # not linear, no decay_start in the file, or a bad value checked later
+    scaled = min(new, start * new // old)
+    if scaled == start:
+        return None
+    after["decay_start"] = scaled
+    return (
+        f"optim.decay_start {start} → {scaled}, scaled with optim.epochs {old} → {new} "
+        f"(--set optim.decay_start=N to choose)"
+    )
 
 
 # -- resolution against the registries ---------------------------------------------------

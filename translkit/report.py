@@ -69,7 +69,19 @@ def _section(title: str, body: str) -> str:
     return f"<section><h2>{_esc(title)}</h2>\n{body}\n</section>"
 
 
-def _table(rows: Iterable[Iterable[Any]], header: Iterable[str] | None = None) -> str:
+def _nested(v: Any) -> str:
+    """A nested value, readable: a dict as a small key/value table, a list of plain values
+    as a comma-separated line, a list of dicts as one small table each."""
+    if isinstance(v, dict):
+        return _table(v.items(), css="nested") if v else "-"
+    if all(not isinstance(x, (dict, list)) for x in v):
+        return ", ".join(_esc("-" if x is None else x) for x in v) or "-"
+    return "".join(_nested(x) if isinstance(x, (dict, list)) else _esc(x) for x in v)
+
+
+def _table(
+    rows: Iterable[Iterable[Any]], header: Iterable[str] | None = None, *, css: str = ""
+) -> str:
     def cell(v: Any) -> str:
         if v is None:
             return '<td class="num">-</td>'
@@ -77,11 +89,14 @@ def _table(rows: Iterable[Iterable[Any]], header: Iterable[str] | None = None) -
             return f'<td class="num">{v:.6g}</td>'
         if isinstance(v, int) and not isinstance(v, bool):
             return f'<td class="num">{v}</td>'
+        if isinstance(v, (dict, list, tuple)):
+            return f"<td>{_nested(list(v) if isinstance(v, tuple) else v)}</td>"
         return f"<td>{_esc(v)}</td>"
 
     head = "".join(f"<th>{_esc(h)}</th>" for h in header) if header else ""
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table>{f'<tr>{head}</tr>' if head else ''}{body}</table>"
+    attr = f' class="{css}"' if css else ""
+    return f"<table{attr}>{f'<tr>{head}</tr>' if head else ''}{body}</table>"
 
 
 # -- plots ---------------------------------------------------------------------------------
@@ -207,9 +222,7 @@ def _summary_section(run: RunDir) -> str:
     summary = _read_json(run.summary_file)
     if not isinstance(summary, dict):
         return _section("Summary", '<p class="muted">no summary.json: the run has not ended.</p>')
-    rows = [
-        (k, v if not isinstance(v, (dict, list)) else json.dumps(v)) for k, v in summary.items()
-    ]
+    rows = list(summary.items())
     speed = _curves(_read_jsonl(run.metrics_file), re.compile(r"^images_per_s$"), "step")
     plot = _plot(speed, "training throughput (images/s)", "step") if speed else ""
     return _section("Summary and timings", _directions_note(summary) + _table(rows) + plot)

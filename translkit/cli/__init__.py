@@ -12,20 +12,50 @@ import pkgutil
 import sys
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from translkit import __version__
+from translkit.cli.output import PipeConsole
 from translkit.errors import TranslkitError
 
 __all__ = ["app", "err_console", "main", "new_group"]
 
-err_console = Console(stderr=True)
+err_console = PipeConsole(stderr=True)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-class _Group(TyperGroup):
+class _FlagOption(TyperOption):
+    """A boolean flag: its help shows no value placeholder (typer's rich help writes
+    ``--dry-run <bool>``, which reads as if it took a value)."""
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        return None
+
+
+class _Flags:
+    """Commands and groups whose help shows flags as flags (``--help`` included)."""
+
+    def get_params(self, ctx):  # type: ignore[no-untyped-def]
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if isinstance(param, TyperOption) and param.is_flag:
+                param.__class__ = _FlagOption
+        return params
+
+
+class _Command(_Flags, TyperCommand):
+    pass
+
+
+class _App(typer.Typer):
+    """Every command is a :class:`_Command` unless it names its own class."""
+
+    def command(self, *args, cls=None, **kwargs):  # type: ignore[no-untyped-def]
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+class _Group(_Flags, TyperGroup):
     """Turns library errors raised by any subcommand into a clean exit 1."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
@@ -40,7 +70,7 @@ class _Group(TyperGroup):
 
 def new_group(name: str, help: str) -> typer.Typer:
     """A sub-command group (``translkit data ...``) with translkit's conventions."""
-    return typer.Typer(
+    return _App(
         name=name,
         help=help,
         cls=_Group,
@@ -51,7 +81,7 @@ def new_group(name: str, help: str) -> typer.Typer:
     )
 
 
-app = typer.Typer(
+app = _App(
     name="translkit",
     help="Unpaired image-to-image translation (the CycleGAN family), built from plugins.",
     cls=_Group,

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from translkit.cli import new_group
 from translkit.cli.options import parse_key_values
+from translkit.cli.output import PipeConsole
 from translkit.errors import TranslkitError
 
 __all__ = ["register"]
@@ -22,7 +22,7 @@ __all__ = ["register"]
 group = new_group(
     "data", "Download, build and check unpaired datasets (trainA/ trainB/ testA/ testB/)."
 )
-console = Console()
+console = PipeConsole()
 
 
 @group.command("download")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from translkit.cli.options import check_directions
+from translkit.cli.output import PipeConsole
 
 __all__ = ["demo", "register"]
 
@@ -66,6 +68,7 @@ def demo(
     ),
 ) -> None:
     """Try a model in the browser: drop images, see them translated at their own size."""
+    check_directions(*(direction or ()))
     import translkit
 
     registries = translkit.get_registry()
@@ -87,7 +90,7 @@ def demo(
     require_demo_extra()
     from translkit.demo.server import Limits, run_demo
 
-    err = Console(stderr=True)
+    err = PipeConsole(stderr=True)
     run_demo(
         source,
         registries,

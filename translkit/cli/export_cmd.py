@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from translkit.cli.options import plugin_option
+from translkit.cli.options import check_directions, plugin_option
 
 __all__ = ["export", "register"]
 
@@ -32,6 +32,7 @@ def export(
     plugin: list[str] = plugin_option(),
 ) -> None:
     """Export one generator with dynamic batch, height and width."""
+    check_directions(direction)
     from translkit.inference.export import export_generator
     from translkit.plugin_manager import load_plugins
 

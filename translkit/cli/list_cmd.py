@@ -10,9 +10,12 @@ import json
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
+from translkit.cli.output import PipeConsole
 from translkit.plugin_manager import load_plugins
 from translkit.registry import KINDS
 
@@ -33,19 +36,34 @@ def show_plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     if as_json:
         typer.echo(json.dumps({"plugins": rows, "blocked": loaded.blocked}, indent=2))
         return
-    table = Table(
-        title="translkit plugins", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
-    )
-    for col in ("plugin", "distribution", "version"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("registered")
-    for row in rows:
-        registered = "\n".join(f"{k}: {', '.join(v)}" for k, v in row["registered"].items())
-        table.add_row(row["name"], row["distribution"], row["version"], registered or "-")
-    console = Console()
-    console.print(table)
+    PipeConsole().print(_plugins_view(rows))
     if loaded.blocked:
-        console.print(f"blocked: {', '.join(loaded.blocked)}")
+        typer.echo(f"blocked: {', '.join(loaded.blocked)}")
+
+
+def _plugins_view(rows: list[dict]) -> Group:  # type: ignore[type-arg]
+    """One heading line per plugin (name, distribution and version), then what it
+    registered, one kind a line, at the full width of the terminal: the names wrap at
+    word boundaries under their kind, never squeezed into a narrow column."""
+    parts: list[RenderableType] = [
+        Text(
+            "translkit plugins: name, distribution version, and what each registered",
+            style="italic",
+        )
+    ]
+    for row in rows:
+        parts.append(
+            Text.assemble("\n", (row["name"], "bold"), f"  {row['distribution']} {row['version']}")
+        )
+        grid = Table.grid(padding=(0, 2), pad_edge=False)
+        grid.add_column(no_wrap=True, style="dim")
+        grid.add_column(overflow="fold")
+        for kind, names in row["registered"].items():
+            grid.add_row(kind, ", ".join(names))
+        if not row["registered"]:
+            grid.add_row("-", "registered nothing")
+        parts.append(Padding(grid, (0, 0, 0, 2)))
+    return Group(*parts)
 
 
 def list_components(
@@ -72,7 +90,7 @@ def list_components(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    console = Console()
+    console = PipeConsole()
     for k, entries in data.items():
         if k == "models":
             console.print(models_table(entries))

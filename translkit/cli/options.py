@@ -7,9 +7,13 @@ from typing import Any
 
 import typer
 
-from translkit.errors import ComponentError
+from translkit.errors import ComponentError, TranslkitError
 
-__all__ = ["parse_key_values", "plugin_option"]
+__all__ = ["DIRECTIONS", "check_directions", "parse_key_values", "plugin_option"]
+
+#: translation directions (``translkit.models.DIRECTIONS``, which imports torch: the CLI
+#: checks ``--direction`` against this copy before anything slow is imported)
+DIRECTIONS = ("a2b", "b2a")
 
 
 def plugin_option() -> list[str]:
@@ -41,3 +45,12 @@ def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
         except tomllib.TOMLDecodeError:
             out[key.strip()] = raw.strip()
     return out
+
+
+def check_directions(*directions: str) -> None:
+    """Refuse a ``--direction`` that no model has, at once (before torch is imported)."""
+    for direction in directions:
+        if direction not in DIRECTIONS:
+            raise TranslkitError(
+                f"--direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}"
+            )

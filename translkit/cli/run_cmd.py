@@ -71,6 +71,8 @@ def run(
     else:
         recipe = load_recipe(recipe_path, overrides)
         modules = [*recipe.plugins, *plugin]
+    for note in recipe.notes:
+        typer.echo(f"note: {note}", err=True)
     if not dry_run:  # first words at once: torch and the plugins take seconds to import
         typer.echo(f"{recipe_path} → {recipe.run_dir}: importing torch and the plugins", err=True)
     plugins = load_plugins(modules)

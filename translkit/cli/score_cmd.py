@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from translkit.cli.options import plugin_option
+from translkit.cli.output import PipeConsole
 from translkit.errors import TranslkitError
 
 __all__ = ["register", "score"]
@@ -133,7 +133,7 @@ def score(
     if as_json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
         return
-    console = Console()
+    console = PipeConsole()
     console.print(scores_table(out["scores"], out["goals"]))
     for key, value in sorted(out["info"].items()):
         console.print(f"[dim]{key} = {value:g}[/]", highlight=False)

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from translkit.cli.options import plugin_option
+from translkit.cli.options import check_directions, plugin_option
+from translkit.cli.output import PipeConsole
 
 if TYPE_CHECKING:
     from translkit.inference.files import TranslateReport
@@ -82,14 +82,17 @@ def translate(
     Inputs are never written over. Existing outputs are skipped unless --overwrite;
     files that are not images are left alone and counted.
     """
+    check_directions(direction)
     from translkit.inference.files import translate_checkpoint
     from translkit.plugin_manager import load_plugins
 
     registries = load_plugins(plugin).registries
 
-    console = Console(stderr=True)
+    console = PipeConsole(stderr=True)
     columns = (TextColumn("translating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    # the bar only on a terminal: piped, it would leave an empty line behind
+    live = console.is_terminal
+    with Progress(*columns, console=console, transient=True, disable=not live) as bar:
         task = bar.add_task("translate", total=None)
         report = translate_checkpoint(
             checkpoint,

@@ -1,6 +1,6 @@
 """``translkit data check``: what in a dataset folder would break or bias training.
 
-Real unpaired datasets carry quirks (SPEC.md §4: the study's leather↔denim set has a
+Real unpaired datasets carry quirks (the study's leather↔denim set has a
 grayscale image, sizes from 91 to 2667 px, and byte-identical duplicates, some across
 train and test). :func:`check_dataset` reports, per split, counts, size and mode
 histograms, unreadable or truncated files, non-image files and images smaller than the

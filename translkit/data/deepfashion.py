@@ -2,7 +2,7 @@
 
 Source: the Category and Attribute Prediction benchmark of DeepFashion (Liu et al.,
 CVPR 2016), which the study drew its images from. It is licence-restricted: translkit
-never downloads it, it reads a local root. Annotation format (SPEC.md §5): every file
+never downloads it, it reads a local root. Annotation format (as DeepFashion ships it): every file
 starts with a row-count line and a header line, then space-padded rows;
 ``Anno/list_attr_cloth.txt`` (or ``Anno_coarse/``) names the 1000 attributes (names may
 contain spaces), ``Anno/list_attr_img.txt`` gives each image's labels in {1, -1, 0}

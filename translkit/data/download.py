@@ -3,8 +3,9 @@
 Only the standard library talks HTTP (``urllib``). A transfer appends to a ``.part`` file:
 an interrupted one resumes with an HTTP ``Range`` request (a server that ignores it sends
 the whole file again, which is noticed and handled). Dropped connections, time-outs and
-server errors (5xx, 429) are retried with exponential backoff; an unreachable host is
-retried once, so being offline is reported within seconds. ``file://`` URLs are copied
+server errors (5xx, 429) are retried with exponential backoff; a host that cannot be
+reached at all (unknown name, connection refused, no route) is not retried: being offline
+is reported at once, in one line. ``file://`` URLs are copied
 locally, resumable too. Nothing here verifies content: :mod:`translkit.data.install` does.
 """
 
@@ -40,8 +41,6 @@ __all__ = ["DownloadError", "DownloadProgress", "fetch", "format_bytes"]
 BACKOFF_SECONDS = 1.0
 #: Retries after a dropped connection, a time-out or a server error.
 RETRIES = 5
-#: Retries when the host cannot be reached at all (offline, refused, unknown name).
-UNREACHABLE_RETRIES = 1
 TIMEOUT_SECONDS = 30.0
 CHUNK = 1 << 16
 #: Without a live display, seconds between plain progress lines.
@@ -81,9 +80,19 @@ class DownloadProgress:
     """Bytes done of a total, drawn as a rich bar (size, rate, ETA) on a terminal and as
     a plain line every few seconds otherwise. Thread-safe; use as a context manager."""
 
-    def __init__(self, label: str, total: int | None, *, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        total: int | None,
+        *,
+        console: Console | None = None,
+        header: str | None = None,
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.label, self.total, self.done = label, total, 0
+        #: printed once, when the first bytes arrive (or before the first note): a host
+        #: that cannot be reached ends with its one error line and nothing before it
+        self._header = header
         self._present = 0  # bytes that were already there (not counted in the rate)
         self._lock = threading.Lock()
         self._started = self._last_line = time.monotonic()
@@ -115,6 +124,8 @@ class DownloadProgress:
     def advance(self, n: int) -> None:
         """``n`` more bytes arrived (negative when a restarted transfer discards some)."""
         with self._lock:
+            if n > 0:
+                self._print_header()
             self.done += n
             if self._bar is not None:
                 self._bar.update(self._task, completed=self.done)  # type: ignore[arg-type]
@@ -129,7 +140,14 @@ class DownloadProgress:
 
     def note(self, message: str) -> None:
         """A one-line remark (a retry, a resumed file) above the bar."""
+        with self._lock:
+            self._print_header()
         self.console.print(message, highlight=False, soft_wrap=True)
+
+    def _print_header(self) -> None:
+        if self._header is not None:
+            self.console.print(self._header, highlight=False, soft_wrap=True)
+            self._header = None
 
     def _line(self, *, final: bool = False) -> None:
         self._last_line = time.monotonic()
@@ -157,7 +175,8 @@ def fetch(
 
     :param size: the expected length; a ``part`` already that long is left as is.
     :raises DownloadError: after the retries are spent, or at once for an HTTP error that
-        retrying cannot fix (404, 403, ...).
+        retrying cannot fix (404, 403, ...) and for a host that cannot be reached at all
+        (``unreachable``: offline, unknown name, connection refused).
     """
     retries = RETRIES if retries is None else retries
     backoff = BACKOFF_SECONDS if backoff is None else backoff
@@ -177,11 +196,10 @@ def fetch(
             return
         except _Retry as err:
             attempt += 1
-            allowed = min(retries, UNREACHABLE_RETRIES) if err.unreachable else retries
-            if attempt > allowed:
+            if err.unreachable or attempt > retries:
                 raise DownloadError(url, str(err), unreachable=err.unreachable) from None
             delay = backoff * 2 ** (attempt - 1)
-            progress.note(f"{url}: {err}; retry {attempt}/{allowed} in {delay:.0f} s")
+            progress.note(f"{url}: {err}; retry {attempt}/{retries} in {delay:.0f} s")
             time.sleep(delay)
 
 

@@ -129,11 +129,15 @@ def install(
     with _locked(staging, console):
         if installed_name(root) == source.name and not overwrite:  # another process did it
             return root
-        console.print(_announcement(source, root, origin), highlight=False, soft_wrap=True)
+        header = _announcement(source, root, origin)
+        if source.kind == "generate":
+            console.print(header, highlight=False, soft_wrap=True)
         build = staging / "root"
         try:
-            _materialise(source, build, staging, origin, console, trust or TrustStore())
+            _materialise(source, build, staging, origin, console, trust or TrustStore(), header)
         except DownloadError as err:
+            if err.unreachable:
+                raise DataError(_unreachable(source, root, err)) from None
             raise DataError(f"{err}; {manual_instructions(source, root)}") from None
         _check_splits(source, build)
         _write_marker(source, build, origin)
@@ -150,6 +154,7 @@ def _materialise(
     origin: str | None,
     console: Console,
     trust: TrustStore,
+    header: str,
 ) -> None:
     if source.generate is not None:
         shutil.rmtree(build, ignore_errors=True)  # a generator starts from an empty folder
@@ -157,9 +162,9 @@ def _materialise(
         source.generate(build)
     elif source.files:
         build.mkdir(exist_ok=True)
-        _fetch_files(source, build, origin, console)
+        _fetch_files(source, build, origin, console, header)
     else:
-        _fetch_archive(source, build, staging, origin, console, trust)
+        _fetch_archive(source, build, staging, origin, console, trust, header)
 
 
 @contextmanager
@@ -207,7 +212,9 @@ def _under(origin: str, rel: str) -> str:
     return (Path(origin).expanduser().resolve() / rel).as_uri()
 
 
-def _fetch_files(source: DatasetSource, build: Path, origin: str | None, console: Console) -> None:
+def _fetch_files(
+    source: DatasetSource, build: Path, origin: str | None, console: Console, header: str
+) -> None:
     todo, kept = [], 0
     for f in source.files:
         dest = build / f.dest
@@ -215,12 +222,12 @@ def _fetch_files(source: DatasetSource, build: Path, origin: str | None, console
             kept += f.size  # verified in an earlier, interrupted install
         else:
             todo.append(f)
-    if kept:
-        console.print(
-            f"resuming: {len(source.files) - len(todo)} files already verified", soft_wrap=True
-        )
-    with DownloadProgress(source.name, source.download_size, console=console) as progress:
+    with DownloadProgress(
+        source.name, source.download_size, console=console, header=header
+    ) as progress:
         progress.already_have(kept)
+        if kept:
+            progress.note(f"resuming: {len(source.files) - len(todo)} files already verified")
         pool = ThreadPoolExecutor(max_workers=WORKERS)
         futures = [pool.submit(_fetch_one, f, build, origin, progress) for f in todo]
         wait(futures, return_when=FIRST_EXCEPTION)
@@ -277,6 +284,7 @@ def _fetch_archive(
     origin: str | None,
     console: Console,
     trust: TrustStore,
+    header: str,
 ) -> None:
     archive = source.archive
     assert archive is not None
@@ -285,7 +293,9 @@ def _fetch_archive(
     if not local.is_file():
         part = staging / f"{name}.part"
         urls = [_archive_origin(origin)] if origin else [archive.url, *archive.mirrors]
-        with DownloadProgress(source.name, archive.size, console=console) as progress:
+        with DownloadProgress(
+            source.name, archive.size, console=console, header=header
+        ) as progress:
             pinned = archive.size if archive.sha256 else None  # a TOFU size is only a hint
             _fetch_first(urls, part, progress, pinned)
         part.replace(local)
@@ -346,15 +356,24 @@ def _write_marker(source: DatasetSource, build: Path, origin: str | None) -> Non
     write_text_atomic(build / MARKER, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
+def _unreachable(source: DatasetSource, root: Path, err: DownloadError) -> str:
+    """One line for a host that cannot be reached: nothing was fetched; the manual way."""
+    host = urlparse(err.url).netloc or err.url
+    return (
+        f"cannot reach {host} ({err.reason}), so nothing was downloaded; "
+        f"{manual_instructions(source, root)}"
+    )
+
+
 def manual_instructions(source: DatasetSource, root: Path) -> str:
     """How to install ``source`` at ``root`` without translkit reaching the network."""
     cmd = f"`translkit data download {source.name} --root {root} --from "
     if source.files:
         tops = sorted({PurePosixPath(f.dest).parts[0] for f in source.files})
         return (
-            f"to install it by hand, copy the folders {', '.join(tops)} from "
-            f"{_files_base(source)} into {root}/ — or put them in any folder DIR and run "
-            f"{cmd}DIR` to verify and install them"
+            f"to install it by hand, get the folders {', '.join(tops)} (browse them at "
+            f"{source.homepage or _files_base(source)}) into a folder DIR and run {cmd}DIR` "
+            "to verify and install them"
         )
     if source.archive is not None:
         pairs = ", ".join(f"{k} → {root}/{v}" for k, v in source.archive.layout.items())

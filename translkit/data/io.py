@@ -1,6 +1,6 @@
 """Reading real-world image folders: listing images and decoding any PIL mode to RGB.
 
-Real datasets (the study's leather↔denim set among them, SPEC.md §4) mix formats, sizes
+Real datasets (the study's leather↔denim set among them) mix formats, sizes
 and modes: grayscale, palette, RGBA, CMYK and 16-bit images all appear. Everything is
 converted to 8-bit RGB here, with the EXIF orientation applied, so the rest of translkit
 only ever sees RGB.

@@ -12,7 +12,7 @@ is rendered in two materials:
 
 Train splits hold different garments per domain (unpaired); every test image has its
 twin in the other material under the same name in ``testA_truth/`` / ``testB_truth/``,
-so translations can be scored against ground truth (SPEC.md's study has none).
+so translations can be scored against ground truth (the study's real set has none).
 
 With ``domain_b="recolor"`` (the deterministic-truth benchmark, dataset
 ``synthetic_recolor``) domain B is instead the leather rendering passed through the fixed

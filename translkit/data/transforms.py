@@ -3,7 +3,7 @@
 Training: resize (square 286×286 by default) → random crop → random horizontal flip →
 random rotation (the study: ±15°) → normalise with mean 0.5, std 0.5 to [−1, 1].
 Evaluation: the same resize, a centre crop, normalisation — never random augmentation
-(the study's code augmented its test set; SPEC.md §3 defect 7).
+(the study's code augmented its test set; a defect `recipes/leather_denim.toml` lists).
 
 Every random parameter is drawn from a :class:`torch.Generator` the caller seeds, so an
 augmentation is a pure function of that seed (the loader derives it from seed, epoch and
