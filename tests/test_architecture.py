@@ -51,6 +51,7 @@ PUBLIC = {
     "translkit.data",
     "translkit.data.io",
     "translkit.inception",
+    "translkit.pretrained",
     "translkit.testing",
 }
 

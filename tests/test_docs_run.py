@@ -53,6 +53,7 @@ RUN_ELSEWHERE = {
     "docs/data.md": "tests/test_data_docs.py",
     "docs/components.md": "tests/test_models_docs.py",
     "docs/training.md": "tests/test_training_run.py",
+    "docs/models.md": "tests/test_pretrained_docs.py",
 }
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 COMMANDS = ("translkit", "python", "python3", "pip", "curl", ".venv/bin/python", "torchrun")

@@ -67,6 +67,7 @@ __all__ = [
     "require_components",
     "run_made_with",
     "save_checkpoint",
+    "save_generators",
     "state_dict_problem",
 ]
 
@@ -92,6 +93,27 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> Path:
     except OSError:
         pass
     return path
+
+
+def save_generators(
+    nets: Mapping[str, nn.Module],
+    path: str | Path,
+    *,
+    generator: str,
+    options: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write generators trained anywhere as a translkit generators file (``.pt``), atomically:
+    ``nets`` maps a direction (``a2b``/``b2a``) to a module built by the registered
+    ``generator`` with ``options``. ``translate``, ``export`` and ``demo`` read it.
+    """
+    spec = {"name": generator, "options": dict(options or {})}
+    return save_checkpoint(
+        {
+            "format": GENERATORS_FORMAT,
+            "generators": {d: {**spec, "state_dict": n.state_dict()} for d, n in nets.items()},
+        },
+        path,
+    )
 
 
 def _looks_like_torch_file(path: Path) -> bool:
