@@ -182,3 +182,28 @@ def test_bf16_default_path_agrees_with_plain_fp32(tmp_path: Path, n: int):
         assert cos >= 0.85, f"{key}: gradient cosine {cos:.3f}"
         cosines.append(cos.item())
     assert statistics.median(cosines) >= 0.93
+
+
+@pytest.mark.parametrize("name", ["resnet", "mobile_resnet", "unet"])
+def test_resize_conv_upsampling_has_no_checkerboard(name: str):
+    """Odena et al. (2016): a stride-2 transposed conv paints a constant map with a period-2
+    pattern; nearest ×2 then a 3×3 conv keeps it constant."""
+    torch.manual_seed(0)
+    opts = {"num_downs": 5} if name == "unet" else {"n_blocks": 1}
+    for upsample, checkered in (("transposed", True), ("resize_conv", False)):
+        net = REG.generators.create(name, ngf=4, upsample=upsample, **opts)
+        ups = [m for m in net.modules() if isinstance(m, (nn.ConvTranspose2d, nn.Upsample))]
+        assert ups and all(
+            isinstance(m, nn.ConvTranspose2d) == (upsample == "transposed") for m in ups
+        )
+        up = next(
+            m
+            for m in net.modules()
+            if isinstance(m, nn.ConvTranspose2d)
+            or (isinstance(m, nn.Sequential) and isinstance(m[0], nn.Upsample))
+        )
+        c_in = up.in_channels if isinstance(up, nn.ConvTranspose2d) else up[1].in_channels
+        with torch.no_grad():
+            out = up(torch.ones(1, c_in, 8, 8))[..., 2:-2, 2:-2]  # away from the borders
+        spread = (out - out[..., :1, :1]).abs().amax()
+        assert bool(spread > 1e-4) is checkered, (name, upsample, float(spread))
