@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from translkit.augment import PolicyNames
 from translkit.bounds import (
     DeviceName,
     FileName,
@@ -213,6 +214,14 @@ class TrainSection:
         "EMA decay of generator weights (0 disables).",
         Range(0, 1, min_open=True, max_open=True, off=0),
         default=0.0,
+    )
+    diffaug: str = _doc(
+        "Differentiable augmentation of every discriminator input, real and fake, in every "
+        "phase (Zhao et al. 2020): comma-separated policies `color`, `translation`, "
+        '`cutout` (e.g. `"color,translation,cutout"`); empty: off. For every method and '
+        "discriminator; evaluation sees the images unchanged.",
+        PolicyNames(),
+        default="",
     )
     checkpoint_every: int = _doc(
         "Write `epoch_NNNN.pt` (and `latest.pt`) every N epochs; the last epoch always.",

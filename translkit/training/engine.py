@@ -12,6 +12,9 @@ Adam per optimiser group of the method, the GradScaler and the EMA, and runs one
    gradients across processes, clip by max-norm **before** stepping (the study clipped
    after, where it did nothing), step the phase's optimisers;
 3. update the EMA of the generators.
+
+With ``train.diffaug`` set, the callables the method runs for its discriminator roles
+augment every input first (:mod:`translkit.augment`); evaluation uses the bare networks.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from translkit.augment import Augmented, DiffAugment
 from translkit.contracts import MethodContext, Phase
 from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
@@ -111,10 +115,15 @@ class Engine:
         self._build_optimizers()
         translating = list(dict.fromkeys(self.method.directions.values()))
         self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
-        run = {
+        run: dict[str, Any] = {
             role: (torch.compile(net, dynamic=False) if train.compile else net)
             for role, net in self.nets.items()
         }  # static shapes: fused calls use batches n, 2n and 3n (one graph each)
+        self.augment = DiffAugment(train.diffaug) if train.diffaug else None
+        if self.augment is not None:  # every discriminator input, in every phase
+            for slot in self.method.networks:
+                if slot.section == "discriminator":
+                    run[slot.role] = Augmented(run[slot.role], self.augment)
         self.method.setup(
             self.nets,
             self.losses,
@@ -125,6 +134,7 @@ class Engine:
                 seed=recipe.run.seed,
                 rank=self.info.rank,
                 pool_size=train.pool_size,
+                augment=self.augment,
             ),
         )
 
