@@ -186,7 +186,8 @@ class TrainSection:
     )
     precision: Literal["auto", "fp32", "bf16", "fp16"] = _doc(
         "Arithmetic precision. `auto`: bf16 autocast where the device has native bf16 units "
-        "(CUDA with bf16; CPUs with AMX-BF16 or AVX512-BF16 where it measured faster), else "
+        "(CUDA with bf16; CPUs with AMX-BF16 or AVX512-BF16 where a short probe of the run's own "
+        "networks measured it faster), else "
         "fp32. `bf16`/`fp16` force autocast (refused where the device would emulate it); "
         "weights, optimiser state and checkpoints stay fp32.",
         default="auto",

@@ -30,11 +30,12 @@ from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
 from translkit.models import Model, build_model
 from translkit.norms import swap_instance_norms
-from translkit.precision import Choice, choose_precision, prepare_module
+from translkit.precision import Choice, ModelProbe, choose_precision, prepare_module
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
+from translkit.training.probe import model_probe
 
 __all__ = [
     "Engine",
@@ -55,13 +56,19 @@ def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.
     device = parse_device(train.device, option="train.device", error=RecipeError)
     if device.type == "cuda" and info is not None and info.enabled and device.index is None:
         device = torch.device("cuda", info.local_rank)
-    training_precision(train, device)  # refuse an unsupported precision before any work
+    if train.precision != "auto":  # refuse an unsupported precision before any work
+        training_precision(train, device)
     return device
 
 
-def training_precision(train: TrainSection, device: torch.device) -> Choice:
-    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`)."""
-    return choose_precision(train.precision, device, option="train.precision", error=RecipeError)
+def training_precision(
+    train: TrainSection, device: torch.device, probe: ModelProbe | None = None
+) -> Choice:
+    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`); ``auto``
+    on a CPU with native bf16 measures ``probe`` (:mod:`translkit.training.probe`)."""
+    return choose_precision(
+        train.precision, device, option="train.precision", error=RecipeError, probe=probe
+    )
 
 
 def uses_channels_last(train: TrainSection, device: torch.device) -> bool:
@@ -103,9 +110,9 @@ class Engine:
     ) -> None:
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
         train = recipe.train
-        self.precision = training_precision(train, device)
         torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
         self.model = build_model(recipe, registries)
+        self.precision = self._choose_precision()
         self.method = self.model.method
         self.nets = {role: self._place(net) for role, net in self.model.nets.items()}
         self.model.nets = self.nets
@@ -137,6 +144,18 @@ class Engine:
                 augment=self.augment,
             ),
         )
+
+    def _choose_precision(self) -> Choice:
+        """``train.precision``; ``auto`` on a CPU with native bf16 times this model. Every
+        process must agree: bf16 only where all of them measured it faster."""
+        probe = model_probe(self.recipe, self.model) if self.device.type == "cpu" else None
+        choice = training_precision(self.recipe.train, self.device, probe)
+        agreed = (
+            self.info.all_true(choice.reduced) if self.recipe.train.precision == "auto" else True
+        )
+        if choice.reduced and not agreed:
+            return Choice("fp32", torch.float32, "auto: another process measured fp32 faster")
+        return choice
 
     def _place(self, net: nn.Module) -> nn.Module:
         """The engine's transformations of a plugin's module (documented in docs/plugins.md)."""
