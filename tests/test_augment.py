@@ -234,3 +234,23 @@ def test_resume_with_augmentation_is_bit_identical(tmp_path: Path):
     for role, state in a["models"].items():
         for key, value in state.items():
             assert torch.equal(value, b["models"][role][key]), f"{role}.{key}"
+
+
+@pytest.mark.parametrize("method", ["cyclegan", "cut"])
+def test_a_gradient_penalty_sees_augmented_inputs_too(tmp_path: Path, method: str):
+    """WGAN-GP's penalty calls the discriminator it is given: the augmented one."""
+    gan = {"gan": {"name": "wgan_gp", "gp_weight": 10.0}}
+    loss = gan if method == "cut" else {**gan, "identity": {"name": "identity", "weight": 5.0}}
+    sections = {**METHODS[method], "loss": loss, "train": {"pool_size": 0, "diffaug": ALL}}
+    recipe = tiny_recipe(tmp_path, replace=("loss",), **sections)
+    engine = Engine(recipe, torch.device("cpu"), translkit.get_registry())
+    seen = _record_inputs(engine)
+    augmented: list[int] = []
+    engine.augment.transforms.append(lambda x: augmented.append(len(x)) or x)
+    terms = engine.train_step(_batch())
+    penalties = [k for k in terms if k.endswith("_penalty")]
+    assert penalties and all(torch.isfinite(terms[k]) and terms[k] >= 0 for k in penalties)
+    # every discriminator call went through the augmentation: the generators' phase, the
+    # discriminators' (real and fake) and the penalty's interpolates
+    assert augmented == [len(x) for x in seen]
+    assert len(seen) == (3 if method == "cut" else 6)  # real + fake fused in one call
