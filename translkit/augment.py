@@ -156,6 +156,8 @@ class Augmented:
         return self.net(self.augment(images), *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # the module's attributes (penalties read them)
+        if name in ("net", "augment"):  # not set yet (copying, unpickling)
+            raise AttributeError(name)
         return getattr(self.net, name)
 
 
