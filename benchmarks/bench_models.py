@@ -7,6 +7,12 @@ upsampling, batch vs instance norm), never numbers from elsewhere.
 
     python benchmarks/bench_models.py                      # CPU, 128 px, batch 1
     python benchmarks/bench_models.py --device cuda --size 256 --batch 4
+    python benchmarks/bench_models.py --clock thread --precision bf16   # busy CPU, bf16
+
+``--clock thread`` runs on one thread and measures its CPU time, which other processes
+cannot inflate (the fair comparison on a shared machine). ``--precision bf16`` runs under
+bf16 autocast with fp32 norms and outputs, as training does; on CPU instance norms run as
+the identical group norms, as training does.
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ from rich.console import Console
 from rich.table import Table
 
 import translkit
+from translkit.norms import swap_instance_norms
+from translkit.precision import Choice, choose_precision, cpu_info, prepare_module
 
 CASES = [
     ("generators", "resnet_9blocks", {}),
     ("generators", "resnet_9blocks", {"upsample": "resize_conv"}),
     ("generators", "resnet_9blocks", {"norm": "batch"}),
     ("generators", "resnet_6blocks", {}),
+    ("generators", "mobile_resnet", {}),
+    ("generators", "mobile_resnet", {"upsample": "resize_conv"}),
     ("generators", "unet_256", {}),
     ("generators", "unet_128", {}),
     ("discriminators", "patchgan", {}),
@@ -40,14 +50,20 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+CLOCK = time.perf_counter
+PRECISION = Choice("fp32", torch.float32, "")
+
+
 def step(net: torch.nn.Module, x: torch.Tensor) -> float:
     """Milliseconds of one forward + backward pass."""
     _sync(x.device)
-    start = time.perf_counter()
-    net(x).float().square().mean().backward()
+    start = CLOCK()
+    with PRECISION.autocast(x.device.type):
+        out = net(x)
+    out.float().square().mean().backward()
     _sync(x.device)
     net.zero_grad(set_to_none=True)
-    return (time.perf_counter() - start) * 1000
+    return (CLOCK() - start) * 1000
 
 
 def peak_memory(net: torch.nn.Module, x: torch.Tensor) -> float:
@@ -65,20 +81,35 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--clock", choices=("wall", "thread"), default="wall")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = parser.parse_args()
     device = torch.device(args.device)
+    global CLOCK, PRECISION
+    if args.clock == "thread":
+        torch.set_num_threads(1)
+        CLOCK = time.thread_time
+    if args.precision == "bf16":
+        PRECISION = choose_precision("bf16", device)
+    print(f"CPU: {cpu_info().describe()}; torch {torch.__version__}, {torch.get_num_threads()} "
+          f"threads, clock {args.clock}, precision {args.precision}")  # fmt: skip
     reg = translkit.get_registry()
     runs = []
     for kind, name, options in CASES:
         torch.manual_seed(0)
         net = reg.kind(kind).create(name, **options).to(device).train()
+        if device.type == "cpu":
+            swap_instance_norms(net)  # as training runs them there
+        prepare_module(net, PRECISION)
         size = max(args.size, getattr(net, "size_multiple", 1))
         x = torch.rand(args.batch, 3, size, size, device=device) * 2 - 1
-        runs.append((name, options, net, x, [], peak_memory(net, x)))  # also the warm-up
+        step(net, x)  # warm-up
+        runs.append((name, options, net, x, [], peak_memory(net, x)))
     for _ in range(args.repeats):  # round-robin, so drift in machine load hits all alike
         for _name, _opts, net, x, times, _peak in runs:
             times.append(step(net, x))
-    table = Table(title=f"{device} · {args.size}px · batch {args.batch} · median of {args.repeats}")
+    title = f"{device} · {args.size}px · batch {args.batch} · {args.precision} · median of"
+    table = Table(title=f"{title} {args.repeats}")
     for col in ("network", "options", "params", "ms fwd+bwd", "peak MiB", "vs defaults"):
         table.add_column(col)
     base: dict[str, float] = {}

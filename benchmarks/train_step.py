@@ -231,7 +231,10 @@ def print_header(args: argparse.Namespace) -> None:
     if args.device.startswith("cuda"):
         print(f"device {torch.cuda.get_device_name(0)}")
     print(f"CPU: {cpu_info().describe()}")
-    print(f'precision "auto" here: {choice.describe()}')
+    print(
+        f'precision "auto" here for one convolution: {choice.describe()}; training\'s "auto" '
+        "(mode default) probes the recipe's own networks (translkit.training.probe)"
+    )
     peaks = f"fp32 matmul {matmul_peak(args.device):.0f} GFLOP/s"
     if choice.name == "bf16":
         peaks += f", bf16 {matmul_peak(args.device, dtype=torch.bfloat16):.0f}"

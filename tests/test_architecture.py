@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: list[tuple[str, ...]] = [
     (
         "translkit.errors",
+        "translkit.augment",
         "translkit.bounds",
         "translkit.cache",
         "translkit.contracts",

@@ -76,6 +76,7 @@ BAD: dict[str, tuple[Any, Any]] = {
     "train.fast_norm": ("on", 0),
     "train.pool_size": (-1, "x"),
     "train.ema": (1.0, "x"),
+    "train.diffaug": ("color,colour", 3),
     "train.checkpoint_every": (0, "x"),
     "train.keep_last": (-1, "x"),
     "train.sample_every": (-1, "x"),

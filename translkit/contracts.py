@@ -339,10 +339,16 @@ class Phase:
 class MethodContext:
     """What the engine tells a method when it sets it up.
 
-    :param run: role -> the callable to run (the network, or its compiled form).
+    :param run: role -> the callable to run in training steps (the network, or its
+        compiled form). A discriminator role's callable applies the recipe's differentiable
+        augmentation (``train.diffaug``, :mod:`translkit.augment`) to every input first, so
+        a method that calls its discriminators through ``run`` — real and fake, in every
+        phase, penalties included — gets it without code of its own.
     :param fuse: batch independent passes of one per-sample network together.
     :param seed: the run's seed (for method-owned random state such as history pools).
     :param rank: this process's rank (each keeps its own method state).
+    :param augment: that augmentation by itself (``None`` when off), for a method that
+        must feed a discriminator some other way.
     """
 
     run: Mapping[str, Callable[..., Any]]
@@ -351,6 +357,7 @@ class MethodContext:
     seed: int = 0
     rank: int = 0
     pool_size: int = 0
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 #: ``batches(domain)`` yields the test images of ``"A"`` or ``"B"`` in batches, on device.

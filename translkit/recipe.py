@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from translkit.augment import PolicyNames
 from translkit.bounds import (
     DeviceName,
     FileName,
@@ -186,7 +187,8 @@ class TrainSection:
     )
     precision: Literal["auto", "fp32", "bf16", "fp16"] = _doc(
         "Arithmetic precision. `auto`: bf16 autocast where the device has native bf16 units "
-        "(CUDA with bf16; CPUs with AMX-BF16 or AVX512-BF16 where it measured faster), else "
+        "(CUDA with bf16; CPUs with AMX-BF16 or AVX512-BF16 where a short probe of the run's own "
+        "networks measured it faster), else "
         "fp32. `bf16`/`fp16` force autocast (refused where the device would emulate it); "
         "weights, optimiser state and checkpoints stay fp32.",
         default="auto",
@@ -215,6 +217,14 @@ class TrainSection:
         "as min(decay, (1 + n) / (10 + n)) over the first updates (0 disables).",
         Range(0, 1, min_open=True, max_open=True, off=0),
         default=0.0,
+    )
+    diffaug: str = _doc(
+        "Differentiable augmentation of every discriminator input, real and fake, in every "
+        "phase (Zhao et al. 2020): comma-separated policies `color`, `translation`, "
+        '`cutout` (e.g. `"color,translation,cutout"`); empty: off. For every method and '
+        "discriminator; evaluation sees the images unchanged.",
+        PolicyNames(),
+        default="",
     )
     checkpoint_every: int = _doc(
         "Write `epoch_NNNN.pt` (and `latest.pt`) every N epochs; the last epoch always.",

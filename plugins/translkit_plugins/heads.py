@@ -76,8 +76,10 @@ class PatchSampleMLP(nn.Module):
             patch_ids = sample_patch_ids(features, num_patches)
         projected = []
         for feat, ids, mlp in zip(features, patch_ids, self.mlps, strict=True):
-            flat = feat.permute(0, 2, 3, 1).flatten(1, 2)  # (N, H·W, C)
-            picked = flat[:, ids, :].flatten(0, 1)  # (N·P, C), image-major
+            # pick in NCHW order, then transpose the picked patches only: the gradient that
+            # flows back into the generator stays contiguous NCHW (a channels_last-strided one
+            # makes InstanceNorm2d's backward wrong at batch 1)
+            picked = feat.flatten(2)[:, :, ids].transpose(1, 2).flatten(0, 1)  # (N·P, C)
             projected.append(l2_normalize(mlp(picked)))
         return projected, list(patch_ids)
 

@@ -12,6 +12,9 @@ Adam per optimiser group of the method, the GradScaler and the EMA, and runs one
    gradients across processes, clip by max-norm **before** stepping (the study clipped
    after, where it did nothing), step the phase's optimisers;
 3. update the EMA of the generators.
+
+With ``train.diffaug`` set, the callables the method runs for its discriminator roles
+augment every input first (:mod:`translkit.augment`); evaluation uses the bare networks.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from translkit.augment import Augmented, DiffAugment
 from translkit.contracts import MethodContext, Phase
 from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
 from translkit.models import Model, build_model
 from translkit.norms import swap_instance_norms
-from translkit.precision import Choice, choose_precision, prepare_module
+from translkit.precision import Choice, ModelProbe, choose_precision, prepare_module
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
+from translkit.training.probe import model_probe
 
 __all__ = [
     "Engine",
@@ -51,13 +56,19 @@ def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.
     device = parse_device(train.device, option="train.device", error=RecipeError)
     if device.type == "cuda" and info is not None and info.enabled and device.index is None:
         device = torch.device("cuda", info.local_rank)
-    training_precision(train, device)  # refuse an unsupported precision before any work
+    if train.precision != "auto":  # refuse an unsupported precision before any work
+        training_precision(train, device)
     return device
 
 
-def training_precision(train: TrainSection, device: torch.device) -> Choice:
-    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`)."""
-    return choose_precision(train.precision, device, option="train.precision", error=RecipeError)
+def training_precision(
+    train: TrainSection, device: torch.device, probe: ModelProbe | None = None
+) -> Choice:
+    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`); ``auto``
+    on a CPU with native bf16 measures ``probe`` (:mod:`translkit.training.probe`)."""
+    return choose_precision(
+        train.precision, device, option="train.precision", error=RecipeError, probe=probe
+    )
 
 
 def uses_channels_last(train: TrainSection, device: torch.device) -> bool:
@@ -99,9 +110,9 @@ class Engine:
     ) -> None:
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
         train = recipe.train
-        self.precision = training_precision(train, device)
         torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
         self.model = build_model(recipe, registries)
+        self.precision = self._choose_precision()
         self.method = self.model.method
         self.nets = {role: self._place(net) for role, net in self.model.nets.items()}
         self.model.nets = self.nets
@@ -111,10 +122,15 @@ class Engine:
         self._build_optimizers()
         translating = list(dict.fromkeys(self.method.directions.values()))
         self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
-        run = {
+        run: dict[str, Any] = {
             role: (torch.compile(net, dynamic=False) if train.compile else net)
             for role, net in self.nets.items()
         }  # static shapes: fused calls use batches n, 2n and 3n (one graph each)
+        self.augment = DiffAugment(train.diffaug) if train.diffaug else None
+        if self.augment is not None:  # every discriminator input, in every phase
+            for slot in self.method.networks:
+                if slot.section == "discriminator":
+                    run[slot.role] = Augmented(run[slot.role], self.augment)
         self.method.setup(
             self.nets,
             self.losses,
@@ -125,8 +141,21 @@ class Engine:
                 seed=recipe.run.seed,
                 rank=self.info.rank,
                 pool_size=train.pool_size,
+                augment=self.augment,
             ),
         )
+
+    def _choose_precision(self) -> Choice:
+        """``train.precision``; ``auto`` on a CPU with native bf16 times this model. Every
+        process must agree: bf16 only where all of them measured it faster."""
+        probe = model_probe(self.recipe, self.model) if self.device.type == "cpu" else None
+        choice = training_precision(self.recipe.train, self.device, probe)
+        agreed = (
+            self.info.all_true(choice.reduced) if self.recipe.train.precision == "auto" else True
+        )
+        if choice.reduced and not agreed:
+            return Choice("fp32", torch.float32, "auto: another process measured fp32 faster")
+        return choice
 
     def _place(self, net: nn.Module) -> nn.Module:
         """The engine's transformations of a plugin's module (documented in docs/plugins.md)."""
