@@ -55,6 +55,27 @@ def test_translator_runs_on_every_size_from_1x1(name, options) -> None:
         assert y.shape == x.shape and torch.isfinite(y).all(), (name, w, h)
 
 
+class _NaNUnderAutocast(nn.Module):
+    """A generator whose reduced-precision kernels fail (as some CPU bf16 kernels do)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_autocast_enabled(x.device.type):
+            return torch.full_like(x, float("nan"))
+        return -x
+
+
+def test_a_non_finite_reduced_precision_pass_is_redone_in_fp32(monkeypatch) -> None:
+    from translkit.inference import translate as translate_module
+    from translkit.precision import Choice
+
+    bf16 = Choice("bf16", torch.bfloat16, "test")
+    monkeypatch.setattr(translate_module, "choose_precision", lambda *a, **k: bf16)
+    translator = Translator(_NaNUnderAutocast().eval(), precision="bf16")
+    x = torch.rand(2, 3, 8, 8)
+    torch.testing.assert_close(translator(x), -x)
+    assert translator.fp32_fallbacks == 1
+
+
 class _NoMinSize(nn.Module):
     """A ResNet without the ``min_size`` attribute: the Translator finds it by trying."""
 
