@@ -170,6 +170,7 @@ def test_a_full_queue_answers_busy() -> None:
     assert statuses[0] == 200 and statuses[-1] == 503
     busy = next(r for r in results if r[0] == 503)
     assert "the demo is busy" in error_of(busy[2])
+    assert busy[1]["retry-after"] == "1"  # when to try again
 
 
 class _Broken(nn.Module):
