@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -95,7 +96,9 @@ def upload_mix(max_bytes: int, max_pixels: int, seed: int = 0) -> list[Upload]:
         mix.append(Upload("valid jpeg", _encode(img, "JPEG", quality=90), (w, h)))
         mix.append(Upload("valid webp", _encode(img, "WEBP"), (w, h), direction="b2a"))
     png = mix[4].body
-    flipped = bytearray(_encode(Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8)), "JPEG"))
+    flipped = bytearray(
+        _encode(Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8)), "JPEG")
+    )
     for i in rng.integers(200, len(flipped), 40):
         flipped[i] ^= 0xFF
     bomb = _encode(Image.new("L", (20_000, 20_000)), "PNG")  # ~400 MP declared, ~60 KB sent
@@ -125,10 +128,9 @@ async def _exchange(host: str, port: int, upload: Upload) -> tuple[int, dict[str
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(_request(upload))
-        try:
+        # the server may answer early (413, busy) and stop reading: read its answer anyway
+        with contextlib.suppress(ConnectionError):
             await writer.drain()
-        except ConnectionError:
-            pass  # the server answered early (e.g. 413) and stopped reading: read the answer
         status_line = await reader.readline()
         if not status_line:
             raise ConnectionError("connection closed without an answer")
@@ -141,10 +143,8 @@ async def _exchange(host: str, port: int, upload: Upload) -> tuple[int, dict[str
         return status, headers, body
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
-        except ConnectionError:
-            pass
 
 
 def judge(upload: Upload, status: int, headers: dict[str, str], body: bytes) -> str | None:
@@ -156,7 +156,9 @@ def judge(upload: Upload, status: int, headers: dict[str, str], body: bytes) -> 
             got = Image.open(io.BytesIO(body)).size
         except Exception as err:
             return f"{upload.kind}: 200 whose body is not an image ({err})"
-        return None if got == (upload.size or got) else f"{upload.kind}: sent {upload.size}, got {got}"
+        return (
+            None if got == (upload.size or got) else f"{upload.kind}: sent {upload.size}, got {got}"
+        )
     if status >= 500 and not (status == 503 and headers.get("retry-after", "").isdigit()):
         return f"{upload.kind}: {status} {body[:120]!r}"
     try:
@@ -175,9 +177,7 @@ async def _client(
         upload = rng.choices(mix, weights)[0]
         start = time.monotonic()
         try:
-            status, headers, body = await asyncio.wait_for(
-                _exchange(host, port, upload), timeout
-            )
+            status, headers, body = await asyncio.wait_for(_exchange(host, port, upload), timeout)
         except TimeoutError:
             tally.statuses["no answer"] += 1
             tally.failures.append(f"{upload.kind}: no answer within {timeout:.0f} s")
@@ -238,7 +238,9 @@ def start_demo(model: Path, max_upload_mb: float, max_pixels: int, max_queue: in
     args += ["--device", "cpu", "--precision", "fp32", "--max-upload-mb", str(max_upload_mb)]
     args += ["--max-pixels", str(max_pixels), "--max-queue", str(max_queue)]
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if select.select([proc.stdout], [], [], 1.0)[0]:
