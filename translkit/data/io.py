@@ -122,7 +122,7 @@ def load_rgb(
     label = name or (str(path) if isinstance(path, Path) else "<image>")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # PIL's remarks on odd files: decoded or refused
             with Image.open(path) as img:
                 _refuse_bomb(img.size, label)
                 if draft is not None and img.format == "JPEG":
