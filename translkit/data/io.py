@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from translkit.errors import DataError
-from translkit.fileio import writing
+from translkit.fileio import process_alive, writing
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -282,28 +282,11 @@ def remove_stale_staging(out: Path) -> list[Path]:
     for pattern in (f".{out.name}.pid*.tmp", f".{out.name}.old-pid*"):
         for path in out.parent.glob(pattern):
             match = _STAGING.match(path.name[len(out.name) + 1 :])
-            if match is None or _alive(int(match.group(1) or match.group(2))):
+            if match is None or process_alive(int(match.group(1) or match.group(2))):
                 continue
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
             removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (a zombie counts as gone)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def image_header(path: Path | str) -> tuple[tuple[int, int] | None, int]:
