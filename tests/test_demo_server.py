@@ -178,6 +178,11 @@ class _Broken(nn.Module):
         raise RuntimeError("out of memory (simulated)\nmore detail")
 
 
+class _Odd(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise ValueError("a generator's own bug")
+
+
 def test_a_failing_translation_is_reported_as_json_not_a_bare_500() -> None:
     translator = Translator(_Broken(), device="cpu", optimize=False)
     with serving(create_app({"a2b": translator}, {"name": "broken"})) as base:
@@ -185,6 +190,10 @@ def test_a_failing_translation_is_reported_as_json_not_a_bare_500() -> None:
         assert status == 500 and headers["content-type"] == "application/json"
         assert error_of(body) == "translation failed: out of memory (simulated)"
         assert http(base + "api/info")[0] == 200  # and the server goes on
+    odd = Translator(_Odd(), device="cpu", optimize=False)  # any exception type
+    with serving(create_app({"a2b": odd}, {"name": "odd"})) as base:
+        status, headers, body = http(base + "api/translate/a2b", png_bytes(8, 8))
+        assert status == 500 and error_of(body) == "translation failed: a generator's own bug"
 
 
 def test_header_size_refuses_before_decoding() -> None:

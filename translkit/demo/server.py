@@ -133,8 +133,8 @@ def translate_upload(translator: Translator, data: bytes) -> bytes:
         raise UploadRejected(422, str(err)) from None
     try:
         out = translate_image(translator, img)
-    except (RuntimeError, TranslkitError) as err:  # e.g. out of memory: say so, as JSON
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except Exception as err:  # e.g. out of memory: say so, as JSON (never a bare 500)
+        first = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
         raise UploadRejected(500, f"translation failed: {first}") from None
     buf = io.BytesIO()
     out.save(buf, format="PNG")
