@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from translkit.plugin_manager import ENV_BLOCK, ENV_DISABLE_AUTOLOAD
 
@@ -19,6 +20,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 _CACHE = tempfile.mkdtemp(prefix="translkit-test-cache-")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ["TRANSLKIT_CACHE"] = _CACHE
+
+# Fuzz tests run a fixed, derandomized set of examples (the same on every machine, no
+# example database written); HYPOTHESIS_PROFILE=explore draws fresh random ones.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)

@@ -170,11 +170,17 @@ def test_a_full_queue_answers_busy() -> None:
     assert statuses[0] == 200 and statuses[-1] == 503
     busy = next(r for r in results if r[0] == 503)
     assert "the demo is busy" in error_of(busy[2])
+    assert busy[1]["retry-after"] == "1"  # when to try again
 
 
 class _Broken(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise RuntimeError("out of memory (simulated)\nmore detail")
+
+
+class _Odd(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise ValueError("a generator's own bug")
 
 
 def test_a_failing_translation_is_reported_as_json_not_a_bare_500() -> None:
@@ -184,6 +190,10 @@ def test_a_failing_translation_is_reported_as_json_not_a_bare_500() -> None:
         assert status == 500 and headers["content-type"] == "application/json"
         assert error_of(body) == "translation failed: out of memory (simulated)"
         assert http(base + "api/info")[0] == 200  # and the server goes on
+    odd = Translator(_Odd(), device="cpu", optimize=False)  # any exception type
+    with serving(create_app({"a2b": odd}, {"name": "odd"})) as base:
+        status, headers, body = http(base + "api/translate/a2b", png_bytes(8, 8))
+        assert status == 500 and error_of(body) == "translation failed: a generator's own bug"
 
 
 def test_header_size_refuses_before_decoding() -> None:

@@ -39,3 +39,22 @@ def test_read_jsonl_skips_a_torn_last_line_and_is_strict_when_asked(tmp_path: Pa
     assert read_jsonl(path) == [{"step": 1}, {"step": 3}]
     with pytest.raises(TranslkitError, match="line 2 is not valid JSON"):
         read_jsonl(path, strict=True)
+
+
+def test_stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from translkit.fileio import remove_stale_temporaries, temporary_name
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    (tmp_path / "checkpoints").mkdir()
+    torn = tmp_path / "checkpoints" / f".latest.{int(dead.stdout)}.tmp.pt"
+    torn.write_bytes(b"half a checkpoint")
+    live = temporary_name(tmp_path / "summary.json")  # this process's: being written
+    live.write_text("{")
+    other = tmp_path / ".notes.txt"
+    other.write_text("a user's hidden file")
+    assert remove_stale_temporaries(tmp_path) == [torn]
+    assert not torn.exists() and live.exists() and other.exists()

@@ -36,7 +36,8 @@ import os
 import pickle
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from translkit.errors import CheckpointError, ComponentError, MissingComponentError, RecipeError
+from translkit.errors import (
+    CheckpointError,
+    ComponentError,
+    MissingComponentError,
+    RecipeError,
+    TranslkitError,
+)
 from translkit.fileio import atomic_path
 from translkit.models import DIRECTIONS, Model, build_generator, build_model
 from translkit.recipe import Recipe, components, recipe_from_dict, resolve_recipe
@@ -63,6 +70,7 @@ __all__ = [
     "load_generators",
     "load_model",
     "load_weights_only",
+    "one_line",
     "read_generator_specs",
     "require_components",
     "run_made_with",
@@ -153,9 +161,17 @@ def load_weights_only(path: Path, *, map_location: Any = "cpu", what: str = "fil
             f"{what} {path} is refused: it holds a Python object{named}, not only tensors and "
             "plain data, and loading it could run code"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(f"{what} {path} is corrupt or not a torch file: {first}") from None
+    except Exception as err:  # a damaged file fails anywhere in torch's reader, any type
+        raise CheckpointError(
+            f"{what} {path} is corrupt or not a torch file: {one_line(err)}"
+        ) from None
+
+
+def one_line(err: Exception | str, limit: int = 200) -> str:
+    """``err`` as one line of at most ``limit`` characters (messages quoting stored values
+    — a tensor's repr — can span lines)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
@@ -273,7 +289,7 @@ def _stored_recipe(ckpt: dict[str, Any], path: Path, registries: Registries) -> 
     try:
         return resolve_recipe(recipe, registries)
     except RecipeError as err:
-        raise CheckpointError(f"checkpoint {path}: {err}") from None
+        raise CheckpointError(f"checkpoint {path}: {one_line(err)}") from None
 
 
 def _plain_recipe(ckpt: dict[str, Any], path: Path) -> Recipe:
@@ -281,7 +297,8 @@ def _plain_recipe(ckpt: dict[str, Any], path: Path) -> Recipe:
     try:
         return recipe_from_dict(ckpt["recipe"], source=str(path))
     except (RecipeError, KeyError, TypeError) as err:
-        raise CheckpointError(f"checkpoint {path}: its recipe is not valid: {err}") from None
+        problem = one_line(err)
+        raise CheckpointError(f"checkpoint {path}: its recipe is not valid: {problem}") from None
 
 
 def generator_index(model: Model, registries: Registries) -> dict[str, dict[str, Any]] | None:
@@ -405,6 +422,8 @@ def _safetensors_specs(path: Path) -> tuple[dict[str, _Spec], dict[str, Any]]:
     try:
         options = json.loads(meta["options"])
         direction = meta["direction"]
+        if not isinstance(options, dict) or direction not in DIRECTIONS:
+            raise ValueError(f"options {meta['options']!r}, direction {direction!r}")
         spec = _Spec(meta["generator"], options, state, meta.get("plugin_module", ""))
     except (KeyError, ValueError) as err:
         raise CheckpointError(f"{path}: translkit metadata is incomplete ({err})") from None
@@ -422,21 +441,41 @@ def read_generator_specs(
 ) -> tuple[dict[str, _Spec], dict[str, Any], Path]:
     """``(direction -> spec, info, file)`` of any checkpoint format or run directory."""
     path = checkpoint_source(source, which)
-    if path.suffix == ".safetensors":
-        specs, info = _safetensors_specs(path)
-        return specs, info, path
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path) if path.suffix != ".safetensors" else {}
     fmt = ckpt.get("format")
-    if fmt == TRAINING_FORMAT:
-        specs, info = _training_specs(ckpt, path, registries, use_ema)
-    elif fmt == GENERATORS_FORMAT:
-        specs, info = _generators_specs(ckpt)
-    else:
-        raise CheckpointError(
-            f"{path} is not a translkit checkpoint (format {fmt!r}); reference CycleGAN "
-            "files are converted with `translkit import junyanz`"
-        )
+    with _malformed(path):
+        if path.suffix == ".safetensors":
+            specs, info = _safetensors_specs(path)
+        elif fmt == TRAINING_FORMAT:
+            specs, info = _training_specs(ckpt, path, registries, use_ema)
+        elif fmt == GENERATORS_FORMAT:
+            specs, info = _generators_specs(ckpt)
+        else:
+            raise CheckpointError(
+                f"{path} is not a translkit checkpoint (format {fmt!r}); reference CycleGAN "
+                "files are converted with `translkit import junyanz`"
+            )
+        for direction, spec in specs.items():
+            if not isinstance(spec.name, str) or not isinstance(spec.state_dict, dict):
+                raise TypeError(f"the {direction} generator's name or weights")
     return specs, info, path
+
+
+@contextmanager
+def _malformed(path: Path) -> Iterator[None]:
+    """A checkpoint whose data has the wrong shape (a key missing, a table where a tensor
+    belongs, ...) is refused in one line, whichever key it is."""
+    try:
+        yield
+    except TranslkitError as err:
+        if "\n" in str(err):  # a message quoting a stored value (a tensor) spans lines
+            raise CheckpointError(one_line(err, 300)) from None
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RuntimeError) as err:
+        what = f"missing {err}" if isinstance(err, KeyError) else one_line(err)
+        raise CheckpointError(
+            f"checkpoint {path} is damaged or was not written by translkit ({what})"
+        ) from None
 
 
 def load_generators(
@@ -451,9 +490,12 @@ def load_generators(
                 _missing_hint(path, f"generator {spec.name!r}", spec.module)
             )
         try:
-            nets[direction] = build_generator(registries, spec.name, spec.options, spec.state_dict)
+            with _malformed(path):
+                nets[direction] = build_generator(
+                    registries, spec.name, spec.options, spec.state_dict
+                )
         except ComponentError as err:
-            raise CheckpointError(f"{path}: {direction}: {err}") from None
+            raise CheckpointError(f"{path}: {direction}: {one_line(err)}") from None
     info["directions"] = sorted(nets, key=DIRECTIONS.index)
     return Generators(nets, path, info)
 
@@ -469,20 +511,21 @@ def load_model(
     ckpt = load_checkpoint(path)
     if ckpt.get("format") != TRAINING_FORMAT:
         raise CheckpointError(
-            f"{path} has format {ckpt.get('format')!r}; this needs a training checkpoint "
-            f"({TRAINING_FORMAT}) with every network, not generators only"
+            f"{path} has format {one_line(repr(ckpt.get('format')), 60)}; this needs a "
+            f"training checkpoint ({TRAINING_FORMAT}) with every network, not generators only"
         )
-    recipe = _stored_recipe(ckpt, path, registries)
-    torch.manual_seed(recipe.run.seed)
-    model = build_model(recipe, registries)
-    weights = dict(ckpt["models"])
-    if use_ema and ckpt.get("ema"):
-        weights.update(ckpt["ema"])
+    with _malformed(path):
+        recipe = _stored_recipe(ckpt, path, registries)
+        torch.manual_seed(recipe.run.seed)
+        model = build_model(recipe, registries)
+        weights = dict(ckpt["models"])
+        if use_ema and ckpt.get("ema"):
+            weights.update(ckpt["ema"])
     for role, net in model.nets.items():
         try:
             net.load_state_dict(weights[role])
-        except (KeyError, RuntimeError) as err:
-            problem = state_dict_problem(err)
+        except (KeyError, RuntimeError, TypeError, AttributeError) as err:
+            problem = one_line(state_dict_problem(err))
             raise CheckpointError(f"{path}: the {role} weights do not fit: {problem}") from None
         net.eval()
     meta = {k: v for k, v in ckpt.items() if k not in ("models", "ema", "optimizers", "ranks")}

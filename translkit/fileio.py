@@ -15,6 +15,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,9 @@ __all__ = [
     "atomic_path",
     "ensure_writable",
     "output_error",
+    "process_alive",
     "read_jsonl",
+    "remove_stale_temporaries",
     "temporary_name",
     "write_text_atomic",
     "writing",
@@ -65,6 +68,41 @@ def writing(path: str | Path) -> Iterator[None]:
 def temporary_name(path: Path) -> Path:
     """The hidden temporary file beside ``path`` that :func:`atomic_path` writes first."""
     return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp(\.[^.]*)?$")
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files (:func:`temporary_name`) under ``folder`` whose writing
+    process is gone: what a process killed mid-write (``kill -9``, power loss) left. A live
+    process's are left alone. Returns the deleted paths."""
+    removed = []
+    for path in Path(folder).rglob(".*.tmp*"):
+        match = _TEMPORARY.match(path.name)
+        if match is None or not path.is_file() or process_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a zombie counts as gone)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 @contextmanager

@@ -504,6 +504,10 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise RecipeError(f"recipe file {path} does not exist") from None
     except OSError as err:
         raise RecipeError(f"recipe file {path} cannot be read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(
+            f"recipe file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

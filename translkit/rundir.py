@@ -191,12 +191,14 @@ class RunDir:
             raise TranslkitError(f"run directory {self.path}: {err}") from None
 
     def read_summary(self) -> dict[str, Any]:
+        """``summary.json`` as a dict; ``{}`` when it is missing or not a JSON object."""
         if not self.summary_file.is_file():
             return {}
         try:
-            return json.loads(self.summary_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            summary = json.loads(self.summary_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return {}
+        return summary if isinstance(summary, dict) else {}
 
     # -- writing ---------------------------------------------------------------------------
     def write_json(self, path: Path, obj: Any) -> Path:

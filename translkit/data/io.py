@@ -22,10 +22,11 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from translkit.errors import DataError
-from translkit.fileio import writing
+from translkit.fileio import process_alive, writing
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
     "SPLITS",
     "TEST_SPLITS",
     "TRUTH_SPLITS",
@@ -47,6 +48,11 @@ __all__ = [
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
+#: The most pixels a file may declare in its header to be decoded: beyond it, the file is
+#: refused from its header before any pixel is decoded (a decompression bomb — a few KB
+#: declaring gigapixels — costs nothing). It is twice PIL's warning level, where PIL's
+#: own refusal starts; a decoded image holds at most 3 bytes per pixel of it (~540 MB).
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 #: The four folders of an unpaired dataset root (Zhu et al.'s convention).
 SPLITS = ("trainA", "trainB", "testA", "testB")
 #: Direction -> (test split translated, real test split of the target domain).
@@ -116,21 +122,46 @@ def load_rgb(
     label = name or (str(path) if isinstance(path, Path) else "<image>")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # PIL's remarks on odd files: decoded or refused
             with Image.open(path) as img:
+                _refuse_bomb(img.size, label)
                 if draft is not None and img.format == "JPEG":
                     img.draft("RGB", (draft, draft))
                 img.load()
                 img = ImageOps.exif_transpose(img)
                 return to_rgb(img, label)
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(f"image {label} does not exist") from None
     except UnidentifiedImageError:
         raise DataError(f"{label} is not an image PIL can read; remove or convert it") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError:
+        raise DataError(_bomb_message(label, None)) from None
+    except Exception as err:  # OSError, SyntaxError, ... and any decoder's own bug
         raise DataError(
-            f"image {label} is unreadable or truncated ({err}); re-export or remove it"
+            f"image {label} is unreadable or truncated ({_first_line(err)}); re-export or "
+            "remove it"
         ) from None
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _bomb_message(label: str, size: tuple[int, int] | None) -> str:
+    declared = f"{size[0]}×{size[1]} ({size[0] * size[1] / 1e6:.0f} MP)" if size else "more"
+    return (
+        f"image {label} declares {declared} pixels, over translkit's limit of "
+        f"{MAX_PIXELS / 1e6:.0f} MP (a guard against decompression bombs); downscale it"
+    )
+
+
+def _refuse_bomb(size: tuple[int, int], label: str) -> None:
+    """Refuse, from the header, an image declaring more than :data:`MAX_PIXELS`."""
+    if size[0] * size[1] > MAX_PIXELS:
+        raise DataError(_bomb_message(label, size))
 
 
 def inspect_image(
@@ -148,13 +179,18 @@ def inspect_image(
             warnings.simplefilter("ignore")
             with Image.open(source) as img:
                 size, mode = (img.width, img.height), img.mode
+                if img.width * img.height > MAX_PIXELS:
+                    return size, mode, f"too large (over {MAX_PIXELS / 1e6:.0f} MP)"
                 if img.format == "JPEG":
                     img.draft(img.mode, (draft, draft))
                 img.load()
     except UnidentifiedImageError:
         return size, mode, "not an image"
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        problem = "truncated" if "truncated" in str(err).lower() else f"unreadable ({err})"
+    except Image.DecompressionBombError:
+        return size, mode, f"too large (over {MAX_PIXELS / 1e6:.0f} MP)"
+    except Exception as err:  # OSError, SyntaxError, ... and any decoder's own bug
+        text = _first_line(err)
+        problem = "truncated" if "truncated" in text.lower() else f"unreadable ({text})"
         return size, mode, problem
     return size, mode, None
 
@@ -246,28 +282,11 @@ def remove_stale_staging(out: Path) -> list[Path]:
     for pattern in (f".{out.name}.pid*.tmp", f".{out.name}.old-pid*"):
         for path in out.parent.glob(pattern):
             match = _STAGING.match(path.name[len(out.name) + 1 :])
-            if match is None or _alive(int(match.group(1) or match.group(2))):
+            if match is None or process_alive(int(match.group(1) or match.group(2))):
                 continue
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
             removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (a zombie counts as gone)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def image_header(path: Path | str) -> tuple[tuple[int, int] | None, int]:

@@ -56,6 +56,8 @@ __all__ = [
     "translate_upload",
 ]
 
+#: Seconds a "busy" answer (503) asks the client to wait before trying again.
+RETRY_AFTER_S = 1
 #: Host names a loopback-bound demo answers to (guards against DNS rebinding).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 _STATIC = {
@@ -87,11 +89,13 @@ class Limits:
 
 
 class UploadRejected(TranslkitError):
-    """An upload the demo refuses; ``status`` is the HTTP status the page receives."""
+    """An upload the demo refuses; ``status`` is the HTTP status the page receives and
+    ``headers`` any it needs (``Retry-After`` on "busy")."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 def _megapixels(n: int) -> str:
@@ -107,7 +111,7 @@ def header_size(data: bytes, max_pixels: int) -> tuple[int, int]:
                 width, height = img.size
     except Image.DecompressionBombError:
         width = height = max_pixels + 1  # PIL refuses it outright: far over any limit
-    except (OSError, SyntaxError, ValueError):
+    except Exception:  # any decoder's error (also its own bugs) means: not readable
         raise UploadRejected(
             415, "this file is not an image the demo can read (use PNG, JPEG, WebP, BMP, TIFF)"
         ) from None
@@ -129,28 +133,35 @@ def translate_upload(translator: Translator, data: bytes) -> bytes:
         raise UploadRejected(422, str(err)) from None
     try:
         out = translate_image(translator, img)
-    except (RuntimeError, TranslkitError) as err:  # e.g. out of memory: say so, as JSON
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except Exception as err:  # e.g. out of memory: say so, as JSON (never a bare 500)
+        first = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
         raise UploadRejected(500, f"translation failed: {first}") from None
     buf = io.BytesIO()
     out.save(buf, format="PNG")
     return buf.getvalue()
 
 
-async def _read_upload(request: Request, max_bytes: int) -> bytes:
-    too_big = UploadRejected(
+def _too_big(max_bytes: int) -> UploadRejected:
+    return UploadRejected(
         413,
         f"upload is larger than the demo's limit of {max_bytes / 2**20:.1f} MiB; "
         "restart the demo with a larger --max-upload-mb to accept it",
     )
+
+
+def _refuse_declared_size(request: Request, max_bytes: int) -> None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise too_big
+        raise _too_big(max_bytes)
+
+
+async def _read_upload(request: Request, max_bytes: int) -> bytes:
+    _refuse_declared_size(request, max_bytes)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise too_big
+            raise _too_big(max_bytes)
         chunks.append(chunk)
     if size == 0:
         raise UploadRejected(400, "the upload is empty: send the image file as the request body")
@@ -158,25 +169,33 @@ async def _read_upload(request: Request, max_bytes: int) -> bytes:
 
 
 class _Queue:
-    """One translation at a time; at most ``limit`` requests in the queue (the one
-    running included)."""
+    """One translation at a time; at most ``limit`` uploads admitted at once (being
+    received, waiting, or translated), so memory is bounded by ``limit`` × the upload
+    limit however many clients connect. Beyond that: 503 "busy" with ``Retry-After``."""
 
     def __init__(self, limit: int) -> None:
         self.lock = asyncio.Lock()
         self.limit = limit
         self.waiting = 0
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    @contextlib.asynccontextmanager
+    async def slot(self) -> Any:
         if self.waiting >= self.limit:
             raise UploadRejected(
-                503, f"the demo is busy ({self.waiting} images in its queue); try again shortly"
+                503,
+                f"the demo is busy ({self.waiting} images in its queue); try again shortly",
+                {"Retry-After": str(RETRY_AFTER_S)},
             )
         self.waiting += 1
         try:
-            async with self.lock:
-                return await run_in_threadpool(fn, *args)
+            yield
         finally:
             self.waiting -= 1
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a worker thread, one at a time (call inside :meth:`slot`)."""
+        async with self.lock:
+            return await run_in_threadpool(fn, *args)
 
 
 def _json(obj: Any, status: int = 200) -> JSONResponse:
@@ -233,10 +252,12 @@ class _Routes:
         if direction not in self.translators:
             have = ", ".join(self.translators)
             raise UploadRejected(404, f"this model has no {direction} direction (it has {have})")
-        data = await _read_upload(request, self.limits.max_bytes)
-        width, height = header_size(data, self.limits.max_pixels)
+        _refuse_declared_size(request, self.limits.max_bytes)
         started = time.perf_counter()
-        png = await self.queue.run(translate_upload, self.translators[direction], data)
+        async with self.queue.slot():
+            data = await _read_upload(request, self.limits.max_bytes)
+            width, height = header_size(data, self.limits.max_pixels)
+            png = await self.queue.run(translate_upload, self.translators[direction], data)
         headers = {
             "X-Translkit-Seconds": f"{time.perf_counter() - started:.3f}",  # waiting included
             "X-Translkit-Size": f"{width}x{height}",
@@ -271,7 +292,9 @@ def create_app(
 
 async def _rejected(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UploadRejected)
-    return _json({"error": str(exc)}, exc.status)
+    response = _json({"error": str(exc)}, exc.status)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

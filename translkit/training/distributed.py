@@ -16,6 +16,7 @@ through a differentiable all-reduce.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -238,8 +239,8 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
         try:
             run(parse_args(args))
         except ChildFailedError as err:
-            failures = "; ".join(
-                f"rank {f.global_rank} exit code {f.exitcode}" for f in err.failures.values()
+            failures = "; ".join(  # the failures are keyed by global rank
+                f"rank {rank} {_ended(f.exitcode)}" for rank, f in sorted(err.failures.items())
             )
             raise TranslkitError(
                 f"distributed training with {nproc} processes failed ({failures}); "
@@ -249,3 +250,13 @@ def launch(recipe: Recipe, nproc: int, *, resume: str | None, overwrite: bool) -
             for key in threads:
                 os.environ.pop(key, None)
     sys.stdout.flush()
+
+
+def _ended(exitcode: int) -> str:
+    """How a worker ended: ``exit code 1`` or ``killed by SIGKILL``."""
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"

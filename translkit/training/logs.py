@@ -40,13 +40,14 @@ def truncate_jsonl(path: Path, max_step: int) -> None:
     """Drop records with ``step > max_step`` (logged after the checkpoint being resumed)."""
     if not path.is_file():
         return
-    keep = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    keep = []  # a line torn by a kill (or not a record at all) is dropped
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            if json.loads(line).get("step", 0) <= max_step:
-                keep.append(line)
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(record, dict) and record.get("step", 0) <= max_step:
+            keep.append(line)
     path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, save_checkpoint
+from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, one_line, save_checkpoint
 from translkit.errors import CheckpointError
 from translkit.rundir import RunDir
 
@@ -128,7 +128,8 @@ def resolve_resume(resume: str, run: RunDir) -> dict[str, Any]:
     ckpt = load_checkpoint(path)
     if ckpt.get("format") != TRAINING_FORMAT:
         raise CheckpointError(
-            f"--resume {path}: format {ckpt.get('format')!r} is not a training checkpoint "
+            f"--resume {path}: format {one_line(repr(ckpt.get('format')), 60)} is not a training "
+            "checkpoint "
             f"({TRAINING_FORMAT}); generator-only files cannot resume training"
         )
     ckpt["_path"] = str(path)

@@ -25,6 +25,7 @@ import torch
 
 from translkit.checkpoint import component_provenance, generator_index
 from translkit.errors import CheckpointError, MetricUnavailable, TranslkitError
+from translkit.fileio import remove_stale_temporaries
 from translkit.recipe import Recipe
 from translkit.registry import Registries
 from translkit.rundir import RunDir
@@ -232,6 +233,7 @@ class Trainer:
             if overwrite and used and resume is None:
                 _clear(run)
             run.path.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(run.path)  # the torn writes of a killed run
             if ckpt is not None:
                 for path in (run.metrics_file, run.eval_file):
                     truncate_jsonl(path, ckpt["step"])

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from translkit.errors import TranslkitError
@@ -40,8 +41,30 @@ def main(argv: list[str] | None = None) -> int:
     except TranslkitError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except RuntimeError as err:  # torch's DistBackendError is one
+        if not _peer_lost(err):
+            raise
+        first = " ".join(str(err).split("This is typically")[0].split())
+        print(
+            f"error: rank {os.environ.get('RANK', '?')}: another process of this run stopped "
+            f"({first}); this one stops too. Continue the run with --resume",
+            file=sys.stderr,
+        )
+        return 1
     del result  # an interrupted run exits 0 too: rank 0's summary.json records the signal
     return 0
+
+
+def _peer_lost(err: BaseException) -> bool:
+    """Whether ``err`` (or what it was raised while handling) is a collective failing
+    because another worker died: the process group's sockets closed under it."""
+    seen: BaseException | None = err
+    while seen is not None:
+        text = str(seen)
+        if "Connection closed by peer" in text or "Connection reset by peer" in text:
+            return True
+        seen = seen.__context__
+    return False
 
 
 if __name__ == "__main__":
