@@ -49,7 +49,21 @@ def score(
     inception_weights: Path = typer.Option(
         None, "--inception-weights", help="Local torch-fidelity InceptionV3 weights file."
     ),
-    data_root: Path = typer.Option(None, "--data-root", help="Override the recipe's data.root."),
+    data_root: Path = typer.Option(
+        None, "--data-root", help="Override the recipe's data.root (two folders: the dataset)."
+    ),
+    direction: str = typer.Option(
+        None,
+        "--direction",
+        help="a2b or b2a: the direction --fake was translated in (domain metric).",
+        rich_help_panel="Two folders",
+    ),
+    baselines: bool = typer.Option(
+        None,
+        "--baselines/--no-baselines",
+        help="Also score copying the input and a colour transfer (default: when a metric "
+        "asks for them, e.g. domain).",
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -78,6 +92,8 @@ def score(
             batch_size=batch_size,
             inception_weights=weights,
             progress=not as_json,
+            data_root=data_root,
+            direction=_direction(direction),
         )
         out = {
             "fake": str(fake),
@@ -98,14 +114,28 @@ def score(
             inception_weights=weights,
             data_root=data_root,
             progress=not as_json,
+            baselines=baselines,
         )
     if as_json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
         return
     console = Console()
-    console.print(scores_table(out["scores"], out["goals"]))
-    for key, value in sorted(out["info"].items()):
-        console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
+    info = out["info"]
+    if out.get("baselines") or any(k.endswith(REAL_SUFFIX) for k in info):
+        for table in baseline_tables(out):
+            console.print(table)
+        info = {k: v for k, v in info.items() if not k.endswith(REAL_SUFFIX)}
+    else:
+        console.print(scores_table(out["scores"], out["goals"]))
+    for key, value in sorted(info.items()):
+        if key.endswith("_untrusted") and value:
+            console.print(
+                f"[bold red]{key}: the classifier's accuracy on the real test split is below "
+                "its threshold; do not trust these numbers[/]",
+                highlight=False,
+            )
+        else:
+            console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
     if run_dir is not None:
         console.print(f"wrote {Path(run_dir) / 'scores.json'}", highlight=False)
 
@@ -125,8 +155,56 @@ def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = 
     return table
 
 
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.6g}"
+#: ``info`` keys ``<key>@real``: what real target-domain images score on ``<key>`` (a
+#: floor or a ceiling), shown in the ``real`` column beside the model.
+REAL_SUFFIX = "@real"
+_BASELINE_TITLES = {"copy_input": "copy input", "colour_transfer": "colour transfer"}
+
+
+def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
+    """One table per direction: a row per metric key; columns for the model, each
+    baseline (``out["baselines"]``) and the real images (``info`` ``<key>@real``)."""
+    from translkit.data.io import TEST_SPLITS
+
+    scores, goals, info = out["scores"], out["goals"], out["info"]
+    baselines = out.get("baselines") or {}
+    tables = []
+    for direction, (src, dst) in TEST_SPLITS.items():
+        prefix = f"{direction}/"
+        keys = [k[len(prefix) :] for k in scores if k.startswith(prefix)]
+        keys += [
+            k[len(prefix) : -len(REAL_SUFFIX)]
+            for k in info
+            if k.startswith(prefix) and k.endswith(REAL_SUFFIX)
+        ]
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            continue
+        table = Table(title=f"{direction} ({src} → {dst})", caption="↓ lower, ↑ higher is better")
+        table.add_column("metric", no_wrap=True)
+        table.add_column("model", justify="right")
+        for name in baselines:
+            table.add_column(_BASELINE_TITLES.get(name, name), justify="right")
+        table.add_column("real", justify="right")
+        for key in keys:
+            full = prefix + key
+            arrow = {"min": " ↓", "max": " ↑"}.get(goals.get(full, ""), "")
+            row = [_fmt(scores.get(full), 4)]
+            row += [_fmt(b["scores"].get(full), 4) for b in baselines.values()]
+            row.append(_fmt(info.get(full + REAL_SUFFIX), 4))
+            table.add_row(key + arrow, *row)
+        tables.append(table)
+    return tables
+
+
+def _direction(value: str | None) -> str | None:
+    if value not in (None, "a2b", "b2a"):
+        raise TranslkitError(f"--direction must be a2b or b2a, got {value!r}")
+    return value
+
+
+def _fmt(value: Any, digits: int = 6) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
 
 
 def register(app: typer.Typer) -> None:

@@ -182,7 +182,14 @@ class Trainer:
         weights = self.recipe.eval.inception_weights or None
         for name in self.recipe.eval.metrics:
             if name != "objective":
-                self.registries.metrics.create(name).prepare(Path(weights) if weights else None)
+                metric = self.registries.metrics.create(name)
+                metric.prepare(Path(weights) if weights else None)
+                if hasattr(metric, "prepare_data"):  # e.g. trains the domain classifiers
+                    from translkit.cache import cache_dir
+
+                    metric.prepare_data(
+                        Path(self.recipe.data.root), cache_dir("metrics"), progress=True
+                    )
 
     def _check_disk(self) -> None:
         """Preflight: room for the checkpoints ``keep_last`` implies (plus best, latest and
