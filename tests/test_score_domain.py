@@ -257,3 +257,34 @@ def test_distances_against_their_definitions() -> None:
     assert _domain.kernel_distance(x[:6], y) == pytest.approx(
         naive_xx + naive_yy - 2 * naive_xy, rel=1e-9
     )
+
+
+def test_training_trains_the_classifiers_first_and_evaluates_with_them(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training_support import tiny_recipe
+    from translkit_plugins import metrics
+
+    from translkit.training import train
+
+    monkeypatch.setattr(metrics.domain, "__defaults__", (SIZE, 8, 12, 0, 10))
+    trained: list[str] = []
+    real_train = _domain.train_classifier
+
+    def recording(images_a, images_b, settings, **kw):
+        trained.append(settings.view)
+        return real_train(images_a, images_b, settings, **kw)
+
+    monkeypatch.setattr(_domain, "train_classifier", recording)
+    recipe = tiny_recipe(
+        tmp_path,
+        data={"root": str(data_root)},
+        optim={"epochs": 1, "batch_size": 8},
+        train={"sample_every": 0},
+        eval={"metrics": ["domain"], "select": "a2b/domain_texture_fd"},
+    )
+    result = train(recipe, progress=False)
+    assert trained == ["colour", "texture"]  # once each, before step 1, then from the cache
+    evals = (result.run_dir / "eval.jsonl").read_text().splitlines()
+    last = json.loads(evals[-1])
+    assert {"a2b/domain_texture_fd", "b2a/domain_colour_rate"} <= set(last)

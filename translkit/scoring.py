@@ -222,6 +222,7 @@ def _score_direction(
     device: str,
     inception_weights: str | None,
     progress: bool,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ScoreResult:
     """``metrics`` of the translations ``fake`` of ``root``'s test split in ``direction``
     (plus the truth metrics where the truth folder exists)."""
@@ -241,6 +242,7 @@ def _score_direction(
         progress=progress,
         data_root=root,
         direction=direction,
+        options=options,
     )
 
 
@@ -282,12 +284,14 @@ def score_baselines(
     device: str = "cpu",
     inception_weights: str | None = None,
     progress: bool = False,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, ScoreResult]:
     """Score :data:`BASELINES` like a model's translations of ``data.root``'s test splits:
     ``copy_input`` (the test images themselves) and ``colour_transfer`` (each test image's
     per-channel mean and deviation set to the target training split's). A translation
     that does no better than these has not learnt the target domain.
 
+    :param options: per-metric factory options, as for :func:`score_folders`.
     :returns: baseline name -> result with keys ``"a2b/<key>"``, ``"b2a/<key>"``.
     """
     from translkit.data.io import list_images
@@ -308,7 +312,15 @@ def score_baselines(
             fakes["colour_transfer"] = moved
         for name, fake in fakes.items():
             part = _score_direction(
-                fake, root, direction, metrics, registries, device, inception_weights, progress
+                fake,
+                root,
+                direction,
+                metrics,
+                registries,
+                device,
+                inception_weights,
+                progress,
+                options,
             )
             out[name].update(part.prefixed(direction))
     return out

@@ -334,7 +334,7 @@ def ensure_classifier(
         net = _load(path, settings)
         if net is not None:
             return net, path
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     log.info("training the %s domain classifier on %s (cached as %s)", settings.view, root, path)
     with _progress(progress, f"loading {root.name} training images", len(files_a + files_b)) as t:
         images_a = load_folder(files_a, settings.size, t)
@@ -345,6 +345,8 @@ def ensure_classifier(
         "train_digest": digest,
         "train_images": f"{len(files_a)},{len(files_b)}",
         "train_seconds": f"{time.perf_counter() - started:.1f}",
+        "train_cpu_seconds": f"{time.process_time() - cpu:.1f}",
+        "threads": str(torch.get_num_threads()),
     }
     _save(net, path, meta)
     return net, path

@@ -181,15 +181,17 @@ def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
         if not keys:
             continue
         table = Table(title=f"{direction} ({src} → {dst})", caption="↓ lower, ↑ higher is better")
+        has_model = any(k.startswith(prefix) for k in scores)
         table.add_column("metric", no_wrap=True)
-        table.add_column("model", justify="right")
+        if has_model:
+            table.add_column("model", justify="right")
         for name in baselines:
             table.add_column(_BASELINE_TITLES.get(name, name), justify="right")
         table.add_column("real", justify="right")
         for key in keys:
             full = prefix + key
             arrow = {"min": " ↓", "max": " ↑"}.get(goals.get(full, ""), "")
-            row = [_fmt(scores.get(full), 4)]
+            row = [_fmt(scores.get(full), 4)] if has_model else []
             row += [_fmt(b["scores"].get(full), 4) for b in baselines.values()]
             row.append(_fmt(info.get(full + REAL_SUFFIX), 4))
             table.add_row(key + arrow, *row)
