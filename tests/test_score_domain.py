@@ -193,6 +193,24 @@ def test_cli_prints_model_baselines_and_real_columns(
     assert plain.exit_code == 0, plain.output
     assert "baselines" not in json.loads(plain.output)
     assert [p.stat().st_mtime_ns for p in cached] == stamps
+    folders = [
+        "score",
+        "--fake",
+        str(data_root / "testA"),
+        "--real",
+        str(data_root / "testB"),
+        "-m",
+        "domain",
+        "--data-root",
+        str(data_root),
+        "--direction",
+        "a2b",
+    ]
+    two = runner.invoke(app, [*folders, "--json"])
+    assert two.exit_code == 0, two.output
+    assert json.loads(two.output)["scores"]["domain_colour_rate"] <= 0.1  # copies of A
+    refused = runner.invoke(app, [*folders, "--baselines"])
+    assert refused.exit_code == 1 and "RUN_DIR" in refused.output
 
 
 def test_bad_inputs_are_one_line(

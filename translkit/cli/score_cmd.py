@@ -82,6 +82,10 @@ def score(
             raise TranslkitError(
                 "score two folders with both --real DIR and --fake DIR (no RUN_DIR)"
             )
+        if baselines:
+            raise TranslkitError(
+                "--baselines scores a dataset's test splits: give a RUN_DIR, not --real/--fake"
+            )
         result = score_folders(
             fake,
             real,
