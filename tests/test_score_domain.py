@@ -172,9 +172,12 @@ def test_cli_prints_model_baselines_and_real_columns(
 
     # `-m domain` with small, fast classifiers: the factory's defaults, as the CLI uses them
     monkeypatch.setattr(metrics.domain, "__defaults__", (SIZE, 8, 12, 0, 10))
+    monkeypatch.setitem(_domain.TRUST, "texture", 1.01)  # no classifier is that good
     run = make_run_dir(tmp_path / "runs" / "d", data_root, metrics=["domain"])
     result = runner.invoke(app, ["score", str(run)])  # metrics from the recipe's eval.metrics
     assert result.exit_code == 0, result.output
+    assert "a2b/domain_texture_untrusted: the classifier's accuracy" in result.output
+    assert "domain_colour_untrusted" not in result.output
     for text in ("a2b (testA → testB)", "b2a", "copy input", "colour transfer", "real"):
         assert text in result.output
     for key in ("domain_colour_rate", "domain_texture_fd", "domain_texture_accuracy"):
