@@ -8,6 +8,7 @@ a colour transfer of A (warm stripes turned cool) must fool the colour view only
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -70,6 +71,13 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_domain(root / f"{split}A", n, "stripes", warm=True, seed=seed)
         write_domain(root / f"{split}B", n, "dots", warm=False, seed=seed + 10)
     return root
+
+
+def _fast_defaults(metrics, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-m domain` with small, fast classifiers: FAST as the factory's defaults."""
+    params = inspect.signature(metrics.domain).parameters
+    values = {**{n: p.default for n, p in params.items()}, **FAST}
+    monkeypatch.setattr(metrics.domain, "__defaults__", tuple(values[n] for n in params))
 
 
 def _metric_values(root: Path, fake: Path, direction: str = "a2b", **options) -> tuple:
@@ -170,8 +178,7 @@ def test_cli_prints_model_baselines_and_real_columns(
 ) -> None:
     from translkit_plugins import metrics
 
-    # `-m domain` with small, fast classifiers: the factory's defaults, as the CLI uses them
-    monkeypatch.setattr(metrics.domain, "__defaults__", (SIZE, 8, 12, 0, 10))
+    _fast_defaults(metrics, monkeypatch)
     monkeypatch.setitem(_domain.TRUST, "texture", 1.01)  # no classifier is that good
     run = make_run_dir(tmp_path / "runs" / "d", data_root, metrics=["domain"])
     result = runner.invoke(app, ["score", str(run)])  # metrics from the recipe's eval.metrics
@@ -221,7 +228,7 @@ def test_bad_inputs_are_one_line(
 ) -> None:
     from translkit_plugins import metrics
 
-    monkeypatch.setattr(metrics.domain, "__defaults__", (SIZE, 8, 12, 0, 10))
+    _fast_defaults(metrics, monkeypatch)
     few = tmp_path / "few"
     few.mkdir()
     for p in sorted((data_root / "testA").iterdir())[:3]:
@@ -288,7 +295,7 @@ def test_training_trains_the_classifiers_first_and_evaluates_with_them(
 
     from translkit.training import train
 
-    monkeypatch.setattr(metrics.domain, "__defaults__", (SIZE, 8, 12, 0, 10))
+    _fast_defaults(metrics, monkeypatch)
     trained: list[str] = []
     real_train = _domain.train_classifier
 

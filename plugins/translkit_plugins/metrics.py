@@ -75,11 +75,19 @@ def domain(
     epochs: Annotated[int, Range(min=1, max=1000)] = 24,
     seed: int = 0,
     min_images: Annotated[int, Range(min=2)] = 10,
+    photometric: Annotated[float, Range(min=0, max=2)] = 1.0,
 ):
     """Offline: target-domain rate, FD and KID of classifiers trained on the training split."""
     from translkit_plugins._domain import DomainMetric
 
-    return DomainMetric(size=size, width=width, epochs=epochs, seed=seed, min_images=min_images)
+    return DomainMetric(
+        size=size,
+        width=width,
+        epochs=epochs,
+        seed=seed,
+        min_images=min_images,
+        photometric=photometric,
+    )
 
 
 @translkit.hookimpl
