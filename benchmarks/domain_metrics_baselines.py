@@ -42,17 +42,24 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--photometric", type=float, default=0.5, help="texture view's")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     cache = cache_dir("metrics")  # where `translkit score` keeps them ($TRANSLKIT_CACHE)
-    options = {"size": args.size, "width": args.width, "epochs": args.epochs}
+    options = {
+        "size": args.size,
+        "width": args.width,
+        "epochs": args.epochs,
+        "photometric": args.photometric,
+    }
     console = Console()
     console.print(f"CPU: {cpu_info().describe()}", highlight=False)
     console.print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); classifiers: "
-        f"{args.size} px, width {args.width}, {args.epochs} epochs; cache {cache / 'domain'}",
+        f"{args.size} px, width {args.width}, {args.epochs} epochs, photometric "
+        f"{args.photometric}; cache {cache / 'domain'}",
         highlight=False,
     )
     counts = {s: len(list_images(args.root / s)) for s in ("trainA", "trainB", "testA", "testB")}

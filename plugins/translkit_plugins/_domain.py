@@ -83,7 +83,7 @@ class ClassifierSettings:
     lr: float = 3e-3
     seed: int = 0
     #: Strength of the texture view's photometric randomisation (1: the documented ranges).
-    photometric: float = 1.0
+    photometric: float = 0.5
 
     def key(self) -> str:
         fields = asdict(self)
@@ -438,7 +438,7 @@ class DomainMetric:
         width: int = 24,
         epochs: int = 24,
         seed: int = 0,
-        photometric: float = 1.0,
+        photometric: float = 0.5,
         views: Sequence[View] = VIEWS,
         min_images: int = 10,
     ) -> None:

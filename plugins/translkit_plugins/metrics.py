@@ -75,7 +75,7 @@ def domain(
     epochs: Annotated[int, Range(min=1, max=1000)] = 24,
     seed: int = 0,
     min_images: Annotated[int, Range(min=2)] = 10,
-    photometric: Annotated[float, Range(min=0, max=2)] = 1.0,
+    photometric: Annotated[float, Range(min=0, max=2)] = 0.5,
 ):
     """Offline: target-domain rate, FD and KID of classifiers trained on the training split."""
     from translkit_plugins._domain import DomainMetric
