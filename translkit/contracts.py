@@ -242,6 +242,9 @@ class MetricInputs:
     ``truth`` (optional) the ground-truth twins of ``fake`` under the same file names.
     ``cache_dir`` is where a metric may keep features between calls (always set by the
     core); ``inception_weights`` a local weights file when the user gave one.
+    ``data_root`` (the dataset with ``trainA/ trainB/ testA/ testB/``) and ``direction``
+    (``a2b``/``b2a``) are set when the core scores a model on a dataset, for metrics
+    that learn from the dataset's training split; ``None`` when scoring bare folders.
     """
 
     fake: Path
@@ -253,6 +256,8 @@ class MetricInputs:
     inception_weights: Path | None = None
     progress: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    data_root: Path | None = None
+    direction: str | None = None
 
 
 @runtime_checkable
@@ -277,7 +282,10 @@ class Metric(Protocol):
 
         Raise :class:`translkit.errors.MetricUnavailable` when the metric cannot run on
         this machine as set up (weights not given, cached nor downloadable): ``translkit
-        score`` then skips it where it was only a default, with one line saying why."""
+        score`` then skips it where it was only a default, with one line saying why.
+
+        A metric that learns from the dataset may also define ``prepare_data(data_root,
+        cache_dir, progress=False)``; training calls it before step 1 when present."""
         ...
 
     def __call__(self, inputs: MetricInputs) -> dict[str, float]: ...

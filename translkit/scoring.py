@@ -35,11 +35,14 @@ from translkit.fileio import ensure_writable
 from translkit.registry import Registries
 
 __all__ = [
+    "BASELINES",
     "DEFAULT_METRICS",
     "TRUTH_METRICS",
     "ScoreResult",
     "check_metrics",
+    "colour_transfer",
     "pivot_scores",
+    "score_baselines",
     "score_folders",
     "score_generators",
     "score_model",
@@ -51,6 +54,9 @@ __all__ = [
 DEFAULT_METRICS = ("fid", "kid", "is")
 #: Ground-truth metrics added automatically when a truth folder exists.
 TRUTH_METRICS = ("psnr", "ssim", "l1")
+#: What a translation must beat, scored like a model by :func:`score_baselines`:
+#: the input itself, and the input's colours moved to the target domain's statistics.
+BASELINES = ("copy_input", "colour_transfer")
 
 log = logging.getLogger("translkit.metrics")
 
@@ -135,6 +141,8 @@ def score_folders(
     progress: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     skip_unavailable: bool = False,
+    data_root: str | Path | None = None,
+    direction: str | None = None,
 ) -> ScoreResult:
     """Compute ``metrics`` (registry names) on translated images ``fake`` vs ``real``.
 
@@ -146,6 +154,9 @@ def score_folders(
     :param skip_unavailable: skip a metric that cannot run here (its ``prepare`` raises
         :class:`~translkit.errors.MetricUnavailable`) and record why in ``skipped``,
         instead of raising; a :class:`MetricError` if nothing is left to score.
+    :param data_root: the dataset (``trainA/`` ...) and ``direction`` (``a2b``/``b2a``)
+        the translations come from, for metrics that learn from its training split
+        (``domain``).
     """
     result = ScoreResult()
     if skip_unavailable:
@@ -157,12 +168,14 @@ def score_folders(
     inputs = MetricInputs(
         fake=Path(fake),
         real=Path(real),
-        cache_dir=Path(cache_dir) if cache_dir else default_cache("fidelity"),
+        cache_dir=Path(cache_dir) if cache_dir else default_cache("metrics"),
         truth=Path(truth) if truth else None,
         device=device,
         batch_size=batch_size,
         inception_weights=Path(inception_weights) if inception_weights else None,
         progress=progress,
+        data_root=Path(data_root) if data_root else None,
+        direction=direction,
     )
     for name in dict.fromkeys(metrics):
         if name == KEY_OBJECTIVE:
@@ -256,22 +269,124 @@ def score_generators(
         if report.failed:
             _, reason = report.failed[0]
             raise MetricError(f"{len(report.failed)} test image(s) failed to translate: {reason}")
-        truth = root / TRUTH_SPLITS[direction]
-        names = list(metrics)
-        if truth.is_dir():
-            names += [m for m in TRUTH_METRICS if m in registries.metrics and m not in names]
-        part = score_folders(
-            fake,
-            real,
-            names,
-            registries,
-            truth=truth if truth.is_dir() else None,
-            device=device,
-            inception_weights=inception_weights or None,
-            progress=progress,
+        part = _score_direction(
+            fake, root, direction, metrics, registries, device, inception_weights, progress
         )
         total.update(part.prefixed(direction))
     return total
+
+
+def _score_direction(
+    fake: Path,
+    root: Path,
+    direction: str,
+    metrics: Sequence[str],
+    registries: Registries,
+    device: str,
+    inception_weights: str | None,
+    progress: bool,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ScoreResult:
+    """``metrics`` of the translations ``fake`` of ``root``'s test split in ``direction``
+    (plus the truth metrics where the truth folder exists)."""
+    real = root / TEST_SPLITS[direction][1]
+    truth = root / TRUTH_SPLITS[direction]
+    names = list(metrics)
+    if truth.is_dir():
+        names += [m for m in TRUTH_METRICS if m in registries.metrics and m not in names]
+    return score_folders(
+        fake,
+        real,
+        names,
+        registries,
+        truth=truth if truth.is_dir() else None,
+        device=device,
+        inception_weights=inception_weights or None,
+        progress=progress,
+        data_root=root,
+        direction=direction,
+        options=options,
+    )
+
+
+def colour_transfer(src: Path, out: Path, reference: Sequence[Path]) -> None:
+    """Write each image of ``src`` to ``out`` (PNG, same stem) with its per-channel RGB mean
+    and standard deviation replaced by those of all pixels of ``reference`` together."""
+    import numpy as np
+    from PIL import Image
+
+    from translkit.data.io import list_images, load_rgb
+
+    total, sq, count = np.zeros(3), np.zeros(3), 0
+    for path in reference:
+        px = np.asarray(load_rgb(path), dtype=np.float64).reshape(-1, 3)
+        total += px.sum(0)
+        sq += (px**2).sum(0)
+        count += len(px)
+    if count == 0:
+        raise MetricError("the colour-transfer baseline needs the target domain's training images")
+    mean = total / count
+    std = np.sqrt(np.maximum(sq / count - mean**2, 0))
+    out.mkdir(parents=True, exist_ok=True)
+    for path in list_images(src):
+        x = np.asarray(load_rgb(path), dtype=np.float64)
+        mu, sd = x.mean((0, 1)), np.maximum(x.std((0, 1)), 1e-3)
+        y = np.clip((x - mu) / sd * std + mean, 0, 255).round().astype(np.uint8)
+        dest = out / path.relative_to(src).with_suffix(".png")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(y).save(dest)
+
+
+def score_baselines(
+    data: Any,
+    metrics: Sequence[str],
+    registries: Registries,
+    *,
+    directions: Sequence[str] = tuple(TEST_SPLITS),
+    out_dir: Path,
+    device: str = "cpu",
+    inception_weights: str | None = None,
+    progress: bool = False,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, ScoreResult]:
+    """Score :data:`BASELINES` like a model's translations of ``data.root``'s test splits:
+    ``copy_input`` (the test images themselves) and ``colour_transfer`` (each test image's
+    per-channel mean and deviation set to the target training split's). A translation
+    that does no better than these has not learnt the target domain.
+
+    :param options: per-metric factory options, as for :func:`score_folders`.
+    :returns: baseline name -> result with keys ``"a2b/<key>"``, ``"b2a/<key>"``.
+    """
+    from translkit.data.io import list_images
+
+    root = Path(data.root)
+    out: dict[str, ScoreResult] = {name: ScoreResult() for name in BASELINES}
+    for direction in directions:
+        src_name = TEST_SPLITS[direction][0]
+        src = root / src_name
+        if not src.is_dir():
+            raise MetricError(f"test folder {src} does not exist (data.root = {root})")
+        target_train = root / ("trainB" if direction == "a2b" else "trainA")
+        fakes = {"copy_input": src}
+        if "colour_transfer" in out:
+            moved = Path(out_dir) / "colour_transfer" / direction
+            reference = list_images(target_train) if target_train.is_dir() else []
+            colour_transfer(src, moved, reference)
+            fakes["colour_transfer"] = moved
+        for name, fake in fakes.items():
+            part = _score_direction(
+                fake,
+                root,
+                direction,
+                metrics,
+                registries,
+                device,
+                inception_weights,
+                progress,
+                options,
+            )
+            out[name].update(part.prefixed(direction))
+    return out
 
 
 def score_run(
@@ -284,6 +399,7 @@ def score_run(
     inception_weights: str | None = None,
     data_root: str | Path | None = None,
     progress: bool = False,
+    baselines: bool | None = None,
 ) -> dict[str, Any]:
     """Score a run directory's checkpoint on its test splits; write ``scores.json``.
 
@@ -299,6 +415,8 @@ def score_run(
     :param checkpoint: ``best`` (falls back to ``latest``), ``latest`` or a file path.
     :param metrics: defaults to the recipe's ``eval.metrics``, else :data:`DEFAULT_METRICS`.
     :param data_root: overrides the recipe's ``data.root``.
+    :param baselines: also score :data:`BASELINES` on the same metrics (``scores.json``'s
+        ``baselines``); ``None``: when a metric asks for them (``baselines = True``).
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
     from translkit.checkpoint import load_generators, load_model
@@ -346,6 +464,22 @@ def score_run(
                 inception_weights=weights,
                 progress=progress,
             )
+            if baselines is None:
+                baselines = any(
+                    getattr(registries.metrics.create(m), "baselines", False)
+                    for m in folder_metrics
+                )
+            if baselines:
+                extra = score_baselines(
+                    data,
+                    folder_metrics,
+                    registries,
+                    directions=list(generators),
+                    out_dir=Path(tmp) / "baselines",
+                    device=device,
+                    inception_weights=weights,
+                    progress=progress,
+                )
         result.update(part)
     if not result.values:
         raise MetricError(_nothing_scored(result.skipped))
@@ -360,6 +494,8 @@ def score_run(
         "skipped": result.skipped,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if folder_metrics and baselines:
+        out["baselines"] = {name: {"scores": r.values, "info": r.info} for name, r in extra.items()}
     run.write_json(run.scores_file, out)
     return out
 

@@ -1,4 +1,5 @@
-"""Built-in metrics: torch-fidelity's IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1.
+"""Built-in metrics: torch-fidelity's IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, and the
+offline domain-classifier metrics (``domain``).
 
 Each factory returns a :class:`translkit.contracts.Metric`; result keys are the
 ``KEY_*`` constants of :mod:`translkit.contracts`. See ``docs/scoring.md``.
@@ -12,7 +13,7 @@ import translkit
 from translkit.bounds import Range
 from translkit.registry import Registries
 
-__all__ = ["fid", "inception_score", "kid", "l1", "prc", "psnr", "ssim"]
+__all__ = ["domain", "fid", "inception_score", "kid", "l1", "prc", "psnr", "ssim"]
 
 
 def inception_score(splits: Annotated[int, Range(min=1)] = 10, seed: int = 2020):
@@ -68,6 +69,27 @@ def l1():
     return TruthMetric("l1")
 
 
+def domain(
+    size: Annotated[int, Range(min=32, max=512)] = 96,
+    width: Annotated[int, Range(min=4, max=256)] = 24,
+    epochs: Annotated[int, Range(min=1, max=1000)] = 24,
+    seed: int = 0,
+    min_images: Annotated[int, Range(min=2)] = 10,
+    photometric: Annotated[float, Range(min=0, max=2)] = 0.5,
+):
+    """Offline: target-domain rate, FD and KID of classifiers trained on the training split."""
+    from translkit_plugins._domain import DomainMetric
+
+    return DomainMetric(
+        size=size,
+        width=width,
+        epochs=epochs,
+        seed=seed,
+        min_images=min_images,
+        photometric=photometric,
+    )
+
+
 @translkit.hookimpl
 def translkit_register(registry: Registries) -> None:
     for name, factory in (
@@ -78,5 +100,6 @@ def translkit_register(registry: Registries) -> None:
         ("psnr", psnr),
         ("ssim", ssim),
         ("l1", l1),
+        ("domain", domain),
     ):
         registry.metrics.add(name, factory)

@@ -58,7 +58,20 @@ def score(
     data_root: Path = typer.Option(
         None,
         "--data-root",
-        help="Override the recipe's data.root (a model: the dataset to score it on).",
+        help="Override the recipe's data.root (a model: the dataset to score it on; two "
+        "folders: the dataset they come from).",
+    ),
+    direction: str = typer.Option(
+        None,
+        "--direction",
+        help="a2b or b2a: the direction --fake was translated in (domain metric).",
+        rich_help_panel="Two folders",
+    ),
+    baselines: bool = typer.Option(
+        None,
+        "--baselines/--no-baselines",
+        help="Also score copying the input and a colour transfer (default: when a metric "
+        "asks for them, e.g. domain).",
     ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
@@ -85,6 +98,10 @@ def score(
             raise TranslkitError(
                 "score two folders with both --real DIR and --fake DIR (no RUN_DIR)"
             )
+        if baselines:
+            raise TranslkitError(
+                "--baselines scores a dataset's test splits: give a RUN_DIR, not --real/--fake"
+            )
         result = score_folders(
             fake,
             real,
@@ -96,6 +113,8 @@ def score(
             inception_weights=weights,
             progress=not as_json,
             skip_unavailable=names is None,  # defaults that cannot run here are skipped
+            data_root=data_root,
+            direction=_direction(direction),
         )
         out = {
             "fake": str(fake),
@@ -127,6 +146,7 @@ def score(
             inception_weights=weights,
             data_root=data_root,
             progress=not as_json,
+            baselines=baselines,
         )
     for line in skipped_lines(out.get("skipped") or {}):  # one line per reason, on stderr
         typer.echo(line, err=True)
@@ -134,9 +154,22 @@ def score(
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
         return
     console = PipeConsole()
-    console.print(scores_table(out["scores"], out["goals"]))
-    for key, value in sorted(out["info"].items()):
-        console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
+    info = out["info"]
+    if out.get("baselines") or any(k.endswith(REAL_SUFFIX) for k in info):
+        for table in baseline_tables(out):
+            console.print(table)
+        info = {k: v for k, v in info.items() if not k.endswith(REAL_SUFFIX)}
+    else:
+        console.print(scores_table(out["scores"], out["goals"]))
+    for key, value in sorted(info.items()):
+        if key.endswith("_untrusted") and value:
+            console.print(
+                f"[bold red]{key}: the classifier's accuracy on the real test split is below "
+                "its threshold; do not trust these numbers[/]",
+                highlight=False,
+            )
+        else:
+            console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
     if out.get("run_dir"):
         console.print(f"wrote {Path(run_dir) / 'scores.json'}", highlight=False)
 
@@ -156,8 +189,58 @@ def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = 
     return table
 
 
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.6g}"
+#: ``info`` keys ``<key>@real``: what real target-domain images score on ``<key>`` (a
+#: floor or a ceiling), shown in the ``real`` column beside the model.
+REAL_SUFFIX = "@real"
+_BASELINE_TITLES = {"copy_input": "copy input", "colour_transfer": "colour transfer"}
+
+
+def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
+    """One table per direction: a row per metric key; columns for the model, each
+    baseline (``out["baselines"]``) and the real images (``info`` ``<key>@real``)."""
+    from translkit.data.io import TEST_SPLITS
+
+    scores, goals, info = out["scores"], out["goals"], out["info"]
+    baselines = out.get("baselines") or {}
+    tables = []
+    for direction, (src, dst) in TEST_SPLITS.items():
+        prefix = f"{direction}/"
+        keys = [k[len(prefix) :] for k in scores if k.startswith(prefix)]
+        keys += [
+            k[len(prefix) : -len(REAL_SUFFIX)]
+            for k in info
+            if k.startswith(prefix) and k.endswith(REAL_SUFFIX)
+        ]
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            continue
+        table = Table(title=f"{direction} ({src} → {dst})", caption="↓ lower, ↑ higher is better")
+        has_model = any(k.startswith(prefix) for k in scores)
+        table.add_column("metric", no_wrap=True)
+        if has_model:
+            table.add_column("model", justify="right")
+        for name in baselines:
+            table.add_column(_BASELINE_TITLES.get(name, name), justify="right")
+        table.add_column("real", justify="right")
+        for key in keys:
+            full = prefix + key
+            arrow = {"min": " ↓", "max": " ↑"}.get(goals.get(full, ""), "")
+            row = [_fmt(scores.get(full), 4)] if has_model else []
+            row += [_fmt(b["scores"].get(full), 4) for b in baselines.values()]
+            row.append(_fmt(info.get(full + REAL_SUFFIX), 4))
+            table.add_row(key + arrow, *row)
+        tables.append(table)
+    return tables
+
+
+def _direction(value: str | None) -> str | None:
+    if value not in (None, "a2b", "b2a"):
+        raise TranslkitError(f"--direction must be a2b or b2a, got {value!r}")
+    return value
+
+
+def _fmt(value: Any, digits: int = 6) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
 
 
 def register(app: typer.Typer) -> None:

@@ -195,6 +195,15 @@ class Trainer:
                 f"recipe {self.recipe.source}: [eval] metrics: {err} (or remove it from "
                 "eval.metrics)"
             ) from None
+        for name in metrics:
+            if name != "objective":
+                metric = self.registries.metrics.create(name)
+                if hasattr(metric, "prepare_data"):  # e.g. trains the domain classifiers
+                    from translkit.cache import cache_dir
+
+                    metric.prepare_data(
+                        Path(self.recipe.data.root), cache_dir("metrics"), progress=True
+                    )
 
     def _check_disk(self) -> None:
         """Preflight: room for the checkpoints ``keep_last`` implies (plus best, latest and

@@ -1,0 +1,318 @@
+"""The offline ``domain`` metric: classifiers trained on the training split, cached, two views,
+baselines beside the model in ``translkit score``.
+
+Two procedural domains stand in for leather and denim: A is horizontal stripes in warm
+colours, B is dots in cool colours, so colour alone and texture alone each tell them apart;
+a colour transfer of A (warm stripes turned cool) must fool the colour view only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scoring_support import make_run_dir
+from translkit_plugins import _domain
+from typer.testing import CliRunner
+
+from translkit import get_registry
+from translkit.cli import app
+from translkit.errors import MetricError
+from translkit.scoring import colour_transfer, score_folders
+
+runner = CliRunner()
+SIZE = 32
+FAST = {"size": SIZE, "width": 8, "epochs": 12}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSLKIT_CACHE", str(tmp_path / "cache"))  # never ~/.cache
+
+
+def _texture(kind: str, rng: np.random.Generator, side: int = 40) -> np.ndarray:
+    yy, xx = np.mgrid[0:side, 0:side]
+    if kind == "stripes":
+        period = rng.uniform(5, 8)
+        mask = np.sin(2 * np.pi * (yy + rng.uniform(0, 8)) / period) > 0
+    else:
+        step = int(rng.integers(7, 10))
+        oy, ox = rng.integers(0, step, 2)
+        mask = ((yy + oy) % step - step / 2) ** 2 + ((xx + ox) % step - step / 2) ** 2 < 5
+    return mask
+
+
+def write_domain(folder: Path, n: int, kind: str, warm: bool, seed: int) -> None:
+    """``n`` 40×40 images of stripes or dots; warm (red/orange) or cool (blue/cyan) colours."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        mask = _texture(kind, rng)
+        fg = rng.uniform(160, 250, 3)
+        bg = rng.uniform(20, 90, 3)
+        if warm:
+            fg[2], bg[2] = fg[2] * 0.3, bg[2] * 0.3
+        else:
+            fg[0], bg[0] = fg[0] * 0.3, bg[0] * 0.3
+        if rng.random() < 0.5:
+            fg, bg = bg, fg  # light-on-dark and dark-on-light in both domains
+        img = np.where(mask[..., None], fg, bg) + rng.normal(0, 6, (40, 40, 3))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"{i:03d}.png")
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("domains")
+    for split, n, seed in (("train", 48, 0), ("test", 16, 1)):
+        write_domain(root / f"{split}A", n, "stripes", warm=True, seed=seed)
+        write_domain(root / f"{split}B", n, "dots", warm=False, seed=seed + 10)
+    return root
+
+
+def _fast_defaults(metrics, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-m domain` with small, fast classifiers: FAST as the factory's defaults."""
+    params = inspect.signature(metrics.domain).parameters
+    values = {**{n: p.default for n, p in params.items()}, **FAST}
+    monkeypatch.setattr(metrics.domain, "__defaults__", tuple(values[n] for n in params))
+
+
+def _metric_values(root: Path, fake: Path, direction: str = "a2b", **options) -> tuple:
+    real = root / ("testB" if direction == "a2b" else "testA")
+    result = score_folders(
+        fake,
+        real,
+        ["domain"],
+        get_registry(),
+        data_root=root,
+        direction=direction,
+        options={"domain": {**FAST, **options}},
+    )
+    return result.values, result.info
+
+
+def test_views_separate_colour_from_texture(data_root: Path, tmp_path: Path) -> None:
+    """Real test images are told apart in both views; a colour transfer of A towards B's
+    statistics fools the colour view, not the texture view; copying the input fools none."""
+    moved = tmp_path / "moved"
+    colour_transfer(data_root / "testA", moved, sorted((data_root / "trainB").iterdir()))
+    copy, info = _metric_values(data_root, data_root / "testA")
+    assert info["domain_colour_accuracy@real"] >= 0.95
+    assert info["domain_texture_accuracy@real"] >= 0.9
+    assert info["domain_texture_rate@real"] >= 0.9 and info["domain_colour_rate@real"] >= 0.9
+    assert not any(k.endswith("_untrusted") for k in info)
+    assert copy["domain_colour_rate"] <= 0.1 and copy["domain_texture_rate"] <= 0.1
+    fooled, _ = _metric_values(data_root, moved)
+    assert fooled["domain_colour_rate"] >= 0.8  # warm stripes turned cool read as B by colour
+    assert fooled["domain_texture_rate"] <= 0.2  # ... but they are still stripes
+    # distances: real-vs-real floor < copy input; in the texture view the colour transfer
+    # stays about as far as copying the input
+    assert info["domain_texture_fd@real"] < copy["domain_texture_fd"]
+    assert info["domain_colour_kid@real"] < copy["domain_colour_kid"]
+    assert fooled["domain_texture_fd"] > 0.5 * copy["domain_texture_fd"]
+    # the real target images themselves: rate as on real, FD 0
+    real, _ = _metric_values(data_root, data_root / "testB")
+    assert real["domain_colour_rate"] == info["domain_colour_rate@real"]
+    assert real["domain_texture_fd"] == pytest.approx(0, abs=1e-6)
+    # b2a: the rate counts images assigned to A
+    back, back_info = _metric_values(data_root, data_root / "testA", direction="b2a")
+    assert back["domain_colour_rate"] == back_info["domain_colour_rate@real"] >= 0.9
+
+
+def test_classifier_is_cached_by_training_content_and_settings(tmp_path: Path, data_root) -> None:
+    root = tmp_path / "data"
+    for split in ("trainA", "trainB"):
+        (root / split).mkdir(parents=True)
+        for p in sorted((data_root / split).iterdir())[:10]:
+            (root / split / p.name).write_bytes(p.read_bytes())
+    settings = _domain.ClassifierSettings(view="texture", size=SIZE, width=4, epochs=1)
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return _domain.train_classifier(*args, **kwargs)
+
+    cache = tmp_path / "c"
+    _, path = _domain.ensure_classifier(root, settings, cache, trainer=counting)
+    mtime = path.stat().st_mtime_ns
+    _, again = _domain.ensure_classifier(root, settings, cache, trainer=counting)
+    assert again == path and len(calls) == 1 and path.stat().st_mtime_ns == mtime  # a hit
+    other = _domain.ClassifierSettings(view="texture", size=SIZE, width=4, epochs=2)
+    _, path2 = _domain.ensure_classifier(root, other, cache, trainer=counting)
+    assert path2 != path and len(calls) == 2  # settings are part of the key
+    first = sorted((root / "trainB").iterdir())[0]
+    Image.new("RGB", (40, 40), (1, 2, 3)).save(first)  # one training image changes
+    _, path3 = _domain.ensure_classifier(root, settings, cache, trainer=counting)
+    assert path3 not in (path, path2) and len(calls) == 3
+    path3.write_bytes(b"not safetensors")  # a damaged cache file is retrained, not fatal
+    _domain.ensure_classifier(root, settings, cache, trainer=counting)
+    assert len(calls) == 4
+
+
+def test_training_never_reads_the_test_split(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    for split in ("trainA", "trainB", "testA", "testB"):
+        (root / split).mkdir(parents=True)
+        for p in sorted((data_root / split).iterdir())[:10]:
+            (root / split / p.name).write_bytes(p.read_bytes())
+    opened: list[Path] = []
+    real_load = _domain.load_rgb
+
+    def spy(path, *args, **kwargs):
+        opened.append(Path(path))
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(_domain, "load_rgb", spy)
+    settings = _domain.ClassifierSettings(view="colour", size=SIZE, width=4, epochs=1)
+    _domain.ensure_classifier(root, settings, tmp_path / "c")
+    assert opened and {p.parent.name for p in opened} == {"trainA", "trainB"}
+
+
+def test_cli_prints_model_baselines_and_real_columns(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from translkit_plugins import metrics
+
+    _fast_defaults(metrics, monkeypatch)
+    monkeypatch.setitem(_domain.TRUST, "texture", 1.01)  # no classifier is that good
+    run = make_run_dir(tmp_path / "runs" / "d", data_root, metrics=["domain"])
+    result = runner.invoke(app, ["score", str(run)])  # metrics from the recipe's eval.metrics
+    assert result.exit_code == 0, result.output
+    assert "a2b/domain_texture_untrusted: the classifier's accuracy" in result.output
+    assert "domain_colour_untrusted" not in result.output
+    for text in ("a2b (testA → testB)", "b2a", "copy input", "colour transfer", "real"):
+        assert text in result.output
+    for key in ("domain_colour_rate", "domain_texture_fd", "domain_texture_accuracy"):
+        assert key in result.output
+    saved = json.loads((run / "scores.json").read_text())
+    assert set(saved["baselines"]) == {"copy_input", "colour_transfer"}
+    copy = saved["baselines"]["copy_input"]["scores"]
+    assert copy["a2b/domain_colour_rate"] <= 0.1
+    assert saved["baselines"]["colour_transfer"]["scores"]["a2b/domain_colour_rate"] >= 0.8
+    assert "a2b/domain_texture_fd@real" in saved["info"]
+    # classifiers are cached: a second score does not train again
+    cached = sorted((tmp_path / "cache" / "metrics" / "domain").iterdir())
+    assert len(cached) == 2
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    plain = runner.invoke(app, ["score", str(run), "--no-baselines", "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert "baselines" not in json.loads(plain.output)
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+    folders = [
+        "score",
+        "--fake",
+        str(data_root / "testA"),
+        "--real",
+        str(data_root / "testB"),
+        "-m",
+        "domain",
+        "--data-root",
+        str(data_root),
+        "--direction",
+        "a2b",
+    ]
+    two = runner.invoke(app, [*folders, "--json"])
+    assert two.exit_code == 0, two.output
+    assert json.loads(two.output)["scores"]["domain_colour_rate"] <= 0.1  # copies of A
+    refused = runner.invoke(app, [*folders, "--baselines"])
+    assert refused.exit_code == 1 and "RUN_DIR" in refused.output
+
+
+def test_bad_inputs_are_one_line(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from translkit_plugins import metrics
+
+    _fast_defaults(metrics, monkeypatch)
+    few = tmp_path / "few"
+    few.mkdir()
+    for p in sorted((data_root / "testA").iterdir())[:3]:
+        (few / p.name).write_bytes(p.read_bytes())
+    with pytest.raises(MetricError, match="at least 10 translated"):
+        _metric_values(data_root, few)
+    with pytest.raises(MetricError, match="--data-root DIR --direction"):
+        score_folders(data_root / "testA", data_root / "testB", ["domain"], get_registry())
+    bare = tmp_path / "bare"  # a dataset without its training split
+    for split in ("testA", "testB"):
+        (bare / split).mkdir(parents=True)
+        for p in sorted((data_root / split).iterdir()):
+            (bare / split / p.name).write_bytes(p.read_bytes())
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--fake",
+            str(bare / "testA"),
+            "--real",
+            str(bare / "testB"),
+            "-m",
+            "domain",
+            "--data-root",
+            str(bare),
+            "--direction",
+            "a2b",
+        ],
+    )
+    assert result.exit_code == 1 and "trainA" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    wrong = runner.invoke(app, ["score", "--fake", "x", "--real", "y", "--direction", "up"])
+    assert wrong.exit_code == 1 and "a2b or b2a" in wrong.output
+
+
+def test_distances_against_their_definitions() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    assert _domain.frechet_distance(x, x) == pytest.approx(0, abs=1e-9)
+    # same covariance, shifted mean: FD is the squared shift
+    assert _domain.frechet_distance(x, x + np.array([1, 0, 2, 0])) == pytest.approx(5, rel=1e-9)
+    # diagonal covariances: FD = sum (sx - sy)^2
+    a, b = x, x * np.array([2, 1, 1, 1])
+    expected = (
+        np.trace(np.cov(a.T))
+        + np.trace(np.cov(b.T))
+        - 2 * np.trace(np.sqrt(np.diag(np.diag(np.cov(a.T)) * np.diag(np.cov(b.T)))))
+    )
+    assert _domain.frechet_distance(a, b) == pytest.approx(expected, rel=1e-2)
+    y = rng.normal(size=(5, 4)) + 1
+    naive_xy = np.mean([(xi @ yj / 4 + 1) ** 3 for xi in x[:6] for yj in y])
+    naive_xx = np.mean([(x[i] @ x[j] / 4 + 1) ** 3 for i in range(6) for j in range(6) if i != j])
+    naive_yy = np.mean([(y[i] @ y[j] / 4 + 1) ** 3 for i in range(5) for j in range(5) if i != j])
+    assert _domain.kernel_distance(x[:6], y) == pytest.approx(
+        naive_xx + naive_yy - 2 * naive_xy, rel=1e-9
+    )
+
+
+def test_training_trains_the_classifiers_first_and_evaluates_with_them(
+    tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training_support import tiny_recipe
+    from translkit_plugins import metrics
+
+    from translkit.training import train
+
+    _fast_defaults(metrics, monkeypatch)
+    trained: list[str] = []
+    real_train = _domain.train_classifier
+
+    def recording(images_a, images_b, settings, **kw):
+        trained.append(settings.view)
+        return real_train(images_a, images_b, settings, **kw)
+
+    monkeypatch.setattr(_domain, "train_classifier", recording)
+    recipe = tiny_recipe(
+        tmp_path,
+        data={"root": str(data_root)},
+        optim={"epochs": 1, "batch_size": 8},
+        train={"sample_every": 0},
+        eval={"metrics": ["domain"], "select": "a2b/domain_texture_fd"},
+    )
+    result = train(recipe, progress=False)
+    assert trained == ["colour", "texture"]  # once each, before step 1, then from the cache
+    evals = (result.run_dir / "eval.jsonl").read_text().splitlines()
+    last = json.loads(evals[-1])
+    assert {"a2b/domain_texture_fd", "b2a/domain_colour_rate"} <= set(last)
