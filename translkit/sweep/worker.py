@@ -114,7 +114,7 @@ def run_trial(args: argparse.Namespace) -> int:
             progress=False,
             on_evaluation=on_evaluation,
         )
-    except (TranslkitError, RuntimeError, ValueError, MemoryError, OSError) as err:
+    except Exception as err:
         traceback.print_exc()
         return fail(one_line(err))
     if result.interrupted:
