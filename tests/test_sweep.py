@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -368,49 +369,34 @@ def postgres(tmp_path: Path):
     if not (initdb and pg_ctl):
         pytest.skip("PostgreSQL (initdb, pg_ctl) is not installed: apt-get install postgresql")
     pytest.importorskip("psycopg2", reason="pip install psycopg2-binary")
-    folder = Path(tempfile_dir := str(tmp_path / "pg"))
-    folder.mkdir()
+    # in a folder of its own under /tmp: the server's user must reach it (pytest's is private)
+    folder = Path(tempfile.mkdtemp(prefix="translkit-pg-"))
     prefix: list[str] = []
     if os.geteuid() == 0:  # initdb refuses root: run the server as an unprivileged user
-        import pwd
-
         user = next((u for u in ("postgres", "nobody") if _has_user(u)), None)
-        if user is None:
-            pytest.skip("running as root and no postgres/nobody user for the server")
+        if user is None or not shutil.which("runuser"):
+            shutil.rmtree(folder)
+            pytest.skip("running as root without a postgres/nobody user and runuser")
         shutil.chown(folder, user)
-        os.chmod(tmp_path, 0o755)
         prefix = ["runuser", "-u", user, "--"]
-        del pwd
     data, port = folder / "data", _free_port()
-    run = lambda *cmd: subprocess.run(  # noqa: E731
-        [*prefix, *cmd], check=True, capture_output=True, text=True, cwd=tempfile_dir
-    )
-    run(initdb, "-D", str(data), "-U", "translkit", "--auth=trust")
-    run(
-        pg_ctl,
-        "-D",
-        str(data),
-        "-l",
-        str(folder / "log"),
-        "-w",
-        "-o",
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
-        "start",
-    )
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*prefix, *cmd], check=True, capture_output=True, text=True, cwd=folder)
+
+    started = False
     try:
-        run(
-            _pg_bin("createdb") or "createdb",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "translkit",
-            "sweeps",
-        )
+        run(initdb, "-D", str(data), "-U", "translkit", "--auth=trust")
+        opts = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+        run(pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o", opts, "start")
+        started = True
+        createdb = _pg_bin("createdb") or "createdb"
+        run(createdb, "-h", "127.0.0.1", "-p", str(port), "-U", "translkit", "sweeps")
         yield f"postgresql+psycopg2://translkit@127.0.0.1:{port}/sweeps"
     finally:
-        run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
+        if started:
+            run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _has_user(name: str) -> bool:

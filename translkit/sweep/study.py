@@ -14,6 +14,8 @@ import os
 import socket
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +82,7 @@ def open_storage(url: str) -> Any:
     kwargs: dict[str, Any] = (
         {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
     )
-    try:
+    def create() -> Any:
         return RDBStorage(
             url,
             engine_kwargs=kwargs,
@@ -88,6 +90,14 @@ def open_storage(url: str) -> Any:
             grace_period=GRACE_S,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
         )
+
+    try:
+        with _schema_lock(url):
+            try:
+                return create()
+            except Exception:
+                time.sleep(1.0)
+                return create()
     except ModuleNotFoundError as err:
         driver = {"psycopg2": "psycopg2-binary"}.get(err.name or "", err.name)
         raise TranslkitError(
@@ -96,6 +106,23 @@ def open_storage(url: str) -> Any:
     except (optuna.exceptions.StorageInternalError, Exception) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TranslkitError(f"storage {masked(url)} cannot be opened: {first}") from None
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Processes opening one new SQLite file create its tables one at a time (Optuna's
+    first-use migration is not safe to run twice at once)."""
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    lock = Path(url[len("sqlite:///") :] + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def make_sampler(table: dict[str, Any]) -> Any:
