@@ -106,7 +106,10 @@ def write_best(spec: SweepSpec, study: Any) -> Path | None:
         return None
     best = study.best_trial
     source = spec.sweep_dir / "recipes" / f"{trial_name(number)}.toml"
-    raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    if source.is_file():
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    else:  # the trial ran on another machine: rebuild its recipe from the sweep file
+        raw = spec.trial_raw(best.params, number)
     raw["run"]["name"] = f"{spec.name}_best"
     raw["run"]["output_dir"] = "runs"
     params = ", ".join(f"{k} = {_fmt(v)}" for k, v in best.params.items())
@@ -201,8 +204,9 @@ def write_html(spec: SweepSpec, study: Any) -> Path:
     importance, note = _importance_svg(study)
     done = len(done_trials(study.get_trials(deepcopy=False)))
     saved = (
-        f"<p>{n_pruned} trials pruned after {spent:.1f} minutes; run to the end they would have "
-        f"taken about {full:.1f} (saved {max(full - spent, 0):.1f}).</p>"
+        f"<p>{n_pruned} pruned trial{'s' if n_pruned > 1 else ''} ran {spent:.1f} minutes; "
+        f"run to the end they would have taken about {full:.1f} "
+        f"(the pruner saved {max(full - spent, 0):.1f}).</p>"
         if n_pruned
         else ""
     )

@@ -363,6 +363,8 @@ def _exit_reason(rc: int, sweep_dir: Path, number: int) -> str:
         name = signal.Signals(-rc).name if -rc in signal.valid_signals() else str(-rc)
         hint = " (out of memory?)" if -rc == signal.SIGKILL else ""
         return f"the trial process was killed by {name}{hint}"
+    if rc > 128 and (rc - 128) in (signal.SIGINT, signal.SIGTERM):
+        return f"the trial process was stopped by {signal.Signals(rc - 128).name}"
     last = lines[-1] if lines else ""
     return last[:200] if last else f"the trial process ended with exit code {rc}"
 
