@@ -104,17 +104,17 @@ GOOD_SPACE = '[space]\n"optim.lr" = { low = 1e-4, high = 1e-2, log = true }\n'
         ),
         (
             "[objective]\nmetric = 'objective'\n[space]\n"
-            "\"optim.lr\" = { low = 1e-2, high = 1e-4 }\n",
+            '"optim.lr" = { low = 1e-2, high = 1e-4 }\n',
             "low (0.01) must be below high (0.0001)",
         ),
         (
             "[objective]\nmetric = 'objective'\n[space]\n"
-            "\"optim.lr\" = { low = 0.0, high = 1.0, log = true }\n",
+            '"optim.lr" = { low = 0.0, high = 1.0, log = true }\n',
             "a log-scale range needs low > 0",
         ),
         (
             "[objective]\nmetric = 'objective'\n[space]\n"
-            "\"optim.lr\" = { low = -1.0, high = 1.0 }\n",
+            '"optim.lr" = { low = -1.0, high = 1.0 }\n',
             "optim.lr = -1.0",
         ),
         (
@@ -205,12 +205,18 @@ def test_sweep_completes_writes_best_and_survives_failing_trials(tmp_path: Path)
         "train.device" = ["cpu", "cuda"]
         """,
     )
+    env = {k: v for k, v in _env().items() if k not in ("OMP_NUM_THREADS", "TRANSLKIT_THREADS")}
     result = subprocess.run(
-        _sweep_cmd(str(path)), cwd=tmp_path, env=_env(), capture_output=True, text=True
+        _sweep_cmd(str(path), "--jobs", "2"), cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-3000:]
     study = _study(tmp_path)
     states = _states(study)
+    # two trials at once share the cores: each gets half of them (translkit.threads)
+    share = max(1, len(os.sched_getaffinity(0)) // 2)
+    complete = next(t for t in study.get_trials() if t.state.name == "COMPLETE")
+    log = (tmp_path / "sweeps" / "sweep" / "logs" / f"trial_{complete.number:04d}.log").read_text()
+    assert f"training on cpu, {share} threads" in log
     assert sorted(states) == ["COMPLETE", "COMPLETE", "FAIL", "FAIL"]
     for t in study.get_trials():
         if t.state.name == "FAIL":
@@ -431,3 +437,14 @@ def test_postgresql_storage_shared_by_url(tmp_path: Path, postgres: str) -> None
     )
     assert show.exit_code == 0, show.output
     assert show.output.count("complete") == 2
+
+
+def test_parallel_trials_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from translkit import threads
+
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    monkeypatch.setenv(threads.SHARE_ENV, "2")
+    assert threads.local_processes() == 2
+    assert threads.core_share() == max(1, threads.usable_cores() // 2)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # DDP workers of two parallel trials
+    assert threads.local_processes() == 4

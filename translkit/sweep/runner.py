@@ -94,10 +94,10 @@ class _Sweep:
         return self.study.get_trials(deepcopy=False)
 
     def _env(self) -> dict[str, str]:
-        from translkit.threads import launcher_env
+        from translkit.threads import SHARE_ENV, launcher_env
 
         env = {**os.environ, **launcher_env(self.jobs), ENV_STORAGE: self.url}
-        env.pop("LOCAL_WORLD_SIZE", None)
+        env[SHARE_ENV] = str(self.jobs)  # each trial's thread budget: its share of the cores
         return env
 
     def _config(self) -> str:
