@@ -117,7 +117,13 @@ def write_best(spec: SweepSpec, study: Any) -> Path | None:
         f"# The best trial of sweep {spec.name!r} ({spec.path}): trial {number}, "
         f"{spec.metric} = {best.value:.4g}\n# {params}\n"
         f"# Train it again: translkit run {spec.sweep_dir / 'best.toml'}\n"
-        f"# Or use the trial's own run: {spec.sweep_dir / trial_name(number)}\n\n"
+        + (
+            f"# It keeps the sweep's fixed settings ({', '.join(spec.fixed)}): raise "
+            "train.max_minutes or optim.epochs there for a full run.\n"
+            if spec.fixed
+            else ""
+        )
+        + f"# Or use the trial's own run: {spec.sweep_dir / trial_name(number)}\n\n"
     )
     return write_text_atomic(spec.sweep_dir / "best.toml", header + tomli_w.dumps(raw))
 
