@@ -39,6 +39,7 @@ from translkit.sweep.study import (
     done_trials,
     host,
     is_surplus,
+    make_sampler,
     open_storage,
     open_study,
     stale_here,
@@ -158,6 +159,12 @@ class _Sweep:
             )
             self.study.tell(number, state=_state("FAIL"))
             return False
+        # seeded by trial number: a restarted sweep, or a second process, draws new values
+        # (one sampler seeded once per process would repeat its first draws), and one
+        # process's sweep is still reproducible
+        table = self.spec.sampler
+        seed = (table["seed"] * 1_000_003 + number) % 2**32
+        self.study.sampler = make_sampler({**table, "seed": seed})
         labels = {p.key: p.suggest(optuna_trial) for p in self.spec.space}
         try:
             recipe = self.spec.trial_recipe(labels, number, self.registries)
