@@ -318,6 +318,7 @@ def test_kill_9_then_the_same_command_continues(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-3000:]
     study = _study(tmp_path)
     assert _states(study) == ["COMPLETE", "COMPLETE"]  # 2 trials: none repeated, none lost
+    assert len({t.params["optim.lr"] for t in study.get_trials()}) == 2  # new draws after restart
     log = (tmp_path / "sweeps" / "sweep" / "logs" / "trial_0000.log").read_text()
     assert "resumed from" in log
     assert "#0 resumed" in again.stderr
@@ -347,6 +348,9 @@ def test_two_processes_share_one_sqlite_study(tmp_path: Path) -> None:
         assert p.returncode == 0, err[-3000:]
     study = _study(tmp_path)
     assert _states(study) == ["COMPLETE"] * 3
+    assert (
+        len({t.params["optim.lr"] for t in study.get_trials() if t.state.name == "COMPLETE"}) == 3
+    )
     dirs = sorted(p.name for p in (tmp_path / "sweeps" / "sweep").glob("trial_*"))
     assert len(dirs) == len({t.number for t in study.get_trials() if t.state.name == "COMPLETE"})
 
