@@ -72,6 +72,7 @@ class SweepOutcome:
 
 class _Sweep:
     def __init__(self, spec: SweepSpec, url: str | None, jobs: int, console: Console) -> None:
+        self.t0 = time.monotonic()  # [sweep] minutes count from here, set-up included
         self.spec, self.jobs, self.console = spec, max(1, jobs), console
         self.dir = spec.sweep_dir
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +86,6 @@ class _Sweep:
         self.registries = load_plugins(spec.plugins).registries
         self.running: dict[int, _Running] = {}
         self.stop_signal = 0
-        self.t0 = time.monotonic()
         self.last_beat = 0.0
         self.events: list[str] = []
         self.prepared: set[str] = set()
