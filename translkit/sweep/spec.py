@@ -35,6 +35,7 @@ PRUNER_KEYS = {
     "name": "median",
     "startup_trials": 3,
     "warmup_epochs": 0,
+    "min_trials": 1,
     "min_resource": 1,
     "reduction_factor": 3,
 }
@@ -354,7 +355,7 @@ def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
             )
     counts = [("sampler", sampler, "startup_trials"), ("sampler", sampler, "seed")]
     counts += [("pruner", pruner, k) for k in ("startup_trials", "warmup_epochs")]
-    counts += [("pruner", pruner, "min_resource")]
+    counts += [("pruner", pruner, k) for k in ("min_resource", "min_trials")]
     for kind, table, key in counts:
         if table[key] < 0:
             raise RecipeError(f"{where}: [{kind}] {key} must be >= 0, got {table[key]}")
@@ -445,7 +446,7 @@ def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
 
 def _pruner_table(pruner: dict[str, Any]) -> dict[str, Any]:
     keys = {
-        "median": ("startup_trials", "warmup_epochs"),
+        "median": ("startup_trials", "warmup_epochs", "min_trials"),
         "halving": ("min_resource", "reduction_factor"),
         "none": (),
     }[pruner["name"]]

@@ -136,7 +136,9 @@ def make_pruner(table: dict[str, Any]) -> Any:
     optuna = optuna_module()
     if table["name"] == "median":
         return optuna.pruners.MedianPruner(
-            n_startup_trials=table["startup_trials"], n_warmup_steps=table["warmup_epochs"]
+            n_startup_trials=table["startup_trials"],
+            n_warmup_steps=table["warmup_epochs"],
+            n_min_trials=max(1, table["min_trials"]),
         )
     if table["name"] == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(
