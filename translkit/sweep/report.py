@@ -79,10 +79,19 @@ def trials_table(spec: SweepSpec, study: Any) -> Table:
             "" if value is None else f"{value:.4g}",
             "" if minutes is None else f"{minutes:.1f}",
             *(_fmt(t.params.get(p.key, "")) for p in spec.space),
-            str(t.user_attrs.get(ATTR_REASON, "")) if t.state.name != "COMPLETE" else "",
+            _note(t),
         ]
         table.add_row(*row)
     return table
+
+
+def _note(t: Any) -> str:
+    """Short at 80 columns: where a pruned trial stopped, why a trial failed."""
+    if t.state.name == "PRUNED" and t.intermediate_values:
+        return f"at epoch {max(t.intermediate_values)}"
+    if t.state.name in ("FAIL", "PRUNED"):
+        return str(t.user_attrs.get(ATTR_REASON, ""))
+    return ""
 
 
 def _best_number(study: Any) -> int | None:
