@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
     ("translkit.scoring",),
     ("translkit.training", "translkit.report"),
-    ("translkit.demo",),
+    ("translkit.demo", "translkit.sweep"),
     ("translkit.cli", "translkit.__main__"),
 ]
 #: What a plugin may import from translkit (docs/architecture.md, "The public API").

@@ -169,6 +169,12 @@ class OptimSection:
         _COUNT,
         default=None,
     )
+    schedule_by: Literal["epoch", "time"] = _doc(
+        "What the schedule follows: `epoch`; `time`: the share of `train.max_minutes` spent, "
+        "as the fractional epoch `epochs × spent / max_minutes` (so `decay_start` reads as "
+        "that share of the budget). `time` needs `train.max_minutes`.",
+        default="epoch",
+    )
     step_size: int = _doc("`step` schedule: epochs between decays.", _POSITIVE, default=50)
     gamma: float = _doc(
         "`step` schedule: multiplicative decay.", Range(0, 1, min_open=True), default=0.5
@@ -245,6 +251,12 @@ class TrainSection:
         "Stop after N steps in total (0: no limit, run all epochs).",
         Range(min=1, off=0),
         default=0,
+    )
+    max_minutes: float = _doc(
+        "Stop after N minutes of training in total, resumes included (0: no limit): "
+        "checkpoint, a final evaluation, and `summary.json` saying why it stopped.",
+        Range(min=0, min_open=True, off=0),
+        default=0.0,
     )
     tensorboard: bool = _doc(
         "Write TensorBoard scalars and grids when it is installed.", default=True
@@ -431,6 +443,11 @@ def _check_together(recipe: Recipe) -> None:
         raise RecipeError(
             f"optim.decay_start ({optim.decay_start}) is after the last epoch "
             f"(optim.epochs = {optim.epochs}); set it to at most {optim.epochs}"
+        )
+    if optim.schedule_by == "time" and not recipe.train.max_minutes:
+        raise RecipeError(
+            'optim.schedule_by = "time" follows train.max_minutes, which is not set; '
+            'set train.max_minutes (e.g. 60) or use schedule_by = "epoch"'
         )
 
 

@@ -8,8 +8,9 @@ its core to it, and every operation waits for that thread: with one competing pr
 (``benchmarks/threads.py``). So the thread count follows the cores that are actually free:
 
 - a **budget** per process: the usable cores (``os.sched_getaffinity``) shared by the
-  processes of this job on this machine (DDP workers), minus one per DataLoader worker
-  process (each decodes on one thread; there are at most share − 1 of them), at least 1;
+  processes of this job on this machine (DDP workers; a sweep's parallel trials), minus one
+  per DataLoader worker process (each decodes on one thread; there are at most share − 1
+  of them), at least 1;
 - a **governor** that, every couple of seconds, reads how much CPU *other* processes used
   (``/proc/stat`` busy time minus this process's own CPU time) and runs on as many threads
   as there are free cores, within the budget: all of them on an idle machine, fewer beside
@@ -30,6 +31,7 @@ from pathlib import Path
 
 __all__ = [
     "ENV",
+    "SHARE_ENV",
     "ThreadGovernor",
     "core_share",
     "launcher_env",
@@ -55,12 +57,21 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Independent translkit processes sharing this machine's cores (``translkit sweep --jobs N``
+#: sets it for its trials), multiplying torchrun's ``LOCAL_WORLD_SIZE``.
+SHARE_ENV = "TRANSLKIT_LOCAL_PROCESSES"
+
+
 def local_processes() -> int:
-    """Processes of this job on this machine (torchrun's ``LOCAL_WORLD_SIZE``, else 1)."""
-    try:
-        return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    except ValueError:
-        return 1
+    """Processes of this job on this machine: torchrun's ``LOCAL_WORLD_SIZE`` (else 1) times
+    :data:`SHARE_ENV` (else 1)."""
+    count = 1
+    for name in ("LOCAL_WORLD_SIZE", SHARE_ENV):
+        try:
+            count *= max(1, int(os.environ.get(name, "1")))
+        except ValueError:
+            continue
+    return count
 
 
 def core_share(processes: int | None = None) -> int:

@@ -31,6 +31,7 @@ def train(
     overwrite: bool = False,
     nproc: int = 1,
     progress: bool | None = None,
+    on_evaluation: Any = None,
 ) -> Any:
     """Train the model a resolved ``recipe`` describes; return a ``TrainResult``.
 
@@ -44,6 +45,10 @@ def train(
     :param nproc: processes on this machine; above 1 this launches ``torch.distributed.run``
         (gloo on CPU, NCCL on CUDA) unless already started by ``torchrun``.
     :param progress: draw the rich live display (default: when stderr is a terminal).
+    :param on_evaluation: called on rank 0 with each evaluation's record (``epoch``,
+        ``step``, the ``eval.jsonl`` values); a non-empty string it returns stops the run
+        cleanly with that reason (checkpoint kept, ``summary.json``'s ``stopped``). In this
+        process only: not with ``nproc > 1`` (start such a job with ``torchrun`` instead).
     """
     from translkit.rundir import RunDir
     from translkit.training.distributed import cleanup, is_launched, launch, setup
@@ -56,6 +61,8 @@ def train(
         plugins = load_plugins(recipe.plugins)
         registries = plugins.registries
     if nproc > 1 and not is_launched():
+        if on_evaluation is not None:
+            raise ValueError("on_evaluation needs the training in this process: nproc = 1")
         with RunDir(recipe.run_dir).lock():
             pass  # fail now, not in every worker, when another run holds the directory
         launch(recipe, nproc, resume=resume, overwrite=overwrite)
@@ -91,6 +98,7 @@ def train(
                 overwrite=overwrite,
                 show=progress and info.is_main,
                 plugins=plugins,
+                on_evaluation=on_evaluation,
             )
             return trainer.run_loop()
     finally:

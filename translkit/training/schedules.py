@@ -1,6 +1,8 @@
 """Learning-rate schedules by epoch: constant, linear decay (Zhu et al.), cosine, step.
 
-Each schedule is a pure function of the epoch, so resuming needs only the epoch number;
+Each schedule is a pure function of the epoch, so resuming needs only the epoch number
+(with ``optim.schedule_by = "time"`` the trainer passes a fractional epoch: the share of
+``train.max_minutes`` spent times ``optim.epochs``);
 :func:`apply_lr` writes the learning rate into an optimiser's parameter groups.
 """
 
@@ -15,8 +17,9 @@ from translkit.recipe import OptimSection
 __all__ = ["apply_lr", "lr_factor"]
 
 
-def lr_factor(optim: OptimSection, epoch: int) -> float:
-    """Multiplier of the base learning rate during 0-based ``epoch``.
+def lr_factor(optim: OptimSection, epoch: float) -> float:
+    """Multiplier of the base learning rate during 0-based ``epoch`` (an int, or a
+    fractional epoch for a schedule that follows the time budget).
 
     - ``constant``: 1.
     - ``linear``: 1 until ``decay_start`` (default ``epochs // 2``), then linearly towards 0

@@ -7,6 +7,11 @@ writes; every process takes part in the collectives (:class:`DistInfo`). SIGINT/
 finish the current step, write ``latest.pt`` with the exact data position, and return with
 ``interrupted`` set to the signal. ``summary.json`` is rewritten with every ``latest.pt``,
 so the two always agree.
+
+Two clean stops besides the signals, both ending with a checkpoint and ``stopped`` (why) in
+the summary: ``train.max_minutes`` spent (a final evaluation first), and an
+``on_evaluation`` callback — called on rank 0 with each evaluation's record — returning a
+reason to stop (``translkit sweep`` prunes trials this way).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +41,12 @@ from translkit.training.engine import Engine
 from translkit.training.logs import RunLog, truncate_jsonl
 from translkit.training.schedules import lr_factor
 
-__all__ = ["TrainResult", "Trainer"]
+__all__ = ["EvaluationCallback", "TrainResult", "Trainer"]
+
+#: Called on rank 0 after each evaluation with its record (``epoch``, ``step`` and the
+#: ``eval.jsonl`` values); a non-empty string it returns stops the run cleanly with that
+#: reason (checkpoint kept, ``summary.json``'s ``stopped``).
+EvaluationCallback = Callable[[dict[str, Any]], "str | None"]
 
 
 @dataclass
@@ -43,7 +54,8 @@ class TrainResult:
     """What :func:`translkit.training.train` returns (on every process).
 
     ``interrupted`` is the signal number that stopped the run (``signal.SIGINT``,
-    ``signal.SIGTERM``), or 0.
+    ``signal.SIGTERM``), or 0; ``stopped`` says why a run ended before its last epoch
+    (``train.max_minutes`` spent, or the evaluation callback's reason), else it is empty.
     """
 
     run_dir: Path
@@ -52,6 +64,7 @@ class TrainResult:
     finished: bool = False
     interrupted: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
+    stopped: str = ""
 
 
 class _StopFlag:
@@ -101,8 +114,12 @@ class Trainer:
         overwrite: bool,
         show: bool,
         plugins: Any = None,
+        on_evaluation: EvaluationCallback | None = None,
     ) -> None:
         self.recipe, self.device, self.info = recipe, device, info
+        self.on_evaluation = on_evaluation
+        self.stopped = ""  # why the run stops early: time budget, or the callback's reason
+        self._requested_stop = ""
         self.registries = registries
         self.run = RunDir(recipe.run_dir)
         self.log: RunLog | None = None
@@ -317,18 +334,39 @@ class Trainer:
         self._t0 = time.perf_counter() - self.elapsed
         interrupted = max_reached = False
         try:
-            while self.epoch < optim.epochs and not (interrupted or max_reached):
+            while self.epoch < optim.epochs and not (interrupted or max_reached or self.stopped):
                 interrupted, max_reached = self._train_epoch()
                 if self.batch == self.batches_per_epoch:  # the epoch is complete
                     self.epoch, self.batch = self.epoch + 1, 0
                     self._end_of_epoch()
+                elif self.stopped:  # time spent mid-epoch: checkpoint, final evaluation
+                    evaluating = bool(self.recipe.eval.every)
+                    self._checkpoint_and_evaluate(due=False, evaluating=evaluating)
             if interrupted or (max_reached and self.batch):
                 self._snapshot(epoch_file=False)
         finally:
             self.stop.restore()
         finished = self.epoch >= optim.epochs or bool(max_reached and train.max_steps)
+        finished = finished or self.stopped.startswith("train.max_minutes")
         signum = self.stop.signal if interrupted else 0
         return self._finish(finished=finished and not interrupted, interrupted=signum)
+
+    def _spent_minutes(self) -> float:
+        """Training minutes so far, resumes included; the same number on every process."""
+        seconds = torch.tensor([time.perf_counter() - self._t0], dtype=torch.float64)
+        return float(self.info.mean(seconds).item()) / 60.0
+
+    def _follow_budget(self) -> None:
+        """``train.max_minutes``: stop when spent; ``schedule_by = "time"``: set the rate."""
+        optim, budget = self.recipe.optim, self.recipe.train.max_minutes
+        if not budget:
+            return
+        spent = self._spent_minutes()
+        if optim.schedule_by == "time":
+            progress = optim.epochs * min(1.0, spent / budget)
+            self.lr = self.engine.set_lr_factor(lr_factor(optim, progress))
+        if spent >= budget and not self.stopped:
+            self.stopped = f"train.max_minutes = {budget:g} spent"
 
     def _train_epoch(self) -> tuple[bool, bool]:
         """Train from the current data position to the end of the epoch (or a stop)."""
@@ -336,6 +374,9 @@ class Trainer:
 
         recipe, engine = self.recipe, self.engine
         self.lr = engine.set_lr_factor(lr_factor(recipe.optim, self.epoch))
+        self._follow_budget()
+        if self.stopped:  # resumed with the budget already spent
+            return False, False
         loader = build_train_loader(
             recipe.data,
             batch_size=recipe.optim.batch_size,
@@ -367,6 +408,9 @@ class Trainer:
                 return True, False
             if recipe.train.max_steps and self.step >= recipe.train.max_steps:
                 return False, True
+            self._follow_budget()
+            if self.stopped:
+                return False, False
         return False, False
 
     def _log(self) -> None:
@@ -392,15 +436,21 @@ class Trainer:
     def _end_of_epoch(self) -> None:
         """Checkpoint first, so a failing evaluation never costs the epoch it evaluates."""
         recipe = self.recipe
-        last = self.epoch >= recipe.optim.epochs
+        last = self.epoch >= recipe.optim.epochs or bool(self.stopped)
         due = self.epoch % max(1, recipe.train.checkpoint_every) == 0 or last
         every = recipe.eval.every
         evaluating = bool(every) and (self.epoch % every == 0 or last)
-        if due or evaluating:
+        self._checkpoint_and_evaluate(due=due, evaluating=evaluating)
+
+    def _checkpoint_and_evaluate(self, *, due: bool, evaluating: bool) -> None:
+        if due or evaluating or self.stopped:
             snapshot = self._snapshot(epoch_file=due)
             if evaluating and self._evaluate():
                 snapshot["best"] = self.best  # record the new best in latest.pt as well
                 self._write(snapshot, epoch_file=False, best=True)
+            if evaluating and self.info.main_says(bool(self._requested_stop)):
+                self.stopped = self.stopped or self._requested_stop or "stopped by the callback"
+                self._write_summary(finished=False, interrupted=0)
         if self.info.is_main:
             from translkit.training.plots import write_plots
 
@@ -411,11 +461,14 @@ class Trainer:
         from translkit.training.evaluate import evaluate_engine
 
         better = False
+        self._requested_stop = ""
         if self.info.is_main:
             record = {"epoch": self.epoch, "step": self.step}
             record.update(evaluate_engine(self.engine, self.run, self.epoch, self.registries))
             assert self.log is not None
             self.log.evaluation(record)
+            if self.on_evaluation is not None:
+                self._requested_stop = self.on_evaluation(dict(record)) or ""
             value = record.get(self.recipe.eval.select)
             if value is not None and _improves(value, self.best, self._goal):
                 self.best = {"metric": self.recipe.eval.select, "value": value, "epoch": self.epoch}
@@ -486,6 +539,7 @@ class Trainer:
             "finished": finished,
             "interrupted": bool(interrupted),
             "signal": interrupted or None,
+            "stopped": self.stopped or None,
             "best": self.best,
             "run_dir": str(self.run.path),
         }
@@ -501,7 +555,9 @@ class Trainer:
         if self.log is not None:
             self.log.close(summary)
             self.log = None
-        return TrainResult(self.run.path, self.epoch, self.step, finished, interrupted, summary)
+        return TrainResult(
+            self.run.path, self.epoch, self.step, finished, interrupted, summary, self.stopped
+        )
 
     def close(self) -> None:
         if self.log is not None:
