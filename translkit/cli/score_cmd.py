@@ -72,6 +72,7 @@ def score(
         "--baselines/--no-baselines",
         help="Also score copying the input and a colour transfer (default: when a metric "
         "asks for them, e.g. domain).",
+        rich_help_panel="Baselines",
     ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
