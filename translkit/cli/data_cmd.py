@@ -14,7 +14,7 @@ from rich.table import Table
 
 from translkit.cli import new_group
 from translkit.cli.options import parse_key_values
-from translkit.cli.output import PipeConsole
+from translkit.cli.output import PipeConsole, print_fields
 from translkit.errors import TranslkitError
 
 __all__ = ["register"]
@@ -89,9 +89,7 @@ def info(
         ("citation", source.citation or "-"),
         ("notes", source.notes or "-"),
     ]
-    for key, value in rows:  # plain lines: URLs and hashes are never wrapped
-        value = value.replace("\n", "\n" + " " * 10)
-        console.print(f"[bold]{key:<9}[/] {escape(value)}", soft_wrap=True, highlight=False)
+    print_fields(console, rows, width=9)
 
 
 @group.command("synth")

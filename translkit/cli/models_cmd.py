@@ -8,10 +8,10 @@ from typing import Any
 import typer
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from translkit.cli import new_group
+from translkit.cli.output import print_fields
 
 __all__ = ["model_rows", "models_table", "register"]
 
@@ -116,9 +116,7 @@ def info(
         ("citation", model.citation or "-"),
         ("card", model.card or "-"),
     ]
-    for key, value in rows:  # plain lines: URLs and hashes are never wrapped
-        value = value.replace("\n", "\n" + " " * 11)
-        console.print(f"[bold]{key:<10}[/] {escape(value)}", soft_wrap=True, highlight=False)
+    print_fields(console, rows, width=10)
 
 
 @group.command("download")

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["PipeConsole"]
+__all__ = ["PipeConsole", "print_fields"]
 
 
 class PipeConsole(Console):
@@ -28,3 +28,13 @@ class PipeConsole(Console):
         lines = [line.rstrip() for line in text.split("\n")]
         self.file.write("\n".join(lines))
         self.file.flush()
+
+
+def print_fields(console: Console, rows: list[tuple[str, str]], width: int) -> None:
+    """``key value`` lines of a card (`data info`, `models info`): keys bold in a column of
+    ``width``, continuation lines indented under the value; never wrapped (URLs, hashes)."""
+    from rich.markup import escape
+
+    for key, value in rows:
+        value = value.replace("\n", "\n" + " " * (width + 1))
+        console.print(f"[bold]{key:<{width}}[/] {escape(value)}", soft_wrap=True, highlight=False)
