@@ -316,3 +316,34 @@ def test_training_trains_the_classifiers_first_and_evaluates_with_them(
     evals = (result.run_dir / "eval.jsonl").read_text().splitlines()
     last = json.loads(evals[-1])
     assert {"a2b/domain_texture_fd", "b2a/domain_colour_rate"} <= set(last)
+
+
+def test_texture_classifier_cannot_tell_an_image_from_its_negative() -> None:
+    """The texture view is polarity-blind by construction (features of x and -x averaged),
+    in training (batch-norm statistics) and at test time; the colour view is not."""
+    import torch
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 32, 32)
+    texture = _domain.new_net(_domain.ClassifierSettings(view="texture", width=8))
+    for mode in (texture.train(), texture.eval()):
+        with torch.no_grad():
+            assert torch.allclose(mode.features(x), mode.features(-x), atol=1e-5)
+    colour = _domain.new_net(_domain.ClassifierSettings(view="colour", width=8)).eval()
+    y = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        a, b = colour.features(y), colour.features(-y)
+    assert (a - b).abs().max() > 0.1 * a.abs().max()
+
+
+def test_test_time_features_are_mirror_averaged() -> None:
+    """``embed`` gives an image and its mirror image the same features and probability."""
+    import torch
+
+    settings = _domain.ClassifierSettings(view="colour", size=32, width=8)
+    net = _domain.new_net(settings).eval()
+    images = torch.randint(0, 256, (3, 3, 36, 36), dtype=torch.uint8)
+    a = _domain.embed(net, images, settings)
+    b = _domain.embed(net, images.flip(-1), settings)
+    assert np.allclose(a.features, b.features, atol=1e-5)
+    assert np.allclose(a.prob_b, b.prob_b, atol=1e-6)

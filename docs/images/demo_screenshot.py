@@ -1,10 +1,13 @@
-"""Make docs/images/demo.png: the demo page after one test-set example was translated.
+"""Make docs/images/demo.png: the demo page after one photo was translated.
 
+    python docs/images/demo_screenshot.py leather_denim --upload data/leather_denim/testA/X.jpg
     python docs/images/demo_screenshot.py runs/quickstart [-o docs/images/demo.png]
 
-Starts ``translkit demo RUN_DIR --port 0`` on 127.0.0.1, drives headless Chromium
-(Debian's ``chromium``) with Playwright, clicks the second a2b example, waits for the
-result, screenshots the page and stores it as a palette PNG (small enough to commit).
+Starts ``translkit demo SOURCE --port 0`` on 127.0.0.1 (a run directory, checkpoint or
+pretrained model's name), drives headless Chromium (Debian's ``chromium``) with
+Playwright, drops ``--upload PHOTO`` on the page (without it: clicks the second a2b
+test-set example of a run directory), waits for the result, screenshots the page and
+stores it as a palette PNG (small enough to commit).
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ def start(run_dir: str) -> tuple[subprocess.Popen, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir")
+    parser.add_argument("run_dir", metavar="SOURCE")
+    parser.add_argument("--upload", type=Path, help="translate this photo (default: an example)")
     parser.add_argument("-o", "--output", type=Path, default=Path(__file__).with_name("demo.png"))
     args = parser.parse_args()
     proc, url = start(args.run_dir)
@@ -56,7 +60,10 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1000, "height": 720})
             page.goto(url)
             page.wait_for_selector("body[data-ready='true']")
-            page.click("#examples .example >> nth=1")
+            if args.upload:
+                page.set_input_files("#file", str(args.upload))
+            else:
+                page.click("#examples .example >> nth=1")
             page.wait_for_selector(".pair.done", timeout=120_000)
             shot = args.output.with_suffix(".raw.png")
             page.screenshot(path=str(shot))
@@ -64,7 +71,7 @@ def main() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
-    Image.open(shot).convert("RGB").quantize(colors=128).save(args.output, optimize=True)
+    Image.open(shot).convert("RGB").quantize(colors=256).save(args.output, optimize=True)
     shot.unlink()
     print(f"wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KB)")
 

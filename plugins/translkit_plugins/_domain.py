@@ -7,10 +7,13 @@ settings. Two *views*:
 
 - ``colour`` — RGB, as it is;
 - ``texture`` — grayscale without absolute colour or brightness: during training each
-  image is turned grey with random channel weights, a random gamma, contrast, brightness
-  and polarity, then standardised per image (zero mean, unit deviation); at test time
-  it is grey (ITU-R 601 weights) and standardised. It must decide from texture and
-  structure, so a colour transfer does not fool it.
+  image is turned grey with random channel weights, a random gamma, contrast and
+  brightness, then standardised per image (zero mean, unit deviation); at test time it is
+  grey (ITU-R 601 weights) and standardised. The network is blind to polarity by
+  construction (features of the image and its negative averaged). It must decide from
+  texture and structure, so a colour transfer does not fool it.
+
+In both views an image's features are averaged with its mirror image's.
 
 From each classifier: the share of translated images it assigns to the target domain,
 and the Fréchet distance and KID between the translated and the real target-domain
@@ -65,7 +68,7 @@ VIEWS: tuple[View, ...] = ("colour", "texture")
 #: Below this accuracy on the real test split a view's numbers are marked untrustworthy.
 TRUST: dict[str, float] = {"colour": 0.95, "texture": 0.85}
 #: Bumped whenever training or the network changes: old cache files are then ignored.
-VERSION = 1
+VERSION = 2
 #: Images per domain a classifier needs to train on at all.
 MIN_TRAIN = 8
 _LUMA = (0.299, 0.587, 0.114)
@@ -97,8 +100,11 @@ class DomainNet(nn.Module):
     batch norm and ReLU, global average pooling to ``4 * width`` features, a linear head
     (2 logits: domain A, domain B). About 0.05 GMAC at 96×96 with width 24."""
 
-    def __init__(self, in_channels: int, width: int = 24) -> None:
+    def __init__(
+        self, in_channels: int, width: int = 24, *, polarity_invariant: bool = False
+    ) -> None:
         super().__init__()
+        self.polarity_invariant = polarity_invariant
 
         def conv(cin: int, cout: int, stride: int) -> list[nn.Module]:
             return [
@@ -117,11 +123,22 @@ class DomainNet(nn.Module):
         self.feature_dim = widths[-1]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate-layer features ``(N, 4 * width)``."""
-        return self.body(x).mean(dim=(2, 3))
+        """Penultimate-layer features ``(N, 4 * width)``; with ``polarity_invariant`` the
+        mean of those of ``x`` and ``-x`` (a standardised grey image and its negative)."""
+        if not self.polarity_invariant:
+            return self.body(x).mean(dim=(2, 3))
+        return self.body(torch.cat([x, -x])).mean(dim=(2, 3)).view(2, len(x), -1).mean(0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.features(x)))
+
+
+def new_net(settings: ClassifierSettings) -> DomainNet:
+    """An untrained classifier for ``settings``: the texture view's sees one grey channel
+    and is polarity-invariant (a negative image gets the same features)."""
+    if settings.view == "texture":
+        return DomainNet(1, settings.width, polarity_invariant=True)
+    return DomainNet(3, settings.width)
 
 
 # -- images --------------------------------------------------------------------------------
@@ -192,8 +209,7 @@ def _augment(
     g = g.clamp(0, 1) ** torch.exp(k * uniform(math.log(0.4), math.log(2.5)))  # gamma
     contrast = torch.exp(k * uniform(math.log(0.5), math.log(1.6)))
     g = ((g - 0.5) * contrast + 0.5 + k * uniform(-0.25, 0.25)).clamp(0, 1)
-    invert = (torch.rand(n, generator=gen) < 0.5).view(n, 1, 1, 1)
-    g = torch.where(invert, 1 - g, g)
+    # no polarity draw: the texture network is invariant to it by construction
     return _standardise(g)
 
 
@@ -236,7 +252,7 @@ def train_classifier(
     gen = torch.Generator().manual_seed(settings.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
-        net = DomainNet(1 if settings.view == "texture" else 3, settings.width)
+        net = new_net(settings)
     net = net.to(memory_format=torch.channels_last)  # about 2x faster convolutions on CPU
     images = torch.cat([images_a, images_b])
     labels = torch.cat(
@@ -278,7 +294,7 @@ def embed(net: DomainNet, images: torch.Tensor, settings: ClassifierSettings) ->
     feats, probs = [], []
     for start in range(0, len(images), 64):
         x = view_input(images[start : start + 64], settings.view, settings.size)
-        f = net.features(x)
+        f = (net.features(x) + net.features(x.flip(-1))) / 2  # mirror-averaged
         feats.append(f)
         probs.append(net.head(f).softmax(1)[:, 1])
     return Features(torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy())
@@ -317,7 +333,7 @@ def _load(path: Path, settings: ClassifierSettings) -> DomainNet | None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    net = DomainNet(1 if settings.view == "texture" else 3, settings.width)
+    net = new_net(settings)
     try:
         net.load_state_dict(load_file(str(path)))
     except (SafetensorError, OSError, RuntimeError) as err:
