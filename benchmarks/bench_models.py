@@ -8,6 +8,7 @@ upsampling, batch vs instance norm), never numbers from elsewhere.
     python benchmarks/bench_models.py                      # CPU, 128 px, batch 1
     python benchmarks/bench_models.py --device cuda --size 256 --batch 4
     python benchmarks/bench_models.py --clock thread --precision bf16   # busy CPU, bf16
+    python benchmarks/bench_models.py --cases small --batch 4 --clock thread   # CPU recipes
 
 ``--clock thread`` runs on one thread and measures its CPU time, which other processes
 cannot inflate (the fair comparison on a shared machine). ``--precision bf16`` runs under
@@ -42,6 +43,21 @@ CASES = [
     ("discriminators", "five_layer", {}),
     ("discriminators", "five_layer", {"variant": "bansal"}),
     ("discriminators", "pixel", {}),
+]
+#: ``--cases small``: the 2-core CPU candidates of recipes/leather_denim_fast.toml
+#: (docs/results.md, "A recipe for the result"), all with instance norm.
+_IN = {"norm": "instance"}
+SMALL = [
+    ("generators", "resnet", {"n_blocks": 6, "ngf": 16, **_IN}),
+    ("generators", "resnet", {"n_blocks": 6, "ngf": 16, "upsample": "resize_conv", **_IN}),
+    ("generators", "resnet", {"n_blocks": 6, "ngf": 24, **_IN}),
+    ("generators", "resnet", {"n_blocks": 6, "ngf": 32, **_IN}),
+    ("generators", "resnet", {"n_blocks": 9, "ngf": 16, **_IN}),
+    ("generators", "mobile_resnet", {"n_blocks": 9, "ngf": 32, **_IN}),
+    ("generators", "mobile_resnet", {"n_blocks": 9, "ngf": 48, **_IN}),
+    ("generators", "unet_128", {"ngf": 16, **_IN}),
+    ("discriminators", "patchgan", {"ndf": 32, "n_layers": 3, **_IN}),
+    ("discriminators", "patchgan", {"ndf": 64, "n_layers": 3, **_IN}),
 ]
 
 
@@ -83,6 +99,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clock", choices=("wall", "thread"), default="wall")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument(
+        "--cases", choices=("builtin", "small"), default="builtin", help="small: CPU recipes'"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     global CLOCK, PRECISION
@@ -95,7 +114,7 @@ def main() -> None:
           f"threads, clock {args.clock}, precision {args.precision}")  # fmt: skip
     reg = translkit.get_registry()
     runs = []
-    for kind, name, options in CASES:
+    for kind, name, options in SMALL if args.cases == "small" else CASES:
         torch.manual_seed(0)
         net = reg.kind(kind).create(name, **options).to(device).train()
         if device.type == "cpu":

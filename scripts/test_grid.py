@@ -4,12 +4,15 @@
 
 Rows per direction: input, translated, reconstructed (two-way methods); the first
 ``--images`` test images of each domain with the deterministic test transform, from the
-run's ``best.pt`` (else ``latest.pt``), EMA weights when it has them.
+run's ``best.pt`` (else ``latest.pt``), EMA weights when it has them. ``--size N``
+translates at N px instead of the recipe's test size (the generators are fully
+convolutional; e.g. twice the training size to see texture).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -27,10 +30,14 @@ def main() -> None:
     parser.add_argument(
         "--colors", type=int, default=0, help="store as a palette PNG of this many colours"
     )
+    parser.add_argument("--size", type=int, default=0, help="translate at N px (0: the recipe's)")
     args = parser.parse_args()
     registries = translkit.get_registry()
     model, _, path = translkit.load_model(args.run_dir, registries, which=args.checkpoint)
-    samples = fixed_samples(model.recipe.data, args.images)
+    data = model.recipe.data
+    if args.size:
+        data = dataclasses.replace(data, load_size=args.size, crop_size=args.size)
+    samples = fixed_samples(data, args.images)
     with torch.no_grad():
         grid = render_grid(model.generators(), samples, "cpu")
     save_grid(grid, args.output, colors=args.colors)  # a palette keeps docs images small
