@@ -56,7 +56,7 @@ def test_max_minutes_stops_with_checkpoint_and_final_evaluation(tmp_path: Path) 
 
 
 def test_schedule_by_time_needs_a_budget() -> None:
-    with pytest.raises(RecipeError, match="schedule_by = \"time\" follows train.max_minutes"):
+    with pytest.raises(RecipeError, match='schedule_by = "time" follows train.max_minutes'):
         recipe_from_dict({"optim": {"schedule_by": "time"}})
     recipe_from_dict({"optim": {"schedule_by": "time"}, "train": {"max_minutes": 5}})
 

@@ -553,9 +553,12 @@ def _decay_follows_epochs(
     old = before.get("epochs", OptimSection.__dataclass_fields__["epochs"].default)
     new = after.get("epochs")
     counts = (start, old, new)
-    if after.get("schedule", "linear") != "linear" or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts
-    ) or old == 0 or new == old:
+    if (
+        after.get("schedule", "linear") != "linear"
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts)
+        or old == 0
+        or new == old
+    ):
         return None  # not linear, no decay_start in the file, or a bad value checked later
     scaled = min(new, start * new // old)
     if scaled == start:

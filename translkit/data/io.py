@@ -140,8 +140,7 @@ def load_rgb(
         raise DataError(_bomb_message(label, None)) from None
     except Exception as err:  # OSError, SyntaxError, ... and any decoder's own bug
         raise DataError(
-            f"image {label} is unreadable or truncated ({_first_line(err)}); re-export or "
-            "remove it"
+            f"image {label} is unreadable or truncated ({_first_line(err)}); re-export or remove it"
         ) from None
 
 

@@ -82,6 +82,7 @@ def open_storage(url: str) -> Any:
     kwargs: dict[str, Any] = (
         {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
     )
+
     def create() -> Any:
         return RDBStorage(
             url,
