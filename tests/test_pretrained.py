@@ -401,13 +401,43 @@ def test_builtin_leather_denim_is_registered_only_with_its_weights(
 
 
 def test_shipped_models_fit_the_size_limit_and_verify() -> None:
-    """Every model translkit ships (none until the weights land) is ≤ 10 MB and loads."""
+    """Every model translkit ships is ≤ 10 MB and loads."""
     registries = get_registry()
     for entry in registries.models.entries():
         if entry.module.startswith("translkit_plugins"):
             model = create_model(registries, entry.name)
             assert model.size <= 10_000_000, entry.name
             assert sorted(load_generators(entry.name, registries).nets) == ["a2b", "b2a"]
+
+
+def test_builtin_leather_denim_works_right_after_install(photos: Path, tmp_path: Path) -> None:
+    """The shipped model: listed, its card and recipe shown, both directions translate
+    photos at their own size from the command line, and its recipe is a valid recipe."""
+    from translkit_plugins import pretrained as builtin
+
+    from translkit.recipe import load_recipe
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["list", "models", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [entry] = [m for m in json.loads(listed.stdout)["models"] if m["name"] == "leather_denim"]
+    assert sorted(entry["directions"]) == ["a2b", "b2a"]
+    info = runner.invoke(app, ["models", "info", "leather_denim"])
+    assert info.exit_code == 0 and "research use" in info.output
+    recipe = runner.invoke(app, ["models", "info", "leather_denim", "--recipe"])
+    assert recipe.exit_code == 0 and 'name = "resnet"' in recipe.stdout
+    shipped = builtin.WEIGHTS / "leather_denim_fast.toml"
+    assert load_recipe(Path(str(shipped))).generator.name == builtin.LEATHER_DENIM_GENERATOR
+    for direction in ("a2b", "b2a"):
+        out = tmp_path / direction
+        result = runner.invoke(
+            app, ["translate", "leather_denim", str(photos), str(out), "-d", direction]
+        )
+        assert result.exit_code == 0, result.output
+        for photo in sorted(photos.iterdir()):
+            translated = load_rgb(out / photo.with_suffix(".png").name)
+            assert translated.size == load_rgb(photo).size
+            assert len(set(translated.getdata())) > 16  # an image, not a flat fill
 
 
 # -- the contract ----------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def main() -> None:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1000, "height": 720})
+            page = browser.new_page(viewport={"width": 1000, "height": 940})
             page.goto(url)
             page.wait_for_selector("body[data-ready='true']")
             if args.upload:
