@@ -50,8 +50,7 @@ def leather_denim(folder: Traversable = WEIGHTS) -> PretrainedModel:
     """Leather ↔ denim clothing texture, trained on the study's photos (CycleGAN)."""
     return PretrainedModel(
         name="leather_denim",
-        summary="Leather (A) ↔ denim (B) clothing texture, trained on the study's photos "
-        "with recipes/leather_denim_fast.toml",
+        summary="Leather (A) ↔ denim (B) clothing texture, trained on the study's photos",
         method=LEATHER_DENIM_METHOD,
         generator=LEATHER_DENIM_GENERATOR,
         weights=tuple(
