@@ -3,7 +3,7 @@
 Scores one run's generators on its test splits with the offline ``domain`` metric
 (``translkit score RUN -m domain``'s numbers) in three forms: the EMA weights (what
 ``translate``/``export`` use), the raw weights of the last step, and the EMA weights
-stored as fp16 and read back (``translkit export --half``; computed in fp32).
+exported with ``translkit export --half`` (stored as fp16, read back and computed in fp32).
 
     python benchmarks/weights_variants.py runs/leather_denim_fast_s0
 """
@@ -18,19 +18,24 @@ from pathlib import Path
 import torch
 
 import translkit
+from translkit.checkpoint import checkpoint_source
+from translkit.inference.export import export_generator
 from translkit.precision import cpu_info
+from translkit.rundir import RunDir
 from translkit.scoring import score_generators
 
 KEYS = ["domain_colour_rate", "domain_colour_fd", "domain_texture_rate", "domain_texture_fd"]
 
 
-def halved(nets: dict[str, torch.nn.Module]) -> dict[str, torch.nn.Module]:
-    """The same networks with every floating tensor rounded to fp16 and back."""
-    for net in nets.values():
-        with torch.no_grad():
-            for t in [*net.parameters(), *net.buffers()]:
-                if t.is_floating_point():
-                    t.copy_(t.half().float())
+def exported_half(checkpoint: Path, folder: Path, registries) -> dict[str, torch.nn.Module]:
+    """Each direction as ``translkit export --half`` writes it, loaded back."""
+    nets = {}
+    for direction in ("a2b", "b2a"):
+        out = folder / f"{direction}.safetensors"
+        export_generator(
+            checkpoint, out, registries, format="safetensors", direction=direction, half=True
+        )
+        nets.update(translkit.load_generators(out, registries).nets)
     return nets
 
 
@@ -42,27 +47,21 @@ def main() -> None:
     registries = translkit.get_registry()
     threads = torch.get_num_threads()
     print(f"CPU: {cpu_info().describe()}; torch {torch.__version__}, {threads} threads")
+    checkpoint = checkpoint_source(args.run_dir, args.checkpoint)
     variants = {
-        "EMA, fp32": lambda: (
-            translkit.load_generators(args.run_dir, registries, which=args.checkpoint).nets
+        "EMA, fp32": lambda _: translkit.load_generators(checkpoint, registries).nets,
+        "raw (no EMA), fp32": lambda _: (
+            translkit.load_generators(checkpoint, registries, use_ema=False).nets
         ),
-        "raw (no EMA), fp32": lambda: (
-            translkit.load_generators(
-                args.run_dir, registries, use_ema=False, which=args.checkpoint
-            ).nets
-        ),
-        "EMA, stored fp16": lambda: halved(
-            translkit.load_generators(args.run_dir, registries, which=args.checkpoint).nets
-        ),
+        "EMA, stored fp16": lambda folder: exported_half(checkpoint, folder, registries),
     }
-    model = translkit.load_model(args.run_dir, registries, which=args.checkpoint)[0]
+    data = RunDir(args.run_dir).read_recipe().data
     rows = []
     for name, load in variants.items():
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory() as out:
-            scores = score_generators(
-                load(), model.recipe.data, ["domain"], registries, out_dir=Path(out)
-            )
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            scores = score_generators(load(out), data, ["domain"], registries, out_dir=out / "fake")
         rows.append((name, scores.values, time.perf_counter() - started))
     head = [f"{d}/{k}" for d in ("a2b", "b2a") for k in KEYS]
     print("| weights | " + " | ".join(head) + " | s |")
