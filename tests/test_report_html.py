@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import CHROMIUM, screenshot
 from PIL import Image
 from scoring_support import write_jsonl
 from typer.testing import CliRunner
@@ -19,7 +18,6 @@ from translkit.errors import TranslkitError
 from translkit.report import MAX_SAMPLE_GRIDS, build_report, write_report
 
 runner = CliRunner()
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture
@@ -153,25 +151,7 @@ def test_cli_writes_the_report(run_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 def test_report_renders_in_headless_chromium(run_dir: Path, tmp_path: Path) -> None:
     page = write_report(run_dir, tmp_path / "report.html")
-    shot = tmp_path / "shot.png"
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={shot}",
-        "--window-size=1000,1400",
-        page.resolve().as_uri(),
-    ]
-    subprocess.run(cmd, check=False, capture_output=True, timeout=120)
-    assert shot.is_file(), "Chromium wrote no screenshot"
-    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(float)
+    pixels = screenshot(page, tmp_path)
     assert pixels.shape[:2] == (1400, 1000)
     assert pixels.std() > 20  # not a blank page
     header = pixels[:40].reshape(-1, 3).mean(axis=0)

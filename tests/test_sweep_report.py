@@ -5,13 +5,11 @@ training — and rendered in headless Chromium where it is installed."""
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from browser_support import CHROMIUM, screenshot
 from training_support import make_data
 
 optuna = pytest.importorskip("optuna")
@@ -23,8 +21,6 @@ from translkit.sweep import finish, load_sweep  # noqa: E402
 from translkit.sweep.report import pruning_savings, trials_table  # noqa: E402
 from translkit.sweep.runner import _Sweep  # noqa: E402
 from translkit.sweep.spec import trial_name  # noqa: E402
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture
@@ -124,23 +120,6 @@ def test_table_best_toml_and_report(filled, tmp_path: Path) -> None:
 def test_report_renders_in_headless_chromium(filled, tmp_path: Path) -> None:
     spec, sweep = filled
     page = finish(spec, sweep.study)["report"]
-    shot = tmp_path / "shot.png"
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={shot}",
-        "--window-size=1000,1400",
-        page.resolve().as_uri(),
-    ]
-    subprocess.run(cmd, check=False, capture_output=True, timeout=120)
-    assert shot.is_file(), "Chromium wrote no screenshot"
-    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(float)
+    pixels = screenshot(page, tmp_path)
     assert pixels.std() > 20  # not a blank page
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200  # text and the plots' colours
