@@ -108,4 +108,33 @@ def test_cli_passes_options_through(monkeypatch, tmp_path: Path) -> None:
         app, ["export", "c.pt", "-f", "onnx", "-d", "b2a", "--opset", "18", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert seen == {"format": "onnx", "direction": "b2a", "opset": 18, "half": False}
+    assert seen == {
+        "format": "onnx",
+        "direction": "b2a",
+        "opset": 18,
+        "half": False,
+        "ema": True,
+    }
+
+
+def test_export_ema_or_raw_weights_of_a_training_checkpoint(tmp_path: Path) -> None:
+    """`--no-ema` exports the last step's raw weights; the default, the EMA average."""
+    from safetensors.torch import load_file
+    from training_support import tiny_recipe
+
+    from translkit.checkpoint import load_checkpoint
+    from translkit.training import train
+
+    run = train(tiny_recipe(tmp_path, train={"ema": 0.5}, eval={"every": 0})).run_dir
+    ckpt = load_checkpoint(run / "checkpoints" / "latest.pt")
+    written = {}
+    for flag in ("--ema", "--no-ema"):
+        out = tmp_path / f"b2a{flag}.safetensors"
+        args = ["export", str(run), "-f", "safetensors", "-d", "b2a", flag, "-o", str(out)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        written[flag] = load_file(str(out))
+    for flag, weights in (("--ema", ckpt["ema"]["G_BA"]), ("--no-ema", ckpt["models"]["G_BA"])):
+        assert written[flag].keys() == weights.keys()
+        assert all(torch.equal(written[flag][k], weights[k]) for k in weights), flag
+    assert any(not torch.equal(ckpt["ema"]["G_BA"][k], ckpt["models"]["G_BA"][k]) for k in weights)

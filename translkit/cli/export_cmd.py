@@ -29,6 +29,12 @@ def export(
         "--half",
         help="safetensors: store the weights in fp16 (half the size; loaded back as fp32).",
     ),
+    ema: bool = typer.Option(
+        True,
+        "--ema/--no-ema",
+        help="A training checkpoint's EMA weights (train.ema) where it has them, or the raw "
+        "weights of its last step.",
+    ),
     plugin: list[str] = plugin_option(),
 ) -> None:
     """Export one generator with dynamic batch, height and width."""
@@ -45,6 +51,7 @@ def export(
         direction=direction,
         opset=opset,  # type: ignore[arg-type]
         half=half,
+        ema=ema,
     )
     typer.echo(f"wrote {path} ({format}, {direction}, {path.stat().st_size / 1e6:.1f} MB)")
 

@@ -123,6 +123,7 @@ def export_generator(
     direction: str = "a2b",
     opset: int | None = None,
     half: bool = False,
+    ema: bool = True,
 ) -> Path:
     """Export the ``direction`` generator of ``source`` (any checkpoint format or a run
     directory) to ``output``, atomically.
@@ -131,6 +132,8 @@ def export_generator(
     :param opset: ONNX opset version (default: the exporter's).
     :param half: ``safetensors`` only: store floating weights as fp16 (half the size; they
         are cast back to the network's fp32 when loaded).
+    :param ema: a training checkpoint's EMA weights (``train.ema``) where it has them;
+        ``False``: the raw weights of its last step.
     """
     if format not in FORMATS:
         raise TranslkitError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -139,7 +142,7 @@ def export_generator(
     output = Path(output)
     source = resolve(source, registries, direction=direction)  # a model name → its file
     if format == "safetensors":
-        specs, info, path = read_generator_specs(source, registries)
+        specs, info, path = read_generator_specs(source, registries, use_ema=ema)
         spec = pick_direction(specs, direction, path)
         module = (
             registries.generators.get(spec.name).module
@@ -159,7 +162,7 @@ def export_generator(
             _export_safetensors(spec, meta, tmp, half)
             _umask_permissions(tmp)
         return output
-    loaded = load_generators(source, registries)
+    loaded = load_generators(source, registries, use_ema=ema)
     net = pick_direction(loaded.nets, direction, loaded.source).float().eval()
     multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
     wrapped = PadCrop(net, multiple).eval()
