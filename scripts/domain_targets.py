@@ -2,6 +2,7 @@
 
     translkit score runs/leather_denim_fast_s0 -m domain      # each run: writes scores.json
     python scripts/domain_targets.py runs/leather_denim_fast_s0 runs/leather_denim_fast_s1 ...
+    python scripts/domain_targets.py --rows runs/lever_a runs/lever_b ...  # one row per run
 
 Reads each run's ``scores.json`` (``translkit score RUN -m domain``, baselines on) and prints
 a Markdown table per direction: the copy-input and colour-transfer baselines, the real
@@ -68,6 +69,37 @@ def table(direction: str, runs: list[Path], scores: list[dict]) -> list[str]:
     return lines
 
 
+ROW_KEYS = ["domain_colour_rate", "domain_texture_rate", "domain_texture_fd"]
+
+
+def rows(runs: list[Path], scores: list[dict]) -> list[str]:
+    """One row per run (levers side by side): the main metrics of each direction the run
+    translates ("–" where it has none: CUT and FastCUT learn a2b only), its steps and time."""
+    names = [k.removeprefix("domain_").replace("_", " ") for k in ROW_KEYS]
+    head = ["run", *(f"{d} {name}" for d in ("a2b", "b2a") for name in names)]
+    head += ["steps × batch", "training min", "s/step"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for run, score in zip(runs, scores, strict=True):
+        summary = json.loads((run / "summary.json").read_text())
+        batch = _batch_size(run)
+        cells = [run.name]
+        for direction in ("a2b", "b2a"):
+            for key in ROW_KEYS:
+                value = score["scores"].get(f"{direction}/{key}")
+                cells.append("–" if value is None else fmt(value, key))
+        seconds, steps = summary["seconds"], summary["steps"]
+        cells += [f"{steps:,} × {batch}", f"{seconds / 60:.1f}", f"{seconds / steps:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _batch_size(run: Path) -> int:
+    import tomllib
+
+    recipe = tomllib.loads((run / "recipe.resolved.toml").read_text())
+    return int(recipe["optim"]["batch_size"])
+
+
 def targets(direction: str, scores: list[dict]) -> list[tuple[str, bool, str]]:
     def mean(key: str) -> float:
         return statistics.fmean(s["scores"][f"{direction}/{key}"] for s in scores)
@@ -113,8 +145,12 @@ def targets(direction: str, scores: list[dict]) -> list[tuple[str, bool, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="run directories scored with -m domain")
+    parser.add_argument("--rows", action="store_true", help="one row per run, no targets")
     args = parser.parse_args()
     scores = [load(run) for run in args.runs]
+    if args.rows:
+        print("\n".join(rows(args.runs, scores)))
+        return
     for direction in ("a2b", "b2a"):
         print(f"\n{direction}\n")
         print("\n".join(table(direction, args.runs, scores)))
