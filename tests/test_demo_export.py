@@ -24,7 +24,7 @@ from translkit import get_registry
 from translkit.cli import app
 from translkit.demo.export import export_demo
 from translkit.demo.model import load_demo_model, load_examples
-from translkit.errors import DataError, TranslkitError
+from translkit.errors import CheckpointError, DataError, TranslkitError
 from translkit.inference.export import load_safetensors
 
 runner = CliRunner()
@@ -70,6 +70,19 @@ def test_the_exported_folder_loads_like_the_checkpoint(tmp_path: Path) -> None:
     x = torch.rand(1, 3, 20, 28) * 2 - 1
     assert torch.equal(translators["b2a"](x), original["b2a"](x))
     assert load_examples(out, ["b2a"]) == {}
+
+
+def test_the_app_keeps_its_resize_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    """An exported app scales uploads as its source did (a model's input size, or
+    --resize); model.json is data, so a bad value there is one clear error."""
+    out = export_demo(tiny_checkpoint(tmp_path), tmp_path / "app", get_registry(), resize=12)
+    assert load_demo_model(out, get_registry(), device="cpu")[1]["resize"] == 12
+    assert load_demo_model(out, get_registry(), device="cpu", resize=0)[1]["resize"] == 0
+    described = json.loads((out / "model.json").read_text())
+    described["info"]["resize"] = "big"
+    (out / "model.json").write_text(json.dumps(described))
+    with pytest.raises(CheckpointError, match="resize must be a whole number of pixels"):
+        load_demo_model(out, get_registry(), device="cpu")
 
 
 def test_a_non_empty_folder_is_refused_unless_overwrite(tmp_path: Path) -> None:

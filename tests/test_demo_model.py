@@ -92,8 +92,12 @@ def test_load_rgb_reads_an_upload_held_in_memory() -> None:
         load_rgb(io.BytesIO(b"hello"), name="the upload")
 
 
-def test_the_page_and_translkit_translate_give_identical_pixels(tmp_path: Path) -> None:
-    """Same decoding, same Translator, same options: the same image, to the bit."""
+@pytest.mark.parametrize(("resize", "size"), [(0, (70, 45)), (30, (47, 30))])
+def test_the_page_and_translkit_translate_give_identical_pixels(
+    tmp_path: Path, resize: int, size: tuple[int, int]
+) -> None:
+    """Same decoding, same scaling, same Translator, same options: the same image, to the
+    bit."""
     from translkit.demo.server import translate_upload
 
     ckpt = tiny_checkpoint(tmp_path)
@@ -101,14 +105,15 @@ def test_the_page_and_translkit_translate_give_identical_pixels(tmp_path: Path) 
     rng = np.random.default_rng(3)
     Image.fromarray(rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)).save(src, quality=90)
     options = ["-d", "b2a", "--device", "cpu", "--tile", "32", "--overlap", "8"]
+    options += ["--resize", str(resize)]
     result = runner.invoke(
         app, ["translate", str(ckpt), str(src), str(tmp_path / "cli.png"), *options]
     )
     assert result.exit_code == 0, result.output
-    translators, _ = load_demo_model(
-        ckpt, get_registry(), device="cpu", directions=["b2a"], tile=32, overlap=8
+    translators, info = load_demo_model(
+        ckpt, get_registry(), device="cpu", directions=["b2a"], tile=32, overlap=8, resize=resize
     )
-    page = decode(translate_upload(translators["b2a"], src.read_bytes()))
+    page = decode(translate_upload(translators["b2a"], src.read_bytes(), info["resize"]))
     cli = Image.open(tmp_path / "cli.png").convert("RGB")
-    assert page.size == cli.size == (70, 45)
+    assert page.size == cli.size == size
     assert np.array_equal(np.asarray(page), np.asarray(cli))

@@ -424,6 +424,7 @@ def test_builtin_leather_denim_works_right_after_install(photos: Path, tmp_path:
     assert sorted(entry["directions"]) == ["a2b", "b2a"]
     info = runner.invoke(app, ["models", "info", "leather_denim"])
     assert info.exit_code == 0 and "research use" in info.output
+    assert f"shorter side of {builtin.LEATHER_DENIM_INPUT_SIZE} px" in info.output
     recipe = runner.invoke(app, ["models", "info", "leather_denim", "--recipe"])
     assert recipe.exit_code == 0 and 'name = "resnet"' in recipe.stdout
     shipped = builtin.WEIGHTS / "leather_denim_fast.toml"
@@ -438,6 +439,23 @@ def test_builtin_leather_denim_works_right_after_install(photos: Path, tmp_path:
             translated = load_rgb(out / photo.with_suffix(".png").name)
             assert translated.size == load_rgb(photo).size
             assert len(set(translated.getdata())) > 16  # an image, not a flat fill
+
+
+def test_builtin_leather_denim_scales_large_photos_to_its_input_size(tmp_path: Path) -> None:
+    """A phone photo is translated at the scale the model learned garments at (shorter
+    side 143 px), unless --resize says otherwise."""
+    from translkit_plugins import pretrained as builtin
+
+    size = builtin.LEATHER_DENIM_INPUT_SIZE
+    write_images(tmp_path / "big", 1, (4 * size, 2 * size), seed=1)
+    runner = CliRunner()
+    for extra, expected in (([], (2 * size, size)), (["--resize", "0"], (4 * size, 2 * size))):
+        out = tmp_path / f"out{len(extra)}"
+        result = runner.invoke(
+            app, ["translate", "leather_denim", str(tmp_path / "big"), str(out), *extra]
+        )
+        assert result.exit_code == 0, result.output
+        assert load_rgb(out / "000.png").size == expected, extra
 
 
 # -- the contract ----------------------------------------------------------------------------
@@ -464,6 +482,7 @@ def _model(**changes) -> PretrainedModel:
         ({"weights": (ModelWeights("a2b", "0" * 64, 1, Path("g.pt")),)}, "must be a .safetensors"),
         ({"weights": (ModelWeights("sideways", "0" * 64, 10, url="u"),)}, "must be one of"),
         ({"weights": (ModelWeights("a2b", "0" * 64, 1, url="u"),) * 2}, "same direction"),
+        ({"input_size": -1}, "input_size must be a whole number of pixels ≥ 0, got -1"),
     ],
 )
 def test_the_contract_is_checked_naming_the_plugin(changes, message) -> None:

@@ -51,6 +51,32 @@ def test_score_generators_translates_and_adds_truth_metrics(run_dir, data_root, 
         assert Image.open(path).size == size  # translated at each input's own size
 
 
+def test_resize_scales_inputs_and_truth_alike(run_dir, data_root, tmp_path) -> None:
+    """--resize: the test images (and their ground-truth twins) are scaled down to a
+    shorter side of N before translating, in the model's scores and the baselines'."""
+    nets = load_generators(run_dir / "checkpoints" / "latest.pt", get_registry()).nets
+    out = tmp_path / "out"
+    root = SimpleNamespace(root=str(data_root))
+    scores = score_generators(
+        {"a2b": nets["a2b"]}, root, [], get_registry(), out_dir=out, resize=20
+    )
+    assert set(scores.values) == {"a2b/psnr", "a2b/ssim", "a2b/l1"}  # the truth was scaled too
+    assert sorted(min(Image.open(p).size) for p in (out / "a2b").iterdir()) == [20, 20, 20]
+    (data_root / "testB_truth").mkdir()
+    for path in (data_root / "testA").iterdir():
+        Image.open(path).save(data_root / "testB_truth" / path.name)
+    for split in ("trainA", "trainB"):  # the colour-transfer baseline's statistics
+        write_images(data_root / split, 2, SIZES[:2], seed=5)
+    args = ["score", str(run_dir), "-m", "l1", "--resize", "20", "--baselines", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run_dir / "scores.json").read_text())
+    assert saved["resize"] == 20 and "a2b/psnr" in saved["baselines"]["copy_input"]["scores"]
+    folders = ["score", "--real", str(data_root / "testB"), "--fake", str(data_root / "testA")]
+    refused = runner.invoke(app, [*folders, "--resize", "20"])
+    assert refused.exit_code == 1 and "--resize applies to a RUN_DIR or MODEL" in refused.output
+
+
 def test_score_run_writes_scores_json_and_falls_back_to_latest(run_dir: Path, data_root) -> None:
     (data_root / "testB_truth").mkdir()
     for p in (data_root / "testA").iterdir():

@@ -164,6 +164,34 @@ def test_cli_translates_and_exits_1_when_a_file_failed(tmp_path: Path) -> None:
     assert Image.open(tmp_path / "one.png").size == (37, 53)
 
 
+def test_scale_down_shrinks_the_shorter_side_only_when_longer() -> None:
+    from translkit.inference.files import scale_down
+
+    img = Image.new("RGB", (300, 200))
+    assert scale_down(img, 100).size == (150, 100)
+    assert scale_down(Image.new("RGB", (200, 301)), 100).size == (100, 150)
+    assert scale_down(img, 200) is img and scale_down(img, 500) is img  # never up
+    assert scale_down(img, 0) is img
+    with pytest.raises(TranslkitError, match="resize must be ≥ 0 pixels"):
+        scale_down(img, -1)
+
+
+def test_cli_resize_translates_large_images_at_the_given_scale(tmp_path: Path) -> None:
+    ckpt = generators_checkpoint(tmp_path / "g.pt", ngf=4)
+    src, out = tmp_path / "in", tmp_path / "out"
+    write_images(src, 2, [(120, 80), (30, 20)])
+    result = runner.invoke(app, ["translate", str(ckpt), str(src), str(out), "--resize", "40"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out / "000.png").size == (60, 40)  # shorter side 80 → 40, aspect kept
+    assert Image.open(out / "001.png").size == (30, 20)  # already smaller: its own size
+    kept = runner.invoke(app, ["translate", str(ckpt), str(src), str(tmp_path / "o2")])
+    assert kept.exit_code == 0 and Image.open(tmp_path / "o2" / "000.png").size == (120, 80)
+    bad = runner.invoke(
+        app, ["translate", str(ckpt), str(src), str(tmp_path / "o3"), "--resize", "-5"]
+    )
+    assert bad.exit_code == 2 and "--resize" in bad.output and not (tmp_path / "o3").exists()
+
+
 def test_cli_passes_its_options_through(tmp_path: Path, monkeypatch) -> None:
     import translkit.inference.files as files
 
@@ -195,7 +223,7 @@ def test_cli_passes_its_options_through(tmp_path: Path, monkeypatch) -> None:
     assert runner.invoke(app, args).exit_code == 0
     assert seen["direction"] == "b2a" and seen["batch_size"] == 3 and seen["tile"] == 256
     assert seen["overlap"] == 16 and seen["channels_last"] is False and seen["device"] == "cpu"
-    assert seen["compile"] is True
+    assert seen["compile"] is True and seen["resize"] is None  # None: a model's own size
 
 
 def test_compile_wraps_the_optimised_copy(monkeypatch) -> None:

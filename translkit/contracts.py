@@ -555,6 +555,10 @@ class PretrainedModel:
     :param homepage: where it is described or published.
     :param card: the rest of the model card (training details, measured metrics) as
         free text, shown by ``translkit models info``.
+    :param input_size: the shorter side, in pixels, of the images it learned from (its
+        recipe's ``data.load_size``): ``translate``, ``score`` and ``demo`` scale larger
+        images down to it first unless told otherwise (``--resize``); 0: each image at
+        its own size.
     """
 
     name: str
@@ -567,6 +571,7 @@ class PretrainedModel:
     recipe: str | Traversable = ""
     homepage: str = ""
     card: str = ""
+    input_size: int = 0
 
     @property
     def directions(self) -> tuple[str, ...]:

@@ -39,6 +39,7 @@ __all__ = [
     "cached_path",
     "check_model",
     "create_model",
+    "default_resize",
     "load_generators",
     "model_name",
     "recipe_text",
@@ -83,7 +84,17 @@ def check_model(model: Any, name: str, plugin: str = "?") -> PretrainedModel:
             raise bad(f"{w.direction} weights {w.resource.name!r} must be a .safetensors file")
     if len(set(model.directions)) != len(model.weights):
         raise bad("two weights files have the same direction")
+    if not isinstance(model.input_size, int) or model.input_size < 0:
+        raise bad(f"input_size must be a whole number of pixels ≥ 0, got {model.input_size!r}")
     return model
+
+
+def default_resize(source: str | Path, registries: Registries) -> int:
+    """How far ``translate``/``score``/``demo`` scale images down by default for
+    ``source``: a registered model's ``input_size``; 0 (each image at its own size) for a
+    path."""
+    name = model_name(source, registries)
+    return create_model(registries, name).input_size if name else 0
 
 
 def model_name(source: str | Path, registries: Registries) -> str | None:

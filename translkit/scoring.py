@@ -241,6 +241,7 @@ def score_generators(
     inception_weights: str | None = None,
     batch_size: int = 8,
     progress: bool = False,
+    resize: int = 0,
 ) -> ScoreResult:
     """Translate ``data.root``'s test splits with each generator and score each direction.
 
@@ -249,6 +250,9 @@ def score_generators(
     :param metrics: metric names; the truth metrics are added for a direction whose
         truth folder (``testA_truth``/``testB_truth``) exists.
     :param out_dir: translations are written to ``out_dir/<direction>/``.
+    :param resize: test images are scaled down to this shorter side before translating
+        (:func:`~translkit.inference.files.scale_down`; 0: each at its own size); the real
+        images they are compared with are not.
     :returns: keys ``"a2b/<key>"``, ``"b2a/<key>"``.
     """
     from translkit.inference.files import plan_outputs, translate_files
@@ -265,12 +269,20 @@ def score_generators(
         fake = Path(out_dir) / direction
         # fp32 whatever the CPU: scores must not depend on the machine that computes them
         translator = Translator(net, device=device, batch_size=batch_size, precision="fp32")
-        report = translate_files(translator, plan_outputs(src, fake))
+        report = translate_files(translator, plan_outputs(src, fake), resize=resize)
         if report.failed:
             _, reason = report.failed[0]
             raise MetricError(f"{len(report.failed)} test image(s) failed to translate: {reason}")
         part = _score_direction(
-            fake, root, direction, metrics, registries, device, inception_weights, progress
+            fake,
+            root,
+            direction,
+            metrics,
+            registries,
+            device,
+            inception_weights,
+            progress,
+            truth=_scaled_truth(root, direction, Path(out_dir), resize),
         )
         total.update(part.prefixed(direction))
     return total
@@ -286,11 +298,13 @@ def _score_direction(
     inception_weights: str | None,
     progress: bool,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    truth: Path | None = None,
 ) -> ScoreResult:
     """``metrics`` of the translations ``fake`` of ``root``'s test split in ``direction``
-    (plus the truth metrics where the truth folder exists)."""
+    (plus the truth metrics where the truth folder exists; ``truth`` replaces it, e.g.
+    scaled as the inputs were)."""
     real = root / TEST_SPLITS[direction][1]
-    truth = root / TRUTH_SPLITS[direction]
+    truth = truth or root / TRUTH_SPLITS[direction]
     names = list(metrics)
     if truth.is_dir():
         names += [m for m in TRUTH_METRICS if m in registries.metrics and m not in names]
@@ -337,6 +351,27 @@ def colour_transfer(src: Path, out: Path, reference: Sequence[Path]) -> None:
         Image.fromarray(y).save(dest)
 
 
+def _scaled_truth(root: Path, direction: str, out_dir: Path, resize: int) -> Path | None:
+    """The ground-truth twins scaled down as the inputs were (``None``: as they are)."""
+    truth = root / TRUTH_SPLITS[direction]
+    if not resize or not truth.is_dir():
+        return None
+    scaled = out_dir / "truth" / direction
+    return scaled if scaled.is_dir() else _scaled_copy(truth, scaled, resize)
+
+
+def _scaled_copy(src: Path, out: Path, resize: int) -> Path:
+    """``src``'s images scaled down to a shorter side of ``resize`` (PNG, same stems)."""
+    from translkit.data.io import list_images, load_rgb
+    from translkit.inference.files import scale_down
+
+    for path in list_images(src):
+        dest = out / path.relative_to(src).with_suffix(".png")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        scale_down(load_rgb(path), resize).save(dest)
+    return out
+
+
 def score_baselines(
     data: Any,
     metrics: Sequence[str],
@@ -348,6 +383,7 @@ def score_baselines(
     inception_weights: str | None = None,
     progress: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    resize: int = 0,
 ) -> dict[str, ScoreResult]:
     """Score :data:`BASELINES` like a model's translations of ``data.root``'s test splits:
     ``copy_input`` (the test images themselves) and ``colour_transfer`` (each test image's
@@ -355,6 +391,8 @@ def score_baselines(
     that does no better than these has not learnt the target domain.
 
     :param options: per-metric factory options, as for :func:`score_folders`.
+    :param resize: the test images scaled down first, as the model's inputs were
+        (:func:`score_generators`).
     :returns: baseline name -> result with keys ``"a2b/<key>"``, ``"b2a/<key>"``.
     """
     from translkit.data.io import list_images
@@ -367,6 +405,8 @@ def score_baselines(
         if not src.is_dir():
             raise MetricError(f"test folder {src} does not exist (data.root = {root})")
         target_train = root / ("trainB" if direction == "a2b" else "trainA")
+        if resize:
+            src = _scaled_copy(src, Path(out_dir) / "copy_input" / direction, resize)
         fakes = {"copy_input": src}
         if "colour_transfer" in out:
             moved = Path(out_dir) / "colour_transfer" / direction
@@ -384,6 +424,7 @@ def score_baselines(
                 inception_weights,
                 progress,
                 options,
+                truth=_scaled_truth(root, direction, Path(out_dir), resize),
             )
             out[name].update(part.prefixed(direction))
     return out
@@ -400,6 +441,7 @@ def score_run(
     data_root: str | Path | None = None,
     progress: bool = False,
     baselines: bool | None = None,
+    resize: int = 0,
 ) -> dict[str, Any]:
     """Score a run directory's checkpoint on its test splits; write ``scores.json``.
 
@@ -417,6 +459,8 @@ def score_run(
     :param data_root: overrides the recipe's ``data.root``.
     :param baselines: also score :data:`BASELINES` on the same metrics (``scores.json``'s
         ``baselines``); ``None``: when a metric asks for them (``baselines = True``).
+    :param resize: scale test images down to this shorter side before translating them
+        (:func:`score_generators`; 0: each at its own size).
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
     from translkit.checkpoint import load_generators, load_model
@@ -463,6 +507,7 @@ def score_run(
                 device=device,
                 inception_weights=weights,
                 progress=progress,
+                resize=resize,
             )
             if baselines is None:
                 baselines = any(
@@ -479,6 +524,7 @@ def score_run(
                     device=device,
                     inception_weights=weights,
                     progress=progress,
+                    resize=resize,
                 )
         result.update(part)
     if not result.values:
@@ -487,6 +533,7 @@ def score_run(
         "run_dir": str(run.path),
         "checkpoint": str(path),
         "data_root": data.root,
+        "resize": resize,
         "metrics": names,
         "scores": result.values,
         "goals": result.goals,
@@ -509,14 +556,17 @@ def score_model(
     device: str = "cpu",
     inception_weights: str | None = None,
     progress: bool = False,
+    resize: int | None = None,
 ) -> dict[str, Any]:
     """Score a registered pretrained model (:mod:`translkit.pretrained`) on the test splits
     of ``data_root``; nothing is written (a model has no run directory).
 
+    :param resize: test images scaled down to this shorter side first
+        (:func:`score_generators`); ``None``: the model's ``input_size``.
     :returns: ``model``, ``checkpoint`` (its first weights file), ``data_root``,
-        ``metrics``, ``scores``, ``goals``, ``info``, ``seconds``.
+        ``resize``, ``metrics``, ``scores``, ``goals``, ``info``, ``seconds``.
     """
-    from translkit.pretrained import load_generators
+    from translkit.pretrained import default_resize, load_generators
 
     if data_root is None:
         raise MetricError(
@@ -533,6 +583,8 @@ def score_model(
         names, registries, inception_weights=inception_weights, required=metrics or ()
     )
     started = time.perf_counter()
+    if resize is None:
+        resize = default_resize(name, registries)
     loaded = load_generators(name, registries)
     with tempfile.TemporaryDirectory(prefix="translkit-score-") as tmp:
         result = score_generators(
@@ -544,11 +596,13 @@ def score_model(
             device=device,
             inception_weights=inception_weights,
             progress=progress,
+            resize=resize,
         )
     return {
         "model": name,
         "checkpoint": str(loaded.source),
         "data_root": str(data_root),
+        "resize": resize,
         "metrics": names,
         "scores": result.values,
         "goals": result.goals,

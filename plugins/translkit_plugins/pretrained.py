@@ -25,6 +25,7 @@ from .datasets import STUDY_CITATION
 __all__ = [
     "BUILTIN",
     "LEATHER_DENIM_GENERATOR",
+    "LEATHER_DENIM_INPUT_SIZE",
     "LEATHER_DENIM_METHOD",
     "LEATHER_DENIM_WEIGHTS",
     "WEIGHTS",
@@ -41,6 +42,8 @@ LEATHER_DENIM_WEIGHTS: dict[str, tuple[int, str]] = {
     "a2b": (1979964, "4e1e4584eb73cf79e6dbfa218bced8b632991d79690fdd2ae03a857d75f996b2"),
     "b2a": (1979964, "25844c501311a57e0914d9be6a40c86bc474bfdeb6083ce4a78c4780c7d91650"),
 }
+#: leather_denim_fast.toml's data.load_size: the scale its generators learned garments at.
+LEATHER_DENIM_INPUT_SIZE = 143
 #: The method and registered generator of leather_denim_fast.toml's run.
 LEATHER_DENIM_METHOD = "cyclegan"
 LEATHER_DENIM_GENERATOR = "resnet"
@@ -63,9 +66,11 @@ def leather_denim(folder: Traversable = WEIGHTS) -> PretrainedModel:
         recipe=folder / "leather_denim_fast.toml",
         homepage="https://github.com/JihoonAndyKim/CS230-Final-Project",
         card="CycleGAN, ResNet-6 generators (ngf 16, instance norm, resize-convolution "
-        "upsampling), trained at 128 px for 2,860 steps of batch 4 on 2 CPU cores; translates "
-        "photos around 200-600 px best (it learned garments at the scale of a 143 px photo). "
+        "upsampling), trained at 128 px for 2,860 steps of batch 4 on 2 CPU cores. It learned "
+        "garments at the scale of a 143 px photo, so larger photos are scaled down to a "
+        "shorter side of 143 px before translating (--resize 0 keeps their size). "
         "Measured metrics and test grids: docs/models.md and docs/results.md",
+        input_size=LEATHER_DENIM_INPUT_SIZE,
     )
 
 

@@ -36,6 +36,15 @@ def demo(
         "--precision",
         help="auto (bf16 where the device has native bf16, else fp32), fp32, bf16 or fp16.",
     ),
+    resize: int = typer.Option(
+        None,
+        "--resize",
+        min=0,
+        help="Scale uploads whose shorter side is longer down to N px first (the scale the "
+        "model learned at). Default: a model's input size, else 0 (each at its own size).",
+        show_default=False,
+        rich_help_panel=_LARGE,
+    ),
     tile: int = typer.Option(
         1024,
         "--tile",
@@ -67,7 +76,8 @@ def demo(
         False, "--examples", help="With --export: copy a few test images into the folder."
     ),
 ) -> None:
-    """Try a model in the browser: drop images, see them translated at their own size."""
+    """Try a model in the browser: drop images, see them translated (at their own size,
+    unless --resize or a model's input size scales them down)."""
     check_directions(*(direction or ()))
     import translkit
 
@@ -82,6 +92,7 @@ def demo(
             directions=direction or (),
             overwrite=overwrite,
             examples=examples,
+            resize=resize,
         )
         typer.echo(f"wrote {out}: run it with `python {out / 'app.py'}`, or push it to a Space")
         return
@@ -104,6 +115,7 @@ def demo(
         precision=precision,
         tile=tile,
         overlap=overlap,
+        resize=resize,
     )
 
 

@@ -99,6 +99,12 @@ def info(
         ("method", model.method),
         ("generator", model.generator),
         ("directions", ", ".join(model.directions)),
+        (
+            "input size",
+            f"photos are scaled down to a shorter side of {model.input_size} px (--resize)"
+            if model.input_size
+            else "each image at its own size",
+        ),
         ("size", format_bytes(model.size)),
     ]
     for w in model.weights:

@@ -74,6 +74,15 @@ def score(
         "asks for them, e.g. domain).",
         rich_help_panel="Baselines",
     ),
+    resize: int = typer.Option(
+        None,
+        "--resize",
+        min=0,
+        help="Scale test images whose shorter side is longer down to N pixels before "
+        "translating (the scale the model learned at). Default: a model's input size, "
+        "else 0 (each image at its own size).",
+        show_default=False,
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -99,9 +108,10 @@ def score(
             raise TranslkitError(
                 "score two folders with both --real DIR and --fake DIR (no RUN_DIR)"
             )
-        if baselines:
+        if baselines or resize:
             raise TranslkitError(
-                "--baselines scores a dataset's test splits: give a RUN_DIR, not --real/--fake"
+                f"{'--baselines' if baselines else '--resize'} applies to a RUN_DIR or MODEL "
+                "(it translates a dataset's test splits), not to --real/--fake"
             )
         result = score_folders(
             fake,
@@ -136,6 +146,7 @@ def score(
             device=device,
             inception_weights=weights,
             progress=not as_json,
+            resize=resize,
         )
     else:
         out = score_run(
@@ -148,6 +159,7 @@ def score(
             data_root=data_root,
             progress=not as_json,
             baselines=baselines,
+            resize=resize or 0,
         )
     for line in skipped_lines(out.get("skipped") or {}):  # one line per reason, on stderr
         typer.echo(line, err=True)

@@ -33,6 +33,15 @@ def translate(
     ),
     direction: str = typer.Option("a2b", "--direction", "-d", help="a2b or b2a."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
+    resize: int = typer.Option(
+        None,
+        "--resize",
+        min=0,
+        help="Scale images whose shorter side is longer down to N pixels first (aspect kept; "
+        "the outputs have that size): the scale the model learned at. Default: a model's "
+        "input size (`translkit models info NAME`), else 0 (each image at its own size).",
+        show_default=False,
+    ),
     tile: int = typer.Option(
         0,
         "--tile",
@@ -77,7 +86,8 @@ def translate(
     ),
     plugin: list[str] = plugin_option(),
 ) -> None:
-    """Translate images with one direction of a trained generator, keeping each size.
+    """Translate images with one direction of a trained generator, keeping each size
+    (unless --resize, or a model's input size, scales them down).
 
     Inputs are never written over. Existing outputs are skipped unless --overwrite;
     files that are not images are left alone and counted.
@@ -108,6 +118,7 @@ def translate(
             channels_last=channels_last,
             compile=compile,
             overwrite=overwrite,
+            resize=resize,
             on_total=lambda n: bar.update(task, total=n),
             on_done=lambda n: bar.advance(task, n),
         )

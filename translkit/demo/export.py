@@ -27,7 +27,9 @@ from translkit.demo.model import (
 from translkit.errors import TranslkitError
 from translkit.fileio import write_text_atomic
 from translkit.inference.export import export_generator
+from translkit.inference.files import check_resize
 from translkit.plugin_manager import BUILTIN_DISTRIBUTION, ENTRY_POINT_GROUP
+from translkit.pretrained import default_resize
 from translkit.pretrained import load_generators as load_named
 from translkit.registry import Registries
 
@@ -130,6 +132,7 @@ def export_demo(
     directions: list[str] | tuple[str, ...] = (),
     overwrite: bool = False,
     examples: bool = False,
+    resize: int | None = None,
 ) -> Path:
     """Write a demo app folder for ``source`` (a checkpoint, run directory or
     registered model name) to ``out``.
@@ -138,6 +141,8 @@ def export_demo(
         distribution found for ``requirements.txt``); nothing is imported.
     :param overwrite: replace an existing non-empty ``out`` (refused otherwise).
     :param examples: copy a few test images of a run directory into ``examples/``.
+    :param resize: the app scales uploads down to this shorter side (``None``: a
+        registered model's ``input_size``, else 0).
     :returns: ``out``.
     """
     source, out = Path(source), Path(out)
@@ -147,6 +152,8 @@ def export_demo(
     loaded: Generators = load_named(source, registries)
     chosen = choose_directions(loaded.nets, directions, loaded.source)
     info = describe(loaded)
+    info["resize"] = default_resize(source, registries) if resize is None else resize
+    check_resize(info["resize"])
     names = {info["generator"]} if loaded.nets else set()
     requirements = _requirements(registries, names)
     origin = source if loaded.info.get("model") else loaded.source  # a model: one file each

@@ -16,8 +16,10 @@ from typing import Any
 from translkit.checkpoint import Generators, load_generators
 from translkit.data.io import TEST_SPLITS, list_images, load_rgb
 from translkit.errors import CheckpointError, DataError, TranslkitError
+from translkit.inference.files import check_resize
 from translkit.inference.translate import Precision, Translator
 from translkit.models import DIRECTIONS, pick_direction
+from translkit.pretrained import default_resize
 from translkit.pretrained import load_generators as load_named
 from translkit.registry import Registries
 from translkit.rundir import RunDir
@@ -46,6 +48,7 @@ def load_demo_model(
     tile: int = 1024,
     overlap: int = 32,
     batch_size: int = 8,
+    resize: int | None = None,
 ) -> tuple[dict[str, Translator], dict[str, Any]]:
     """Translators per direction and the model's description, from what the user named.
 
@@ -55,16 +58,28 @@ def load_demo_model(
         ``translkit demo --export``, or a registered model's name (a path that exists wins).
     :param registries: where generator names are looked up (nothing is imported).
     :param directions: the directions to serve (default: every one the model has).
+    :param resize: uploads are scaled down to this shorter side before translating
+        (:func:`~translkit.inference.files.scale_down`); ``None``: a registered model's
+        ``input_size`` (an exported app's recorded one), else 0.
     :returns: ``({direction: Translator}, info)``; ``info`` holds ``name``, ``method``,
         ``generator``, ``generator_options``, ``epoch``, ``weights``, ``checkpoint``,
-        ``device``, ``precision``, ``tile``, ``overlap`` and ``directions``.
+        ``device``, ``precision``, ``tile``, ``overlap``, ``resize`` and ``directions``.
     """
     source = Path(source)
     if (source / APP_MODEL_FILE).is_file():
         nets, info = _load_app_folder(source, registries)
+        default = info.get("resize", 0)
+        if not isinstance(default, int) or isinstance(default, bool) or default < 0:
+            raise CheckpointError(
+                f"{source / APP_MODEL_FILE}: resize must be a whole number of pixels ≥ 0, "
+                f"got {default!r}"
+            )
     else:
         loaded = load_named(source, registries, directions=directions)
         nets, info = loaded.nets, describe(loaded)
+        default = default_resize(source, registries)
+    info["resize"] = default if resize is None else resize
+    check_resize(info["resize"])
     chosen = choose_directions(nets, directions, source)
     translators = {
         d: Translator(

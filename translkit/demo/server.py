@@ -125,14 +125,15 @@ def header_size(data: bytes, max_pixels: int) -> tuple[int, int]:
     return width, height
 
 
-def translate_upload(translator: Translator, data: bytes) -> bytes:
-    """Decode an upload (any mode → RGB, EXIF applied), translate it, encode it as PNG."""
+def translate_upload(translator: Translator, data: bytes, resize: int = 0) -> bytes:
+    """Decode an upload (any mode → RGB, EXIF applied), scale it down to a shorter side of
+    ``resize`` pixels (0: keep its size), translate it, encode it as PNG."""
     try:
         img = load_rgb(io.BytesIO(data), name="the uploaded file")
     except DataError as err:
         raise UploadRejected(422, str(err)) from None
     try:
-        out = translate_image(translator, img)
+        out = translate_image(translator, img, resize=resize)
     except Exception as err:  # e.g. out of memory: say so, as JSON (never a bare 500)
         first = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
         raise UploadRejected(500, f"translation failed: {first}") from None
@@ -257,7 +258,9 @@ class _Routes:
         async with self.queue.slot():
             data = await _read_upload(request, self.limits.max_bytes)
             width, height = header_size(data, self.limits.max_pixels)
-            png = await self.queue.run(translate_upload, self.translators[direction], data)
+            png = await self.queue.run(
+                translate_upload, self.translators[direction], data, self.info.get("resize", 0)
+            )
         headers = {
             "X-Translkit-Seconds": f"{time.perf_counter() - started:.3f}",  # waiting included
             "X-Translkit-Size": f"{width}x{height}",

@@ -22,7 +22,7 @@ from translkit.fileio import atomic_path, ensure_writable
 from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator
 from translkit.models import pick_direction
-from translkit.pretrained import load_generators
+from translkit.pretrained import default_resize, load_generators
 from translkit.registry import Registries
 from translkit.threads import ThreadGovernor, thread_budget
 
@@ -30,6 +30,7 @@ __all__ = [
     "TranslateReport",
     "image_to_tensor",
     "plan_outputs",
+    "scale_down",
     "tensor_to_image",
     "translate_checkpoint",
     "translate_files",
@@ -70,6 +71,29 @@ def tensor_to_image(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr.permute(1, 2, 0).cpu().numpy(), "RGB")
 
 
+def check_resize(resize: int) -> None:
+    if resize < 0:
+        raise TranslkitError(
+            f"resize must be ≥ 0 pixels (0: each image at its own size), got {resize}"
+        )
+
+
+def scale_down(img: Image.Image, resize: int) -> Image.Image:
+    """``img`` scaled (bicubic, aspect kept) so that its shorter side is ``resize`` pixels,
+    when it is longer; smaller images and ``resize = 0`` are returned as they are.
+
+    A generator learns textures at the scale of its training crops: a 12-megapixel photo
+    translated at its own size shows it garments twenty times larger than it ever saw.
+    """
+    check_resize(resize)
+    width, height = img.size
+    if resize == 0 or min(width, height) <= resize:
+        return img
+    scale = resize / min(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
 def plan_outputs(source: Path, output: Path) -> list[tuple[Path, Path]]:
     """Pairs ``(input, output)`` to translate, replacing existing outputs (see
     :func:`~translkit.inference.plan.plan_translation`, which keeps them by default)."""
@@ -82,9 +106,10 @@ def _save_atomic(img: Image.Image, path: Path) -> None:
         img.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
 
 
-def translate_image(translator: Translator, img: Image.Image) -> Image.Image:
-    """Translate one decoded RGB image (as :func:`~translkit.data.io.load_rgb` returns)."""
-    return tensor_to_image(translator(image_to_tensor(img)[None])[0])
+def translate_image(translator: Translator, img: Image.Image, *, resize: int = 0) -> Image.Image:
+    """Translate one decoded RGB image (as :func:`~translkit.data.io.load_rgb` returns),
+    first scaled down to a shorter side of ``resize`` pixels (:func:`scale_down`)."""
+    return tensor_to_image(translator(image_to_tensor(scale_down(img, resize))[None])[0])
 
 
 def translate_files(
@@ -93,11 +118,15 @@ def translate_files(
     *,
     on_done: Callable[[int], None] | None = None,
     threads: ThreadGovernor | None = None,
+    resize: int = 0,
 ) -> TranslateReport:
     """Translate ``(input, output)`` pairs, batching images of equal size.
 
     :param threads: a :class:`~translkit.threads.ThreadGovernor` to consult between batches.
+    :param resize: scale images whose shorter side is longer down to this many pixels
+        first (:func:`scale_down`); the outputs have that size. 0: each at its own size.
     """
+    check_resize(resize)  # a bad value fails before any work
     report = TranslateReport()
     groups: dict[tuple[int, int] | None, list[tuple[Path, Path]]] = defaultdict(list)
     for pair in pairs:
@@ -110,19 +139,20 @@ def translate_files(
         for i in range(0, len(members), step):
             if threads is not None:
                 threads.tick()
-            _translate_batch(translator, members[i : i + step], report)
+            _translate_batch(translator, members[i : i + step], report, resize)
             if on_done:
                 on_done(len(members[i : i + step]))
     return report
 
 
 def _translate_batch(
-    translator: Translator, batch: list[tuple[Path, Path]], report: TranslateReport
+    translator: Translator, batch: list[tuple[Path, Path]], report: TranslateReport, resize: int
 ) -> None:
     loaded: list[tuple[Path, Path, torch.Tensor]] = []
     for src, dst in batch:
         try:
-            loaded.append((src, dst, image_to_tensor(load_rgb(src))))
+            img = scale_down(load_rgb(src), resize)  # as the demo does: the same pixels
+            loaded.append((src, dst, image_to_tensor(img)))
         except TranslkitError as err:
             report.failed.append((src, str(err)))
         except Exception as err:  # a decoder's own bug: this file fails, the rest go on
@@ -174,6 +204,7 @@ def translate_checkpoint(
     channels_last: bool | None = None,
     compile: bool = False,
     overwrite: bool = False,
+    resize: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> TranslateReport:
@@ -183,9 +214,15 @@ def translate_checkpoint(
     Inputs are never written over (:mod:`translkit.inference.plan`); existing outputs
     are kept and counted in ``skipped`` unless ``overwrite``.
 
+    :param resize: scale larger images down to this shorter side first (see
+        :func:`translate_files`; 0: each at its own size). ``None``: a registered model's
+        ``input_size``, else 0.
     :param on_total: called once with the number of files to translate (a progress bar).
     :param on_done: called with the number of files finished after each batch.
     """
+    if resize is None:
+        resize = default_resize(checkpoint, registries)
+    check_resize(resize)
     loaded = load_generators(checkpoint, registries, directions=[direction])
     net = pick_direction(loaded.nets, direction, loaded.source)
     plan = plan_translation(Path(source), Path(output), overwrite=overwrite)
@@ -205,7 +242,7 @@ def translate_checkpoint(
     if on_total:
         on_total(len(pairs))
     governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
-    report = translate_files(translator, pairs, on_done=on_done, threads=governor)
+    report = translate_files(translator, pairs, on_done=on_done, threads=governor, resize=resize)
     report.skipped = [dst for _, dst in plan.existing]
     report.not_images = plan.not_images
     report.failed = plan.refused + report.failed

@@ -34,6 +34,7 @@ function renderModel(model) {
     ["checkpoint", model.checkpoint],
     ["device", model.device],
     ["precision", model.precision],
+    ["input", model.resize ? `scaled down to a shorter side of ${model.resize} px` : "each image at its own size"],
     ["tiles", model.tile ? `${model.tile} px, ${model.overlap} px overlap` : "whole images"],
   ];
   $("model").replaceChildren(
