@@ -5,7 +5,7 @@ Scores one run's generators on its test splits with the offline ``domain`` metri
 ``translate``/``export`` use), the raw weights of the last step, and the EMA weights
 exported with ``translkit export --half`` (stored as fp16, read back and computed in fp32).
 
-    python benchmarks/weights_variants.py runs/leather_denim_fast_s0
+    python benchmarks/weights_variants.py runs/leather_denim_fast_s0 --resize 143
 """
 
 from __future__ import annotations
@@ -43,10 +43,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--checkpoint", default="latest", help="best, latest or a file")
+    parser.add_argument(
+        "--resize",
+        type=int,
+        default=0,
+        help="scale test images down to this shorter side first (translkit score --resize)",
+    )
     args = parser.parse_args()
     registries = translkit.get_registry()
     threads = torch.get_num_threads()
     print(f"CPU: {cpu_info().describe()}; torch {torch.__version__}, {threads} threads")
+    print(
+        f"test images scaled down to a shorter side of {args.resize} px"
+        if args.resize
+        else "test images at their own size"
+    )
     checkpoint = checkpoint_source(args.run_dir, args.checkpoint)
     variants = {
         "EMA, fp32": lambda _: translkit.load_generators(checkpoint, registries).nets,
@@ -61,7 +72,9 @@ def main() -> None:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
-            scores = score_generators(load(out), data, ["domain"], registries, out_dir=out / "fake")
+            scores = score_generators(
+                load(out), data, ["domain"], registries, out_dir=out / "fake", resize=args.resize
+            )
         rows.append((name, scores.values, time.perf_counter() - started))
     head = [f"{d}/{k}" for d in ("a2b", "b2a") for k in KEYS]
     print("| weights | " + " | ".join(head) + " | s |")
