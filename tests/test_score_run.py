@@ -183,3 +183,25 @@ def test_cli_scores_a_run_with_the_recipe_weights(tmp_path: Path, data_root: Pat
     scores = json.loads((run / "scores.json").read_text())["scores"]
     assert {"a2b/kid", "b2a/kid", "a2b/psnr"} <= set(scores) and "b2a/psnr" not in scores
     assert scores["a2b/kid"] != 0
+
+
+def test_no_ema_scores_the_raw_weights_of_a_run_that_kept_an_ema(tmp_path: Path) -> None:
+    from training_support import tiny_recipe
+
+    from translkit.checkpoint import load_model
+    from translkit.evaluation import test_objective
+    from translkit.training import train
+
+    recipe = tiny_recipe(tmp_path, train={"ema": 0.5}, eval={"every": 0})
+    run = train(recipe).run_dir
+    args = ["score", str(run), "-m", "objective", "-c", "latest", "--json"]
+    scored = {}
+    for flag in ("--ema", "--no-ema"):
+        result = runner.invoke(app, [*args, flag])
+        assert result.exit_code == 0, result.output
+        scored[flag] = json.loads(result.stdout)
+    assert scored["--ema"]["ema"] is True and scored["--no-ema"]["ema"] is False
+    raw, _, _ = load_model(run, get_registry(), use_ema=False, which="latest")
+    expected = test_objective(raw, recipe.data, device="cpu")
+    assert scored["--no-ema"]["scores"] == pytest.approx(expected)
+    assert scored["--ema"]["scores"] != pytest.approx(expected)  # the EMA differs after 4 steps

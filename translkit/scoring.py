@@ -442,6 +442,7 @@ def score_run(
     progress: bool = False,
     baselines: bool | None = None,
     resize: int = 0,
+    ema: bool = True,
 ) -> dict[str, Any]:
     """Score a run directory's checkpoint on its test splits; write ``scores.json``.
 
@@ -461,6 +462,8 @@ def score_run(
         ``baselines``); ``None``: when a metric asks for them (``baselines = True``).
     :param resize: scale test images down to this shorter side before translating them
         (:func:`score_generators`; 0: each at its own size).
+    :param ema: the checkpoint's EMA weights where it has them (``train.ema``); ``False``:
+        the raw weights of its step.
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
     from translkit.checkpoint import load_generators, load_model
@@ -482,7 +485,7 @@ def score_run(
     generators, path = None, None
     if KEY_OBJECTIVE in runnable:
         try:  # the objective needs the whole model: every network, discriminators too
-            model, _, path = load_model(run.path, registries, which=checkpoint)
+            model, _, path = load_model(run.path, registries, use_ema=ema, which=checkpoint)
         except MissingComponentError as err:
             if KEY_OBJECTIVE in required:
                 raise
@@ -493,7 +496,7 @@ def score_run(
             result.values.update(values)
             result.goals.update({k: "min" for k in values})
     if generators is None:  # translating needs only the generators
-        loaded = load_generators(run.path, registries, which=checkpoint)
+        loaded = load_generators(run.path, registries, use_ema=ema, which=checkpoint)
         generators, path = loaded.nets, loaded.source
     folder_metrics = [m for m in runnable if m != KEY_OBJECTIVE]
     if folder_metrics or not result.values:  # the truth metrics join where truth exists
@@ -534,6 +537,7 @@ def score_run(
         "checkpoint": str(path),
         "data_root": data.root,
         "resize": resize,
+        "ema": ema,
         "metrics": names,
         "scores": result.values,
         "goals": result.goals,

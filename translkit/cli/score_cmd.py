@@ -83,6 +83,12 @@ def score(
         "else 0 (each image at its own size).",
         show_default=False,
     ),
+    ema: bool = typer.Option(
+        True,
+        "--ema/--no-ema",
+        help="A run's EMA weights (train.ema) where it kept them, or the raw weights of the "
+        "checkpoint's step.",
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Feature-extraction batch."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -160,6 +166,7 @@ def score(
             progress=not as_json,
             baselines=baselines,
             resize=resize or 0,
+            ema=ema,
         )
     for line in skipped_lines(out.get("skipped") or {}):  # one line per reason, on stderr
         typer.echo(line, err=True)
