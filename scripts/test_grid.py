@@ -4,7 +4,8 @@
 
 Rows per direction: input, translated, reconstructed (two-way methods); the first
 ``--images`` test images of each domain with the deterministic test transform, from the
-run's ``best.pt`` (else ``latest.pt``), EMA weights when it has them. ``--size N``
+run's ``best.pt`` (else ``latest.pt``), EMA weights when it has them (``--no-ema``: the
+raw ones). ``--size N``
 translates at N px instead of the recipe's test size (the generators are fully
 convolutional; e.g. twice the training size to see texture).
 """
@@ -31,9 +32,12 @@ def main() -> None:
         "--colors", type=int, default=0, help="store as a palette PNG of this many colours"
     )
     parser.add_argument("--size", type=int, default=0, help="translate at N px (0: the recipe's)")
+    parser.add_argument("--no-ema", action="store_true", help="the raw weights, not the EMA")
     args = parser.parse_args()
     registries = translkit.get_registry()
-    model, _, path = translkit.load_model(args.run_dir, registries, which=args.checkpoint)
+    model, _, path = translkit.load_model(
+        args.run_dir, registries, which=args.checkpoint, use_ema=not args.no_ema
+    )
     data = model.recipe.data
     if args.size:
         data = dataclasses.replace(data, load_size=args.size, crop_size=args.size)

@@ -37,10 +37,10 @@ __all__ = [
 WEIGHTS: Traversable = resources.files(__package__) / "weights"
 
 #: direction -> (size in bytes, sha256) of ``weights/leather_denim_<direction>.safetensors``
-#: (``translkit export runs/leather_denim_fast -f safetensors -d DIRECTION``).
+#: (``translkit export runs/leather_denim_fast -f safetensors -d DIRECTION --no-ema``).
 LEATHER_DENIM_WEIGHTS: dict[str, tuple[int, str]] = {
-    "a2b": (1979964, "4e1e4584eb73cf79e6dbfa218bced8b632991d79690fdd2ae03a857d75f996b2"),
-    "b2a": (1979964, "25844c501311a57e0914d9be6a40c86bc474bfdeb6083ce4a78c4780c7d91650"),
+    "a2b": (1979964, "4b7abcc0225232c5ce3a6ffef6f72605a6ae0a49e4fda7dc6cb88bfaec3b4e57"),
+    "b2a": (1979964, "fe553734d1da43c0d1cda90bcd3cc67003b47a097711249df4e9f953d010806d"),
 }
 #: leather_denim_fast.toml's data.load_size: the scale its generators learned garments at.
 LEATHER_DENIM_INPUT_SIZE = 143
