@@ -106,3 +106,26 @@ def test_examples_translate_and_the_page_is_not_blank(page, tmp_path: Path) -> N
     header = pixels[:30].reshape(-1, 3).mean(axis=0)
     assert header[2] > header[0] and header.mean() < 120  # the dark blue title bar is drawn
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200  # text, images
+
+
+def test_a_scaled_down_translation_is_shown_at_the_inputs_size(browser, tmp_path: Path) -> None:
+    """With --resize (a model's input size), the smaller output is shown enlarged beside its
+    input, and the caption says how large it really is; the download is the real size."""
+    proc, url = start_demo(str(tiny_run_dir(tmp_path / "run")), "--device", "cpu", "--resize", "24")
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+        assert "shorter side of 24 px" in page.inner_text("#model")
+        page.set_input_files("#file", str(_picture(tmp_path / "coat.png", 56, 36)))
+        page.wait_for_selector(".pair.done", timeout=120_000)
+        page.wait_for_function("document.querySelector('.pair.done .output img').style.width")
+        shown = page.eval_on_selector(
+            ".pair.done .output img", "img => [img.naturalWidth, img.naturalHeight, img.width]"
+        )
+        assert shown == [37, 24, 56]
+        assert "37×24 px, shown enlarged" in page.inner_text(".pair.done .output figcaption")
+    finally:
+        context.close()
+        stop_process(proc)

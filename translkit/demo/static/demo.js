@@ -1,5 +1,5 @@
 // translkit demo page: pick or drop images, POST each to api/translate/<direction>,
-// show input and output side by side at the input's own size. No network but this server.
+// show input and output side by side at the input's size. No network but this server.
 "use strict";
 
 const state = { info: null, queue: Promise.resolve(), count: 0 };
@@ -89,6 +89,16 @@ function makePair(blob, name, direction) {
   return { pair, input, output, status, download };
 }
 
+// A model that scales photos down (its input size, --resize) returns a smaller image:
+// shown at the input's width so the two compare side by side; the caption says so.
+function showAtInputSize(view) {
+  const { input, output } = view;
+  if (!input.naturalWidth || output.naturalWidth >= input.naturalWidth) return;
+  output.style.width = `${input.naturalWidth}px`;
+  const caption = output.nextElementSibling;
+  caption.textContent += ` · ${output.naturalWidth}×${output.naturalHeight} px, shown enlarged`;
+}
+
 async function errorMessage(response) {
   try {
     return (await response.json()).error || `HTTP ${response.status}`;
@@ -124,6 +134,7 @@ async function translateOne(blob, name) {
     return;
   }
   const url = URL.createObjectURL(await response.blob());
+  view.output.addEventListener("load", () => showAtInputSize(view), { once: true });
   view.output.src = url;
   view.download.href = url;
   view.download.download = `${stem(name)}-${direction}.png`;
