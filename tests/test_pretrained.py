@@ -483,6 +483,7 @@ def _model(**changes) -> PretrainedModel:
         ({"weights": (ModelWeights("sideways", "0" * 64, 10, url="u"),)}, "must be one of"),
         ({"weights": (ModelWeights("a2b", "0" * 64, 1, url="u"),) * 2}, "same direction"),
         ({"input_size": -1}, "input_size must be a whole number of pixels ≥ 0, got -1"),
+        ({"input_size": True}, "input_size must be a whole number of pixels ≥ 0, got True"),
     ],
 )
 def test_the_contract_is_checked_naming_the_plugin(changes, message) -> None:

@@ -84,7 +84,8 @@ def check_model(model: Any, name: str, plugin: str = "?") -> PretrainedModel:
             raise bad(f"{w.direction} weights {w.resource.name!r} must be a .safetensors file")
     if len(set(model.directions)) != len(model.weights):
         raise bad("two weights files have the same direction")
-    if not isinstance(model.input_size, int) or model.input_size < 0:
+    size = model.input_size
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise bad(f"input_size must be a whole number of pixels ≥ 0, got {model.input_size!r}")
     return model
 
