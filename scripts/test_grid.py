@@ -5,9 +5,8 @@
 Rows per direction: input, translated, reconstructed (two-way methods); the first
 ``--images`` test images of each domain with the deterministic test transform, from the
 run's ``best.pt`` (else ``latest.pt``), EMA weights when it has them (``--no-ema``: the
-raw ones). ``--size N``
-translates at N px instead of the recipe's test size (the generators are fully
-convolutional; e.g. twice the training size to see texture).
+raw ones). ``--size N`` translates at N px instead of the recipe's test size (the
+generators are fully convolutional; e.g. twice the training size to see texture).
 """
 
 from __future__ import annotations

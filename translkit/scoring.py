@@ -356,8 +356,7 @@ def _scaled_truth(root: Path, direction: str, out_dir: Path, resize: int) -> Pat
     truth = root / TRUTH_SPLITS[direction]
     if not resize or not truth.is_dir():
         return None
-    scaled = out_dir / "truth" / direction
-    return scaled if scaled.is_dir() else _scaled_copy(truth, scaled, resize)
+    return _scaled_copy(truth, out_dir / "truth" / direction, resize)
 
 
 def _scaled_copy(src: Path, out: Path, resize: int) -> Path:
@@ -405,6 +404,7 @@ def score_baselines(
         if not src.is_dir():
             raise MetricError(f"test folder {src} does not exist (data.root = {root})")
         target_train = root / ("trainB" if direction == "a2b" else "trainA")
+        truth = _scaled_truth(root, direction, Path(out_dir), resize)  # once for both
         if resize:
             src = _scaled_copy(src, Path(out_dir) / "copy_input" / direction, resize)
         fakes = {"copy_input": src}
@@ -424,7 +424,7 @@ def score_baselines(
                 inception_weights,
                 progress,
                 options,
-                truth=_scaled_truth(root, direction, Path(out_dir), resize),
+                truth=truth,
             )
             out[name].update(part.prefixed(direction))
     return out

@@ -13,38 +13,16 @@ stores it as a palette PNG (small enough to commit).
 from __future__ import annotations
 
 import argparse
-import select
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def start(run_dir: str) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "translkit", "demo", run_dir, "--port", "0", "--device", "cpu"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    while select.select([proc.stdout], [], [], 300)[0]:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        if " at http://" in line:
-            return proc, line.rsplit(" at ", 1)[1].strip()
-        if not line:
-            break
-    proc.kill()
-    sys.exit("the demo did not start")
+# the tests' offline Chromium and their demo subprocess, rather than copies of them
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from browser_support import CHROMIUM, CHROMIUM_ARGS
+from demo_support import start_demo, stop_process
 
 
 def main() -> None:
@@ -53,10 +31,12 @@ def main() -> None:
     parser.add_argument("--upload", type=Path, help="translate this photo (default: an example)")
     parser.add_argument("-o", "--output", type=Path, default=Path(__file__).with_name("demo.png"))
     args = parser.parse_args()
-    proc, url = start(args.run_dir)
+    if CHROMIUM is None:
+        sys.exit("headless Chromium is not installed (Debian: apt install chromium)")
+    proc, url = start_demo(args.run_dir, "--device", "cpu")
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1000, "height": 940})
             page.goto(url)
             page.wait_for_selector("body[data-ready='true']")
@@ -69,8 +49,7 @@ def main() -> None:
             page.screenshot(path=str(shot))
             browser.close()
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        stop_process(proc)
     Image.open(shot).convert("RGB").quantize(colors=256).save(args.output, optimize=True)
     shot.unlink()
     print(f"wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KB)")

@@ -1,10 +1,10 @@
 """Built-in pretrained models, shipped as package data in ``weights/``.
 
-- ``leather_denim``: the generators (EMA weights, fp32) of ``recipes/leather_denim_fast.toml``
-  run with seed 0 on the study's leather ↔ denim photos (both directions, translkit
-  safetensors exports; docs/models.md has its card and measured metrics). Like every
-  built-in model it is registered only when its files are in ``weights/``, so a damaged
-  install never half-works.
+- ``leather_denim``: the generators (last-step weights, fp32) of
+  ``recipes/leather_denim_fast.toml`` run with seed 0 on the study's leather ↔ denim
+  photos (both directions, translkit safetensors exports; docs/models.md has its card and
+  measured metrics). Like every built-in model it is registered only when its files are
+  in ``weights/``, so a damaged install never half-works.
 
 Adding a built-in model is a matter of dropping its files into ``weights/`` and one entry
 in :data:`BUILTIN` with each file's size and sha256 (``sha256sum``, ``stat -c %s``).
