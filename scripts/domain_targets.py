@@ -24,6 +24,7 @@ import statistics
 from pathlib import Path
 
 KEYS = [f"domain_{view}_{what}" for view in ("colour", "texture") for what in ("rate", "fd", "kid")]
+KEYS.append("domain_both_rate")  # absent from scores.json written before it existed
 
 
 def load(run: Path) -> dict:
@@ -51,6 +52,8 @@ def table(direction: str, runs: list[Path], scores: list[dict]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key in KEYS:
         k = f"{direction}/{key}"
+        if any(k not in s["scores"] for s in scores):
+            continue
         values = [s["scores"][k] for s in scores]
         row = [
             key,
@@ -69,7 +72,7 @@ def table(direction: str, runs: list[Path], scores: list[dict]) -> list[str]:
     return lines
 
 
-ROW_KEYS = ["domain_colour_rate", "domain_texture_rate", "domain_texture_fd"]
+ROW_KEYS = ["domain_colour_rate", "domain_texture_rate", "domain_texture_fd", "domain_both_rate"]
 
 
 def rows(runs: list[Path], scores: list[dict]) -> list[str]:

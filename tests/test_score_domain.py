@@ -122,6 +122,24 @@ def test_views_separate_colour_from_texture(data_root: Path, tmp_path: Path) -> 
     assert back["domain_colour_rate"] == back_info["domain_colour_rate@real"] >= 0.9
 
 
+def test_both_rate_counts_only_images_that_fool_every_view(data_root: Path, tmp_path: Path) -> None:
+    """``domain_both_rate``: a recolouring fools the colour view only, warm dots (B's texture
+    in A's colours) the texture view only; neither counts, real target images do."""
+    recoloured = tmp_path / "recoloured"
+    colour_transfer(data_root / "testA", recoloured, sorted((data_root / "trainB").iterdir()))
+    warm_dots = tmp_path / "warm_dots"
+    write_domain(warm_dots, 16, "dots", warm=True, seed=7)
+    real, info = _metric_values(data_root, data_root / "testB")
+    assert real["domain_both_rate"] == info["domain_both_rate@real"] >= 0.9
+    for fooled_view, folder in (("colour", recoloured), ("texture", warm_dots)):
+        values, _ = _metric_values(data_root, folder)
+        assert values[f"domain_{fooled_view}_rate"] >= 0.8, fooled_view
+        assert values["domain_both_rate"] <= 0.2, fooled_view
+        assert values["domain_both_rate"] <= min(
+            values["domain_colour_rate"], values["domain_texture_rate"]
+        )
+
+
 def test_classifier_is_cached_by_training_content_and_settings(tmp_path: Path, data_root) -> None:
     root = tmp_path / "data"
     for split in ("trainA", "trainB"):
@@ -189,10 +207,12 @@ def test_cli_prints_model_baselines_and_real_columns(
         assert text in result.output
     for key in ("domain_colour_rate", "domain_texture_fd", "domain_texture_accuracy"):
         assert key in result.output
+    assert "domain_both_rate ↑" in result.output
     saved = json.loads((run / "scores.json").read_text())
     assert set(saved["baselines"]) == {"copy_input", "colour_transfer"}
     copy = saved["baselines"]["copy_input"]["scores"]
     assert copy["a2b/domain_colour_rate"] <= 0.1
+    assert saved["baselines"]["colour_transfer"]["scores"]["a2b/domain_both_rate"] <= 0.2
     assert saved["baselines"]["colour_transfer"]["scores"]["a2b/domain_colour_rate"] >= 0.8
     assert "a2b/domain_texture_fd@real" in saved["info"]
     # classifiers are cached: a second score does not train again

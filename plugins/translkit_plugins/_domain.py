@@ -13,7 +13,9 @@ settings. Two *views*:
   construction (features of the image and its negative averaged). It must decide from
   texture and structure, so a colour transfer does not fool it.
 
-In both views an image's features are averaged with its mirror image's.
+In both views an image's features are averaged with its mirror image's. With both views,
+also the share of translated images that both assign to the target domain
+(``domain_both_rate``): a translation that fools one view only does not count.
 
 From each classifier: the share of translated images it assigns to the target domain,
 and the Fréchet distance and KID between the translated and the real target-domain
@@ -48,6 +50,7 @@ from translkit.data.io import list_images, load_rgb
 from translkit.errors import MetricError
 
 __all__ = [
+    "BOTH_RATE",
     "TRUST",
     "ClassifierSettings",
     "DomainMetric",
@@ -67,6 +70,9 @@ View = Literal["colour", "texture"]
 VIEWS: tuple[View, ...] = ("colour", "texture")
 #: Below this accuracy on the real test split a view's numbers are marked untrustworthy.
 TRUST: dict[str, float] = {"colour": 0.95, "texture": 0.85}
+#: Share of translated images that *every* view assigns to the target domain: an image
+#: that fools one view only (a recolouring, a texture on the wrong colours) does not count.
+BOTH_RATE = "domain_both_rate"
 #: Bumped whenever training or the network changes: old cache files are then ignored.
 VERSION = 2
 #: Images per domain a classifier needs to train on at all.
@@ -472,6 +478,8 @@ class DomainMetric:
             self.goals.update(
                 {f"domain_{v}_rate": "max", f"domain_{v}_fd": "min", f"domain_{v}_kid": "min"}
             )
+        if len(self.settings) > 1:
+            self.goals[BOTH_RATE] = "max"
         #: Fewest images in each folder: a rate in steps of 10 points, a 10-sample covariance.
         self.min_images = min_images
         self.info: dict[str, float] = {}
@@ -519,6 +527,9 @@ class DomainMetric:
 
         values: dict[str, float] = {}
         self.info = {"domain_images": float(len(fake))}
+        # per view, which translated / real target images it assigns to the target domain
+        fake_hits: list[np.ndarray] = []
+        real_hits: list[np.ndarray] = []
         for view, settings in self.settings.items():
             net, path = ensure_classifier(
                 root, settings, Path(inputs.cache_dir) / "domain", progress=inputs.progress
@@ -535,10 +546,12 @@ class DomainMetric:
 
             accuracy = float(np.concatenate([hits(p_src, 1 - target), hits(p_tgt, target)]).mean())
             name = f"domain_{view}"
-            values[f"{name}_rate"] = float(hits(f_fake.prob_b, target).mean())
+            fake_hits.append(hits(f_fake.prob_b, target))
+            real_hits.append(hits(f_real.prob_b, target))
+            values[f"{name}_rate"] = float(fake_hits[-1].mean())
             values[f"{name}_fd"] = frechet_distance(f_fake.features, f_real.features)
             values[f"{name}_kid"] = kernel_distance(f_fake.features, f_real.features)
-            self.info[f"{name}_rate@real"] = float(hits(f_real.prob_b, target).mean())
+            self.info[f"{name}_rate@real"] = float(real_hits[-1].mean())
             self.info[f"{name}_fd@real"] = frechet_distance(f_floor.features, f_real.features)
             self.info[f"{name}_kid@real"] = kernel_distance(f_floor.features, f_real.features)
             self.info[f"{name}_accuracy@real"] = accuracy
@@ -553,4 +566,7 @@ class DomainMetric:
                     100 * accuracy,
                     100 * TRUST[view],
                 )
+        if len(fake_hits) > 1:  # an image fools the pair only if it fools every view
+            values[BOTH_RATE] = float(np.logical_and.reduce(fake_hits).mean())
+            self.info[f"{BOTH_RATE}@real"] = float(np.logical_and.reduce(real_hits).mean())
         return values
