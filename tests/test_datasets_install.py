@@ -95,9 +95,13 @@ def test_a_checksum_mismatch_leaves_nothing_in_place_and_a_rerun_resumes(tmp_pat
     staged = staging_dir(root) / "root"
     assert not (staged / bad).exists() and not (staged / f"{bad}.part").exists()
     assert (staged / "trainA/0.png").read_bytes() == FILES["trainA/0.png"]  # verified, kept
+    # downloads run concurrently: the abort may cancel files still in flight, so which
+    # ones were verified before it varies; none of those is fetched again
+    kept = {p for p in FILES if (staged / p).is_file()}
+    assert kept and bad not in kept
     with FileServer(dict(FILES)) as srv:
         install(files_source(srv.base), root, console=_console())
-    assert [r.path for r in srv.requests] == [bad]  # only the missing file is fetched again
+    assert sorted(r.path for r in srv.requests) == sorted(set(FILES) - kept)
     assert (root / bad).read_bytes() == FILES[bad]
 
 
