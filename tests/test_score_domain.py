@@ -140,6 +140,38 @@ def test_both_rate_counts_only_images_that_fool_every_view(data_root: Path, tmp_
         )
 
 
+def test_structure_tells_a_kept_picture_from_a_replaced_one(
+    data_root: Path, tmp_path: Path
+) -> None:
+    """``domain_structure``: a copy keeps every edge (1), a recolouring nearly all, real
+    target images standing in for the inputs (same names) few — as low as the ``real``
+    column's floor of unrelated pairs. Translations not named after their inputs get none."""
+    recoloured = tmp_path / "recoloured"
+    colour_transfer(data_root / "testA", recoloured, sorted((data_root / "trainB").iterdir()))
+    replaced = tmp_path / "replaced"  # testB's dots under testA's names
+    replaced.mkdir()
+    for src, tgt in zip(
+        sorted((data_root / "testA").iterdir()),
+        sorted((data_root / "testB").iterdir()),
+        strict=True,
+    ):
+        (replaced / src.name).write_bytes(tgt.read_bytes())
+    copy, info = _metric_values(data_root, data_root / "testA")
+    assert copy["domain_structure"] == pytest.approx(1.0)
+    assert info["domain_structure_pairs"] == 16
+    assert _metric_values(data_root, recoloured)[0]["domain_structure"] >= 0.9
+    fooled, _ = _metric_values(data_root, replaced)
+    assert fooled["domain_colour_rate"] >= 0.9 and fooled["domain_texture_rate"] >= 0.9
+    assert fooled["domain_structure"] <= 0.3
+    assert info["domain_structure@real"] <= 0.3
+    unnamed = tmp_path / "unnamed"
+    unnamed.mkdir()
+    for src in sorted((data_root / "testB").iterdir()):
+        (unnamed / f"out_{src.name}").write_bytes(src.read_bytes())
+    values, info = _metric_values(data_root, unnamed)
+    assert "domain_structure" not in values and info["domain_structure_pairs"] == 0
+
+
 def test_classifier_is_cached_by_training_content_and_settings(tmp_path: Path, data_root) -> None:
     root = tmp_path / "data"
     for split in ("trainA", "trainB"):
@@ -203,7 +235,8 @@ def test_cli_prints_model_baselines_and_real_columns(
     assert result.exit_code == 0, result.output
     assert "a2b/domain_texture_untrusted: the classifier's accuracy" in result.output
     assert "domain_colour_untrusted" not in result.output
-    for text in ("a2b (testA → testB)", "b2a", "copy input", "colour transfer", "real"):
+    # (rich may wrap "colour transfer" over two header lines in 80 columns)
+    for text in ("a2b (testA → testB)", "b2a", "copy input", "colour", "transfer", "real"):
         assert text in result.output
     for key in ("domain_colour_rate", "domain_texture_fd", "domain_texture_accuracy"):
         assert key in result.output

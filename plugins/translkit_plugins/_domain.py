@@ -15,7 +15,10 @@ settings. Two *views*:
 
 In both views an image's features are averaged with its mirror image's. With both views,
 also the share of translated images that both assign to the target domain
-(``domain_both_rate``): a translation that fools one view only does not count.
+(``domain_both_rate``): a translation that fools one view only does not count. And how
+much of its input's structure each translation keeps (``domain_structure``, see
+``_structure``): the classifiers cannot tell a translated garment from a blob that
+replaced it.
 
 From each classifier: the share of translated images it assigns to the target domain,
 and the Fréchet distance and KID between the translated and the real target-domain
@@ -48,9 +51,11 @@ from torch import nn
 from translkit.contracts import MetricInputs
 from translkit.data.io import list_images, load_rgb
 from translkit.errors import MetricError
+from translkit_plugins._structure import pair_by_stem, structure_kept, unrelated_pairs
 
 __all__ = [
     "BOTH_RATE",
+    "STRUCTURE",
     "TRUST",
     "ClassifierSettings",
     "DomainMetric",
@@ -73,6 +78,9 @@ TRUST: dict[str, float] = {"colour": 0.95, "texture": 0.85}
 #: Share of translated images that *every* view assigns to the target domain: an image
 #: that fools one view only (a recolouring, a texture on the wrong colours) does not count.
 BOTH_RATE = "domain_both_rate"
+#: How much of its input's edges a translation keeps (``_structure``): the guard against
+#: a translation that fools the classifiers by replacing the picture.
+STRUCTURE = "domain_structure"
 #: Bumped whenever training or the network changes: old cache files are then ignored.
 VERSION = 2
 #: Images per domain a classifier needs to train on at all.
@@ -480,6 +488,7 @@ class DomainMetric:
             )
         if len(self.settings) > 1:
             self.goals[BOTH_RATE] = "max"
+        self.goals[STRUCTURE] = "max"
         #: Fewest images in each folder: a rate in steps of 10 points, a 10-sample covariance.
         self.min_images = min_images
         self.info: dict[str, float] = {}
@@ -569,4 +578,10 @@ class DomainMetric:
         if len(fake_hits) > 1:  # an image fools the pair only if it fools every view
             values[BOTH_RATE] = float(np.logical_and.reduce(fake_hits).mean())
             self.info[f"{BOTH_RATE}@real"] = float(np.logical_and.reduce(real_hits).mean())
+        pairs = pair_by_stem(fake, test_src)
+        self.info["domain_structure_pairs"] = float(len(pairs))
+        if len(pairs) >= self.min_images:  # translations named after their inputs
+            values[STRUCTURE] = structure_kept(pairs)
+            floor = structure_kept(unrelated_pairs(test_src, test_tgt))
+            self.info[f"{STRUCTURE}@real"] = floor
         return values
