@@ -73,6 +73,14 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def recoloured(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """testA colour-transferred to trainB's statistics: fools the colour view only."""
+    out = tmp_path_factory.mktemp("recoloured")
+    colour_transfer(data_root / "testA", out, sorted((data_root / "trainB").iterdir()))
+    return out
+
+
 def _fast_defaults(metrics, monkeypatch: pytest.MonkeyPatch) -> None:
     """`-m domain` with small, fast classifiers: FAST as the factory's defaults."""
     params = inspect.signature(metrics.domain).parameters
@@ -94,18 +102,16 @@ def _metric_values(root: Path, fake: Path, direction: str = "a2b", **options) ->
     return result.values, result.info
 
 
-def test_views_separate_colour_from_texture(data_root: Path, tmp_path: Path) -> None:
+def test_views_separate_colour_from_texture(data_root: Path, recoloured: Path) -> None:
     """Real test images are told apart in both views; a colour transfer of A towards B's
     statistics fools the colour view, not the texture view; copying the input fools none."""
-    moved = tmp_path / "moved"
-    colour_transfer(data_root / "testA", moved, sorted((data_root / "trainB").iterdir()))
     copy, info = _metric_values(data_root, data_root / "testA")
     assert info["domain_colour_accuracy@real"] >= 0.95
     assert info["domain_texture_accuracy@real"] >= 0.9
     assert info["domain_texture_rate@real"] >= 0.9 and info["domain_colour_rate@real"] >= 0.9
     assert not any(k.endswith("_untrusted") for k in info)
     assert copy["domain_colour_rate"] <= 0.1 and copy["domain_texture_rate"] <= 0.1
-    fooled, _ = _metric_values(data_root, moved)
+    fooled, _ = _metric_values(data_root, recoloured)
     assert fooled["domain_colour_rate"] >= 0.8  # warm stripes turned cool read as B by colour
     assert fooled["domain_texture_rate"] <= 0.2  # ... but they are still stripes
     # distances: real-vs-real floor < copy input; in the texture view the colour transfer
@@ -122,11 +128,11 @@ def test_views_separate_colour_from_texture(data_root: Path, tmp_path: Path) -> 
     assert back["domain_colour_rate"] == back_info["domain_colour_rate@real"] >= 0.9
 
 
-def test_both_rate_counts_only_images_that_fool_every_view(data_root: Path, tmp_path: Path) -> None:
+def test_both_rate_counts_only_images_that_fool_every_view(
+    data_root: Path, recoloured: Path, tmp_path: Path
+) -> None:
     """``domain_both_rate``: a recolouring fools the colour view only, warm dots (B's texture
     in A's colours) the texture view only; neither counts, real target images do."""
-    recoloured = tmp_path / "recoloured"
-    colour_transfer(data_root / "testA", recoloured, sorted((data_root / "trainB").iterdir()))
     warm_dots = tmp_path / "warm_dots"
     write_domain(warm_dots, 16, "dots", warm=True, seed=7)
     real, info = _metric_values(data_root, data_root / "testB")
@@ -141,13 +147,11 @@ def test_both_rate_counts_only_images_that_fool_every_view(data_root: Path, tmp_
 
 
 def test_structure_tells_a_kept_picture_from_a_replaced_one(
-    data_root: Path, tmp_path: Path
+    data_root: Path, recoloured: Path, tmp_path: Path
 ) -> None:
     """``domain_structure``: a copy keeps every edge (1), a recolouring nearly all, real
     target images standing in for the inputs (same names) few — as low as the ``real``
     column's floor of unrelated pairs. Translations not named after their inputs get none."""
-    recoloured = tmp_path / "recoloured"
-    colour_transfer(data_root / "testA", recoloured, sorted((data_root / "trainB").iterdir()))
     replaced = tmp_path / "replaced"  # testB's dots under testA's names
     replaced.mkdir()
     for src, tgt in zip(

@@ -23,11 +23,13 @@ from PIL import Image
 
 from translkit.data.io import load_rgb
 
-__all__ = ["SIDE", "edge_correlation", "pair_by_stem", "structure_kept", "unrelated_pairs"]
+__all__ = ["LUMA", "SIDE", "edge_correlation", "pair_by_stem", "structure_kept", "unrelated_pairs"]
 
 #: Shorter side, in pixels, at which edges are compared (the domain classifiers' size).
 SIDE = 96
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+#: ITU-R 601 weights of R, G, B in grey (the domain metric's texture view uses them too).
+LUMA = (0.299, 0.587, 0.114)
+_LUMA = np.array(LUMA, dtype=np.float32)
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
 
 
