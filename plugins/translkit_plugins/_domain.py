@@ -439,7 +439,7 @@ _TARGET = {"a2b": ("testA", "testB", 1), "b2a": ("testB", "testA", 0)}
 #: Real images per folder kept in memory between calls, keyed by folder content.
 _LOADED: dict[tuple[str, int], torch.Tensor] = {}
 #: ``domain_structure``'s floor (test inputs against unrelated target images), by content.
-_FLOORS: dict[str, float] = {}
+_FLOORS: dict[tuple[str, str], float] = {}
 _WARNED: set[tuple[Path, float]] = set()
 
 
@@ -454,7 +454,7 @@ def _files_key(files: Sequence[Path]) -> str:
 
 def _structure_floor(sources: Sequence[Path], targets: Sequence[Path]) -> float:
     """The same for every model and baseline scored on a test split: computed once."""
-    key = f"{len(sources)}:{_files_key([*sources, *targets])}"
+    key = (_files_key(sources), _files_key(targets))
     if key not in _FLOORS:
         _FLOORS[key] = structure_kept(unrelated_pairs(sources, targets))
     return _FLOORS[key]
