@@ -150,8 +150,10 @@ def test_fused_passes_equal_separate_passes(tmp_path: Path, method: str, n: int)
 @pytest.mark.parametrize("n", [1, 2])
 def test_fast_path_is_as_accurate_as_the_plain_path(tmp_path: Path, method: str, n: int):
     """The CPU default (group norms, fused passes) against the plain path in float64: the
-    same function (1e-12), and in fp32 no further from it than the plain fp32 path is
-    (InstanceNorm2d's own fp32 backward is the less accurate of the two kernels)."""
+    same function (1e-12), and in fp32 about as close to it as the plain fp32 path is. Two
+    fp32 computations of one function differ by their reduction order, which each CPU's
+    kernels choose (AVX2, AVX-512, AMX), so "about" is 5 % of the plain path's own error:
+    an exact order of two fp32 errors held only on the CPUs it was first measured on."""
     _, _, truth = _gradients(tmp_path, n, method, torch.float64, **PLAIN)
     fast = {"precision": "fp32", "fuse": "on"}
     engine, _, fast64 = _gradients(tmp_path, n, method, torch.float64, **fast)
@@ -159,7 +161,7 @@ def test_fast_path_is_as_accurate_as_the_plain_path(tmp_path: Path, method: str,
     assert _error(fast64, truth) < 1e-12
     plain_error = _error(_gradients(tmp_path, n, method, **PLAIN)[2], truth)
     fast_error = _error(_gradients(tmp_path, n, method, **fast)[2], truth)
-    assert fast_error <= max(plain_error, 2e-3), (fast_error, plain_error)
+    assert fast_error <= max(1.05 * plain_error, 2e-3), (fast_error, plain_error)
 
 
 @needs_cpu_bf16
