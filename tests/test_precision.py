@@ -122,11 +122,46 @@ def test_cpu_info_reads_this_machine():
     assert set(info.to_dict()) == {"model", "capability", "native_bf16", "simd_flags"}
 
 
+def test_onednn_isa_cap_hides_the_units_it_emulates(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 makes a bf16 CPU behave as an AVX2-only one; translkit's
+    detection follows, so ``auto`` does not probe emulated bf16 (docs/training.md)."""
+    for isa, gone in (("AVX2", True), ("avx512_core", True), ("AVX512_CORE_BF16", False)):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+        P.cpu_info.cache_clear()
+        try:
+            info = P.cpu_info()
+        finally:
+            P.cpu_info.cache_clear()
+        assert not ({"avx512_bf16", "amx_bf16", "amx_tile"} & info.flags) or not gone, isa
+        assert "oneDNN capped at" in info.model
+    assert not P._capped_flags("AVX512_CORE_BF16") & {"avx512_bf16"}
+    assert "amx_bf16" in P._capped_flags("AVX512_CORE_BF16")
+    assert not P._capped_flags("") and not P._capped_flags("ALL")
+
+
+@pytest.mark.parametrize(
+    ("bf16", "capability", "want"),
+    [(True, (9, 0), "bf16"), (False, (7, 5), "fp16"), (False, (6, 1), "fp32")],
+)
+def test_cuda_auto_prefers_native_bf16_then_fp16_tensor_cores(monkeypatch, bf16, capability, want):
+    """The CUDA branch's logic, on any machine: the GPU's answers are faked."""
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Fake GPU")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: bf16)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    choice = P.choose_precision("auto", "cuda")
+    assert choice.name == want and "Fake GPU" in choice.reason
+    assert P.choose_precision("fp16", "cuda").name == "fp16"
+    if not bf16:
+        with pytest.raises(TranslkitError, match="no native bf16"):
+            P.choose_precision("bf16", "cuda")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_auto_follows_native_bf16():
     choice = P.choose_precision("auto", "cuda")
-    want = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
-    assert choice.name == want
+    native = torch.cuda.is_bf16_supported(including_emulation=False)
+    tensor_cores = torch.cuda.get_device_capability()[0] >= 7
+    assert choice.name == ("bf16" if native else "fp16" if tensor_cores else "fp32")
     assert P.choose_precision("fp16", "cuda").name == "fp16"
 
 

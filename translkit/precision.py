@@ -3,9 +3,12 @@
 ``precision = "auto"`` (the default) picks bf16 autocast where the device has native bf16
 matrix units and fp32 elsewhere:
 
-- CUDA: bf16 when the GPU supports it natively (``torch.cuda.is_bf16_supported``);
-- CPU: bf16 when the CPU has AMX-BF16 or AVX512-BF16 (read from ``/proc/cpuinfo``; BF16 on
-  Arm) **and** a short probe measured bf16 faster than fp32 here (by :data:`MIN_SPEEDUP`).
+- CUDA: bf16 when the GPU supports it natively (``torch.cuda.is_bf16_supported``: Ampere
+  and newer), else fp16 with a gradient scaler on GPUs with tensor cores (compute capability
+  7.x: Volta, Turing), else fp32;
+- CPU: bf16 when the CPU has AMX-BF16 or AVX512-BF16 (read from ``/proc/cpuinfo``, less the
+  units an ``ONEDNN_MAX_CPU_ISA`` cap puts out of oneDNN's reach; BF16 on Arm) **and** a
+  short probe measured bf16 faster than fp32 here (by :data:`MIN_SPEEDUP`).
   Without those units bf16 is emulated (on an AVX2-only CPU ~185× slower than fp32), so
   nothing is measured. Training probes the networks it is about to train (a
   :class:`ModelProbe`: a forward and backward of the actual generator and discriminator at
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -135,7 +139,41 @@ def cpu_info() -> CpuInfo:
         capability = torch.backends.cpu.get_cpu_capability()
     except (AttributeError, RuntimeError):
         capability = "unknown"
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "")
+    flags -= _capped_flags(isa)
+    if isa.strip() and isa.strip().upper() != "ALL":
+        model = f"{model} (oneDNN capped at {isa.strip().upper()})"
     return CpuInfo(model or "unknown CPU", frozenset(flags), capability, known)
+
+
+#: oneDNN's instruction-set caps (``ONEDNN_MAX_CPU_ISA``) below which its bf16 and fp16
+#: kernels are emulated: with such a cap a newer CPU behaves like an older one, so the flags
+#: of the units it may not use are dropped (``ONEDNN_MAX_CPU_ISA=AVX2`` together with
+#: ``ATEN_CPU_CAPABILITY=avx2`` emulates an AVX2-only CPU, docs/training.md).
+_ISA_WITHOUT_BF16 = (
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+)
+_ISA_WITHOUT_AMX = (*_ISA_WITHOUT_BF16, "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512")
+_ISA_WITHOUT_FP16 = (*_ISA_WITHOUT_BF16, "AVX512_CORE_BF16")
+
+
+def _capped_flags(isa: str) -> set[str]:
+    """The CPU flags that ``ONEDNN_MAX_CPU_ISA=isa`` puts out of oneDNN's reach."""
+    isa = isa.strip().upper()
+    dropped: set[str] = set()
+    if isa in _ISA_WITHOUT_BF16:
+        dropped |= {"avx512_bf16", "bf16"}
+    if isa in _ISA_WITHOUT_FP16:
+        dropped |= {"avx512_fp16", "fphp"}
+    if isa in _ISA_WITHOUT_AMX:
+        dropped |= {"amx_bf16", "amx_fp16", "amx_int8", "amx_tile", "amx_complex"}
+    return dropped
 
 
 def cache_root() -> Path:
@@ -322,7 +360,15 @@ def _cuda_choice(
             f"{option} = 'bf16': {name} has no native bf16 (it would be emulated); use "
             "'fp16', 'fp32' or 'auto'"
         )
-    return Choice("fp32", torch.float32, f"auto: {name} has no native bf16")
+    major, minor = torch.cuda.get_device_capability(device)
+    if major >= 7:  # Volta and Turing: fp16 tensor cores, no bf16
+        return Choice(
+            "fp16",
+            torch.float16,
+            f"auto: {name} (compute {major}.{minor}) has fp16 tensor cores but no native bf16 "
+            "(with a gradient scaler)",
+        )
+    return Choice("fp32", torch.float32, f"auto: {name} has neither native bf16 nor tensor cores")
 
 
 def _cpu_choice(
