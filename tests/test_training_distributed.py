@@ -189,3 +189,25 @@ def test_resume_with_another_number_of_processes(
     assert len(ckpt["ranks"]) == then
     pooled = sum(r["method"]["pools"]["A"]["images"].shape[0] for r in ckpt["ranks"])
     assert pooled >= 2  # the history pools survived the change of process count
+
+
+def test_one_process_torchrun_joins_a_group_and_resumes(tmp_path: Path):
+    """A 1-process torchrun job still joins a process group (gloo here, NCCL on a GPU: the
+    single-GPU check of benchmarks/gpu_check.py), says so in summary.json, and its
+    checkpoint resumes in a plain process."""
+    recipe = _ddp_recipe(tmp_path, "alone")
+    recipe.optim.epochs = 2
+    recipe.train.max_steps = 2  # stop after epoch 1
+    path = tmp_path / "recipe.toml"
+    path.write_text(recipe.to_toml())
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node", "1", "-m", "translkit", "run", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = __import__("json").loads((recipe.run_dir / "summary.json").read_text())
+    assert summary["process_group"] == "gloo" and summary["world_size"] == 1
+    assert summary["steps"] == 2
+    recipe.train.max_steps = 0
+    rest = train(recipe, resume="latest", progress=False)
+    assert rest.finished and rest.steps == 4 and rest.summary["process_group"] is None

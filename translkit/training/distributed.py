@@ -45,11 +45,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DistInfo:
-    """This process's place in the job (``world_size`` 1 when not distributed)."""
+    """This process's place in the job (``world_size`` 1 when not distributed; ``backend``
+    the process group's, ``nccl`` or ``gloo``, when torchrun started it, even alone)."""
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    backend: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -126,8 +128,12 @@ class DistInfo:
 
 
 def is_launched() -> bool:
-    """Whether this process was started by torchrun (``WORLD_SIZE`` and ``RANK`` set)."""
-    return "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Whether this process was started by torchrun: ``RANK`` set, and ``WORLD_SIZE`` above 1
+    or torchrun's own ``TORCHELASTIC_RUN_ID`` (a 1-process torchrun job, which still joins
+    a process group: the quickest check that NCCL works on a single GPU)."""
+    if "RANK" not in os.environ:
+        return False
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 or "TORCHELASTIC_RUN_ID" in os.environ
 
 
 def setup(device_type: str) -> DistInfo:
@@ -139,12 +145,12 @@ def setup(device_type: str) -> DistInfo:
     if not dist.is_initialized():
         backend = "nccl" if device_type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
-    return DistInfo(rank, world, local)
+    return DistInfo(rank, world, local, str(dist.get_backend()))
 
 
 def cleanup(info: DistInfo) -> None:
     """Barrier then destroy the process group (gloo can abort at exit otherwise)."""
-    if info.enabled and dist.is_initialized():
+    if dist.is_initialized():
         try:
             dist.barrier()
         finally:

@@ -536,6 +536,7 @@ class Trainer:
             "precision": self.engine.precision.to_dict(),
             "threads": {"last": self.threads.threads, "changes": self.threads.changes},
             "world_size": self.info.world_size,
+            "process_group": self.info.backend or None,
             "finished": finished,
             "interrupted": bool(interrupted),
             "signal": interrupted or None,
