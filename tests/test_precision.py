@@ -156,6 +156,7 @@ def test_cuda_auto_prefers_native_bf16_then_fp16_tensor_cores(monkeypatch, bf16,
             P.choose_precision("bf16", "cuda")
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_auto_follows_native_bf16():
     choice = P.choose_precision("auto", "cuda")
