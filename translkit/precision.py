@@ -388,8 +388,8 @@ def _cpu_choice(
     if cpu.flags_known and not units:
         why = (
             f"this CPU ({cpu.model}, torch capability {cpu.capability}) has no AMX-BF16 or "
-            "AVX512-BF16 (not in /proc/cpuinfo flags), so bf16 would be emulated: tens to "
-            "hundreds of times slower than fp32"
+            "AVX512-BF16 (not in /proc/cpuinfo flags, or capped by ONEDNN_MAX_CPU_ISA), so "
+            "bf16 would be emulated: tens to hundreds of times slower than fp32"
         )
         if requested == "bf16":
             raise error(f"{option} = 'bf16': {why}; use 'auto' or 'fp32'")
