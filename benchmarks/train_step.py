@@ -7,14 +7,16 @@ for translkit's engine, side by side.
     python benchmarks/train_step.py --clock thread        # one thread, CPU time (busy machines)
 
 Modes: ``reference`` (Zhu's structure, fp32, torch's default Adam); ``eager`` (translkit's
-step forced to fp32); ``default`` (exactly what a recipe gets: ``train.precision = "auto"``,
-so bf16 autocast on a CPU with native bf16, fp32 elsewhere); ``bf16`` (bf16 forced; refused
-on a CPU without native bf16); ``channels_last``, ``compile`` (fp32); ``amp`` (CUDA: bf16 +
-channels_last + compile). The header names the CPU, its bf16 flags, torch's CPU capability
-and the precision ``auto`` picks here, so a table from another machine explains itself.
+step forced to fp32); ``instance`` (the same, instance norms kept: ``train.fast_norm = "off"``);
+``compile_instance`` (that, compiled); ``default`` (exactly what a recipe gets:
+``train.precision = "auto"``, so bf16 autocast on a CPU with native bf16, fp32 elsewhere);
+``bf16`` (bf16 forced; refused on a CPU without native bf16); ``channels_last``, ``compile``
+(fp32); ``amp`` (CUDA: bf16 + channels_last + compile). The header names the CPU, its bf16
+flags, torch's CPU capability and the precision ``auto`` picks here, so a table from another
+machine explains itself.
 
 Model: the recipe's networks (default ``recipes/cyclegan_zhu2017.toml``: ResNet-9 + PatchGAN,
-instance norm, identity loss on), batch 1. Timing alternates the modes iteration by
+instance norm, identity loss on), batch 1 (``--batch``). Timing alternates the modes iteration by
 iteration in one process, so a noisy shared machine slows all of them alike; the table
 reports the best of N (``--stat median`` for medians). ``--clock thread`` runs on one
 thread and measures that thread's CPU time, which other processes cannot inflate: the
@@ -46,20 +48,35 @@ from translkit.precision import choose_precision, cpu_info  # noqa: E402
 from translkit.recipe import load_recipe, resolve_recipe  # noqa: E402
 from translkit.training.engine import Engine  # noqa: E402
 
-MODES = ("reference", "eager", "default", "bf16", "channels_last", "compile", "amp")
+MODES = (
+    "reference",
+    "eager",
+    "instance",
+    "default",
+    "bf16",
+    "channels_last",
+    "compile",
+    "compile_instance",
+    "amp",
+)
+COMPILED = ("compile", "compile_instance", "amp")
+KEEP_INSTANCE_NORM = ("reference", "instance", "compile_instance")  # train.fast_norm = "off"
 DEFAULT_MODES = ("reference", "eager", "default")
 CUDA_ONLY = ("amp",)  # bf16 autocast + channels_last + compile
 PRECISION = {"default": "auto", "bf16": "bf16", "amp": "bf16"}  # others: fp32
 
 
+BATCH = 1  # --batch
+
+
 def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     """An engine for ``mode``; ``reference`` gets the same networks with fusion off."""
-    overrides = [f"train.device={device}", "optim.batch_size=1", f"data.crop_size={size}"]
+    overrides = [f"train.device={device}", f"optim.batch_size={BATCH}", f"data.crop_size={size}"]
     overrides.append(f"train.fuse={'off' if mode == 'reference' else 'auto'}")
-    overrides.append(f"train.fast_norm={'off' if mode == 'reference' else 'auto'}")
+    overrides.append(f"train.fast_norm={'off' if mode in KEEP_INSTANCE_NORM else 'auto'}")
     channels_last = {"channels_last": "on", "amp": "on", "default": "auto"}.get(mode, "off")
     overrides.append(f"train.channels_last={channels_last}")
-    overrides.append(f"train.compile={'true' if mode in ('compile', 'amp') else 'false'}")
+    overrides.append(f"train.compile={'true' if mode in COMPILED else 'false'}")
     overrides.append(f"train.precision={PRECISION.get(mode, 'fp32')}")
     registries = translkit.get_registry()
     recipe = resolve_recipe(load_recipe(recipe_path, overrides), registries)
@@ -107,7 +124,7 @@ def reference_step(e: Engine, real_A: torch.Tensor, real_B: torch.Tensor) -> Non
 
 def make_step(e: Engine, mode: str, size: int, device: str) -> Any:
     g = torch.Generator().manual_seed(0)
-    batch = {d: (torch.rand(1, 3, size, size, generator=g) * 2 - 1).to(device) for d in "AB"}
+    batch = {d: (torch.rand(BATCH, 3, size, size, generator=g) * 2 - 1).to(device) for d in "AB"}
     if mode == "reference":  # Zhu's optimisers: torch's default Adam (no fused kernel)
         params_G = [p for k in ("G_AB", "G_BA") for p in e.nets[k].parameters()]
         params_D = [p for k in ("D_A", "D_B") for p in e.nets[k].parameters()]
@@ -162,6 +179,8 @@ def peak_memory(args: argparse.Namespace, size: int, mode: str) -> float:
         args.recipe,
         "--device",
         args.device,
+        "--batch",
+        str(BATCH),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(json.loads(out.strip().splitlines()[-1])["peak_mb"])
@@ -193,7 +212,7 @@ def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]
         try:
             e = build(args.recipe, size, mode, args.device)
             steps[mode] = make_step(e, mode, size, args.device)
-            for _ in range(args.warmup if mode not in ("compile", "amp") else args.warmup + 2):
+            for _ in range(args.warmup if mode not in COMPILED else args.warmup + 2):
                 steps[mode]()
         except Exception as err:  # e.g. a compiler failure: report it, time the rest
             print(f"{size} px {mode}: failed: {type(err).__name__}: {str(err)[:200]}")
@@ -212,7 +231,7 @@ def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]
     for mode in modes:
         # best of N (as timeit): load from other processes only ever adds time
         sec = min(times[mode]) if args.stat == "min" else statistics.median(times[mode])
-        compiled = mode in ("compile", "amp")  # count the same arithmetic, uncompiled
+        compiled = mode in COMPILED  # count the same arithmetic, uncompiled
         flops = count_flops(steps.get("eager", steps[mode]) if compiled else steps[mode])
         rows[mode] = {
             "s_per_iter": sec,
@@ -233,7 +252,7 @@ def print_header(args: argparse.Namespace) -> None:
     print(f"CPU: {cpu_info().describe()}")
     print(
         f'precision "auto" here for one convolution: {choice.describe()}; training\'s "auto" '
-        "(mode default) probes the recipe's own networks (translkit.training.probe)"
+        "(mode default) measures the recipe's own networks (translkit.runtime)"
     )
     peaks = f"fp32 matmul {matmul_peak(args.device):.0f} GFLOP/s"
     if choice.name == "bf16":
@@ -260,6 +279,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--iters", type=int, default=0, help="timed iterations (0: by size)")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1, help="images per domain per step")
     parser.add_argument(
         "--stat",
         choices=("min", "median"),
@@ -272,6 +292,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global BATCH
+    BATCH = args.batch
     if args.child:
         child(args)
         return
@@ -285,7 +307,7 @@ def main() -> None:
     for size in args.sizes:
         results[size] = rows = time_size(args, size)
         ref, eager = rows.get("reference"), rows.get("eager")
-        print(f"\n{size} px, batch 1")
+        print(f"\n{size} px, batch {BATCH}")
         print(
             f"{'mode':<14}{'s/iter':>9}{'img/s':>8}{'GFLOP':>8}{'GFLOP/s':>9}{'%peak':>7}"
             f"{'peak MB':>9}{'× ref':>7}{'× eager':>9}"

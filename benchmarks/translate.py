@@ -69,6 +69,7 @@ def modes(net: nn.Module, batch: int, compile: bool) -> dict[str, Mode]:
         f"batch {batch}, inference_mode, fp32": translator(
             Uncapped, optimize=False, channels_last=False
         ),
+        f"batch {batch}, group norm, contiguous, fp32": translator(Uncapped, channels_last=False),
         f"batch {batch}, group norm, c-last, fp32": translator(Uncapped),
         f"batch {batch}, group norm, c-last, {auto}": translator(Uncapped, precision="auto"),
         "group norm, c-last, fp32, pixel cap": translator(),

@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.inception",
         "translkit.data",
     ),
-    ("translkit.models", "translkit.rundir"),
+    ("translkit.models", "translkit.rundir", "translkit.runtime"),
     ("translkit.checkpoint", "translkit.pretrained"),
     ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
     ("translkit.scoring",),

@@ -22,7 +22,7 @@ runner = CliRunner()
 PIPED = {"COLUMNS": "80"}  # CliRunner is no terminal: rich renders as it does into a pipe
 
 
-def test_translate_stderr_is_the_summary_and_one_precision_line(tmp_path: Path) -> None:
+def test_translate_stderr_is_the_summary_and_one_runtime_line(tmp_path: Path) -> None:
     ckpt = generators_checkpoint(tmp_path / "g.pt", ngf=4)
     write_images(tmp_path / "in", 2)
     result = runner.invoke(
@@ -31,7 +31,7 @@ def test_translate_stderr_is_the_summary_and_one_precision_line(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0].startswith("2 written to"), result.stderr  # no empty line before it
-    assert len(lines) == 2 and lines[1].startswith("precision: "), result.stderr
+    assert len(lines) == 2 and lines[1].startswith("runtime: "), result.stderr
 
 
 @pytest.mark.parametrize(

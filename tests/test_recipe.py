@@ -151,7 +151,7 @@ def test_overrides_parse_toml_values_and_create_keys(tmp_path: Path) -> None:
     assert recipe.optim.lr == 1e-4
     assert recipe.generator.options == {"ngf": 32}
     assert recipe.optim.betas == [0.9, 0.99]
-    assert recipe.train.compile is True
+    assert recipe.train.compile == "on"  # `true` means "on"
     assert recipe.run.name == "my run"
     assert recipe.loss["gan"].name == "hinge"
 

@@ -65,11 +65,11 @@ class _NaNUnderAutocast(nn.Module):
 
 
 def test_a_non_finite_reduced_precision_pass_is_redone_in_fp32(monkeypatch) -> None:
-    from translkit.inference import translate as translate_module
+    from translkit import runtime as runtime_module
     from translkit.precision import Choice
 
     bf16 = Choice("bf16", torch.bfloat16, "test")
-    monkeypatch.setattr(translate_module, "choose_precision", lambda *a, **k: bf16)
+    monkeypatch.setattr(runtime_module, "choose_precision", lambda *a, **k: bf16)
     translator = Translator(_NaNUnderAutocast().eval(), precision="bf16")
     x = torch.rand(2, 3, 8, 8)
     torch.testing.assert_close(translator(x), -x)

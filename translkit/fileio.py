@@ -26,6 +26,7 @@ from translkit.errors import OutputError, TranslkitError
 __all__ = [
     "atomic_path",
     "ensure_writable",
+    "locked",
     "output_error",
     "process_alive",
     "read_jsonl",
@@ -146,6 +147,26 @@ def ensure_writable(path: str | Path) -> None:
         tmp = _start(path)
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+@contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s ``.lock`` twin (``fcntl.flock``): processes that
+    read-modify-write a shared file (a cache) take turns instead of losing each other's
+    writes. Where locks are unavailable (no ``fcntl``), the body runs unlocked."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -10,13 +10,10 @@ matrix units and fp32 elsewhere:
   units an ``ONEDNN_MAX_CPU_ISA`` cap puts out of oneDNN's reach; BF16 on Arm) **and** a
   short probe measured bf16 faster than fp32 here (by :data:`MIN_SPEEDUP`).
   Without those units bf16 is emulated (on an AVX2-only CPU ~185× slower than fp32), so
-  nothing is measured. Training probes the networks it is about to train (a
-  :class:`ModelProbe`: a forward and backward of the actual generator and discriminator at
-  the recipe's crop size, in both precisions — small networks can be slower in bf16, whose
-  casts cost more than their arithmetic saves); translation and the demo probe one
-  ResNet-block convolution (128 channels, 3×3, 32×32, best of 5, well under a second). Each
-  result is cached in the translkit cache folder, keyed by CPU model, flags, torch version
-  and — for a model probe — the model's signature (components, options, size, batch).
+  nothing is measured. Here the probe is one ResNet-block convolution (128 channels, 3×3,
+  32×32, best of 5, well under a second; translation and the demo), cached per CPU model,
+  flags and torch version; training measures its own networks instead
+  (:mod:`translkit.runtime`, which calls this policy for everything but the measurement).
   Where the flags cannot be read (not Linux), the probe decides.
 
 ``fp32``, ``bf16`` and ``fp16`` can be forced; reduced precision on a CPU without native
@@ -48,13 +45,11 @@ __all__ = [
     "PRECISIONS",
     "Choice",
     "CpuInfo",
-    "ModelProbe",
     "cache_root",
     "choose_precision",
     "cpu_info",
     "float32_outputs",
     "measure_cpu_bf16",
-    "measure_steps",
     "prepare_module",
 ]
 
@@ -220,99 +215,34 @@ def measure_cpu_bf16(rounds: int = 5) -> dict[str, float]:
     return {"fp32_ms": fp32 * 1e3, "bf16_ms": bf16 * 1e3, "ratio": fp32 / bf16}
 
 
-def measure_steps(
-    steps: dict[torch.dtype, Callable[[], None]],
-    *,
-    rounds: int = 2,
-    clock: Callable[[], float] = time.thread_time,
-    budget: float = 1.5,
-) -> dict[str, float]:
-    """Time ``steps[torch.float32]`` and ``steps[torch.bfloat16]`` (each a complete forward
-    and backward) on one thread, interleaved: one warm-up each, then the best of up to
-    ``rounds`` more (at least one), no further once ``budget`` seconds are spent.
-    ``clock`` is thread CPU time (blind to other processes' load; injectable for tests).
-    Stops early when bf16 is 3× slower (emulated). Returns ``fp32_ms``, ``bf16_ms`` and
-    ``ratio`` = fp32 / bf16."""
-    fp32, bf16 = torch.float32, torch.bfloat16
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    spent = 0.0
-
-    def timed(dtype: torch.dtype) -> float:
-        nonlocal spent
-        start = clock()
-        steps[dtype]()
-        took = clock() - start
-        spent += took
-        return took
-
-    try:
-        best = {dtype: timed(dtype) for dtype in (fp32, bf16)}  # warm-up: primitives, caches
-        if best[bf16] > 3 * best[fp32]:
-            rounds = 0
-        for done in range(rounds):
-            if done and spent > budget:  # the first round always: warm-ups carry set-up costs
-                break
-            for dtype in (fp32, bf16):
-                best[dtype] = min(best[dtype], timed(dtype))
-    finally:
-        torch.set_num_threads(threads)
-    return {
-        "fp32_ms": best[fp32] * 1e3,
-        "bf16_ms": best[bf16] * 1e3,
-        "ratio": best[fp32] / max(best[bf16], 1e-9),
-    }
-
-
-@dataclass(frozen=True)
-class ModelProbe:
-    """How to measure the networks a run will train, for ``precision = "auto"``.
-
-    :param signature: what decides the timing besides the CPU and torch (components and
-        their options, image size, batch): the cache key.
-    :param what: a few words for messages (``"one G+D step of this run's networks at 128 px,
-        batch 2"``).
-    :param measure: returns ``fp32_ms``, ``bf16_ms`` and ``ratio`` (see :func:`measure_steps`).
-    """
-
-    signature: str
-    what: str
-    measure: Callable[[], dict[str, float]]
-
-
-def _probe_key(cpu: CpuInfo, signature: str = "") -> str:
+def _probe_key(cpu: CpuInfo) -> str:
     text = f"{cpu.model}|{' '.join(sorted(cpu.flags))}|{torch.__version__}"
-    if signature:
-        text += f"|{signature}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def cached_cpu_probe(
-    cpu: CpuInfo,
-    measure: Callable[[], dict[str, float]] | None = None,
-    signature: str = "",
-) -> dict:
-    """The probe result for this CPU, torch version and model ``signature`` (``""``: the
-    convolution probe), measured once and cached."""
-    from translkit.fileio import write_text_atomic
+    cpu: CpuInfo, measure: Callable[[], dict[str, float]] | None = None
+) -> dict[str, Any]:
+    """The convolution probe's result for this CPU and torch version, measured once and
+    cached (under the cache file's lock: concurrent processes measure once, in turn)."""
+    from translkit.fileio import locked, write_text_atomic
 
     path = cache_root() / PROBE_FILE
-    key = _probe_key(cpu, signature)
-    try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(cache, dict) and isinstance(cache.get(key), dict):
-            return cache[key]
-    except (OSError, ValueError):
-        cache = {}
-    result = dict((measure or measure_cpu_bf16)(), cpu=cpu.model, torch=torch.__version__)
-    if signature:
-        result["model"] = signature
-    if not isinstance(cache, dict):
-        cache = {}
-    cache[key] = result
-    with suppress(OSError, TranslkitError):  # a read-only home: measure again next time
-        write_text_atomic(path, json.dumps(cache, indent=2) + "\n")
-    return result
+    key = _probe_key(cpu)
+    with locked(path):
+        try:
+            cache = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(cache, dict) and isinstance(cache.get(key), dict):
+                return cache[key]
+        except (OSError, ValueError):
+            cache = {}
+        result = dict((measure or measure_cpu_bf16)(), cpu=cpu.model, torch=torch.__version__)
+        if not isinstance(cache, dict):
+            cache = {}
+        cache[key] = result
+        with suppress(OSError, TranslkitError):  # a read-only home: measure again next time
+            write_text_atomic(path, json.dumps(cache, indent=2) + "\n")
+        return result
 
 
 # -- the policy ----------------------------------------------------------------------------
@@ -322,14 +252,11 @@ def choose_precision(
     *,
     option: str = "--precision",
     error: type[TranslkitError] = TranslkitError,
-    probe: ModelProbe | None = None,
 ) -> Choice:
     """The precision to run ``requested`` (auto/fp32/bf16/fp16) in on ``device``.
 
     :param option: how the user set it (``train.precision``), for messages.
     :param error: the error class to raise (a recipe key raises ``RecipeError``).
-    :param probe: on a CPU with native bf16, measure these networks instead of one
-        convolution (training passes the run's own; see :class:`ModelProbe`).
     """
     device = torch.device(device)
     if requested not in PRECISIONS:
@@ -339,7 +266,7 @@ def choose_precision(
     if device.type == "cuda":
         return _cuda_choice(requested, device, option, error)
     if device.type == "cpu":
-        return _cpu_choice(requested, option, error, probe)
+        return _cpu_choice(requested, option, error)
     if requested == "auto":
         return Choice("fp32", torch.float32, f"auto: no reduced-precision policy for {device.type}")
     return Choice(requested, _DTYPES[requested], "requested")
@@ -371,9 +298,7 @@ def _cuda_choice(
     return Choice("fp32", torch.float32, f"auto: {name} has neither native bf16 nor tensor cores")
 
 
-def _cpu_choice(
-    requested: str, option: str, error: type[TranslkitError], model: ModelProbe | None = None
-) -> Choice:
+def _cpu_choice(requested: str, option: str, error: type[TranslkitError]) -> Choice:
     cpu = cpu_info()
     if requested == "fp16":
         units = cpu.native(_NATIVE_FP16)
@@ -395,17 +320,9 @@ def _cpu_choice(
             raise error(f"{option} = 'bf16': {why}; use 'auto' or 'fp32'")
         return Choice("fp32", torch.float32, f"auto: {why}")
     has = f"CPU has {', '.join(units)}; " if units else ""
-    if model is not None and requested == "auto":
-        probe = cached_cpu_probe(cpu, model.measure, model.signature)
-        ratio = float(probe["ratio"])
-        measured = (
-            f"{has}{model.what} measured bf16 at {ratio:.2f}× the speed of fp32 here "
-            f"({float(probe['bf16_ms']):.0f} vs {float(probe['fp32_ms']):.0f} ms)"
-        )
-    else:
-        probe = cached_cpu_probe(cpu)
-        ratio = float(probe["ratio"])
-        measured = f"{has}bf16 convolutions measured {ratio:.2f}× the speed of fp32 here"
+    probe = cached_cpu_probe(cpu)
+    ratio = float(probe["ratio"])
+    measured = f"{has}bf16 convolutions measured {ratio:.2f}× the speed of fp32 here"
     if requested == "bf16":
         if not units and ratio < 1.0:
             raise error(f"{option} = 'bf16': {measured} (emulated); use 'auto' or 'fp32'")

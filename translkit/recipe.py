@@ -200,9 +200,18 @@ class TrainSection:
         default="auto",
     )
     channels_last: Literal["auto", "on", "off"] = _doc(
-        "Memory format; `auto` enables it only where it is correct and faster.", default="auto"
+        "Memory format. `auto`: on CUDA; on a CPU where the runtime measured it faster on this "
+        "run's networks (only those with no instance norm left: its channels_last backward is "
+        "wrong at batch 1 on this torch build).",
+        default="auto",
     )
-    compile: bool = _doc("Wrap the networks in torch.compile.", default=False)
+    compile: Literal["auto", "on", "off"] = _doc(
+        "Wrap the networks in torch.compile (inductor). `auto`: where a gain measured for "
+        "these networks on this machine earns the first compile back twice over the run "
+        '(docs/training.md, "The runtime"); `on`: always (eager, with one line, where '
+        "compilation fails); `off`: never. `true`/`false` mean `on`/`off`.",
+        default="auto",
+    )
     fuse: Literal["auto", "on", "off"] = _doc(
         "Batch independent passes of the same network (3 generator calls per step instead of "
         "6; one discriminator call for real + fake) when its norm is per-sample. `auto`: on "
@@ -210,9 +219,11 @@ class TrainSection:
         "`off`: Zhu's separate passes.",
         default="auto",
     )
-    fast_norm: Literal["auto", "off"] = _doc(
-        "`auto`: on CPU, run each instance norm as the identical group norm (a faster kernel "
-        "there; same function, same checkpoints); `off`: keep the networks' own layers.",
+    fast_norm: Literal["auto", "on", "off"] = _doc(
+        "Run each instance norm as the identical group norm (same function, same checkpoints). "
+        "`auto`: on a CPU where the runtime measured it faster on this run's networks (a faster "
+        "kernel on some CPUs, slower on others); `on`: always; `off`: keep the networks' own "
+        "layers.",
         default="auto",
     )
     pool_size: int = _doc(
@@ -453,6 +464,10 @@ def _check_together(recipe: Recipe) -> None:
 
 def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
     """Validate plain data (as parsed from TOML) into a :class:`Recipe`."""
+    train = raw.get("train")
+    if isinstance(train, dict) and train.get("compile") in (True, False, "true", "false"):
+        on = train["compile"] in (True, "true")  # recipes before compile had "auto"
+        raw = {**raw, "train": {**train, "compile": "on" if on else "off"}}
     try:
         recipe = _section(Recipe, raw, "")
         _check_together(recipe)

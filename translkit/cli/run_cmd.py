@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -85,6 +86,10 @@ def run(
     recipe = resolve_recipe(recipe, plugins.registries)
     if dry_run:
         typer.echo(recipe.to_toml(), nl=False)
+        import textwrap
+
+        for line in textwrap.wrap(_runtime_plan(recipe), width=78):
+            typer.echo(f"# {line}")
         return
     from translkit.data import ensure_dataset
     from translkit.training import train
@@ -111,3 +116,20 @@ def run(
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
+
+
+def _runtime_plan(recipe: Any) -> str:
+    """What the run's runtime would measure here (a TOML comment after the dry-run recipe)."""
+    import torch
+
+    from translkit.runtime import plan
+    from translkit.threads import loader_workers, thread_budget
+
+    try:
+        from translkit.training.engine import training_device
+
+        device = training_device(recipe.train)
+    except TranslkitError as err:
+        return f"runtime: not resolvable here ({str(err).strip().splitlines()[0]})"
+    threads = thread_budget(loader_workers=loader_workers(recipe.data.num_workers))
+    return plan(recipe, torch.device(device), threads)

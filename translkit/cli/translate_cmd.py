@@ -133,7 +133,7 @@ def translate(
             f"[red]failed[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
         )
     console.print(escape(summary_line(report, output)), highlight=False)
-    console.print(f"[dim]precision: {escape(report.precision)}[/]", highlight=False)
+    console.print(f"[dim]runtime: {escape(report.runtime)}[/]", highlight=False)
     if report.failed:
         raise typer.Exit(1)
 

@@ -53,6 +53,7 @@ class TranslateReport:
     not_images: list[Path] = field(default_factory=list)
     notes: list[tuple[Path, str]] = field(default_factory=list)
     precision: str = ""  # what ran and why (Choice.describe())
+    runtime: str = ""  # every speed decision and why (Runtime.describe())
 
     @property
     def ok(self) -> bool:
@@ -247,4 +248,5 @@ def translate_checkpoint(
     report.not_images = plan.not_images
     report.failed = plan.refused + report.failed
     report.precision = translator.choice.describe()
+    report.runtime = translator.runtime.describe()
     return report

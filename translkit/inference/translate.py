@@ -26,8 +26,7 @@ from torch import nn
 
 from translkit.devices import parse_device
 from translkit.errors import TranslkitError
-from translkit.inference.optimize import optimize_for_inference
-from translkit.precision import choose_precision, prepare_module
+from translkit.runtime import inference_runtime
 
 __all__ = ["CPU_PIXELS_PER_PASS", "Precision", "Translator", "min_input_size", "pad_to_multiple"]
 
@@ -133,7 +132,15 @@ class Translator:
         compile: bool = False,
     ) -> None:
         self.device = parse_device(device, option="--device") if isinstance(device, str) else device
-        self.choice = choose_precision(precision, self.device)
+        #: every speed decision and its reason (:func:`translkit.runtime.inference_runtime`)
+        self.runtime = inference_runtime(
+            self.device,
+            precision=precision,
+            optimize=optimize,
+            channels_last=channels_last,
+            compile=compile,
+        )
+        self.choice = self.runtime.precision
         if batch_size < 1:
             raise TranslkitError(f"batch size must be at least 1, got {batch_size}")
         if tile < 0 or overlap < 0:
@@ -144,14 +151,9 @@ class Translator:
         self.precision = self.choice.name
         #: Forward passes whose reduced-precision output was not finite, redone in fp32.
         self.fp32_fallbacks = 0
-        if channels_last is None:
-            channels_last = self.device.type == "cuda" or optimize
-        self.channels_last = channels_last
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        net = optimize_for_inference(net) if optimize else copy.deepcopy(net)
-        prepare_module(net, self.choice)  # norms in fp32 under autocast
-        self.net = net.eval().to(self.device, memory_format=fmt)
-        self._run = torch.compile(self.net) if compile else self.net
+        self.channels_last = self.runtime.channels_last
+        self.net = self.runtime.place(copy.deepcopy(net)).eval()  # ``net`` is never modified
+        self._run = torch.compile(self.net) if self.runtime.compile else self.net
         #: Inputs are padded to at least this side (every norm sees more than one value).
         self.min_size = min_input_size(self.net, self.multiple, self.device)
         self.tile = max(self._round_up(tile), self._round_up(self.min_size)) if tile else 0

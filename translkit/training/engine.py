@@ -1,8 +1,9 @@
 """The training engine: a method's networks, optimisers, precision and one training step.
 
 :class:`Engine` builds the model a resolved recipe describes (:func:`translkit.models.
-build_model`), applies the engine's transformations (instance norm as group norm on CPU,
-synchronised batch norm across processes, channels_last, ``torch.compile``), creates one
+build_model`), resolves its :class:`~translkit.runtime.Runtime` (or takes the one given),
+applies its transformations (norms, precision, memory format, ``torch.compile``; synchronised
+batch norm across processes), creates one
 Adam per optimiser group of the method, the GradScaler and the EMA, and runs one step:
 
 1. the method's shared forward pass, under autocast;
@@ -29,21 +30,18 @@ from translkit.contracts import MethodContext, Phase
 from translkit.devices import parse_device
 from translkit.errors import RecipeError, TranslkitError
 from translkit.models import Model, build_model
-from translkit.norms import swap_instance_norms
-from translkit.precision import Choice, ModelProbe, choose_precision, prepare_module
+from translkit.precision import choose_precision
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries
+from translkit.runtime import Runtime, compiled, resolve_runtime
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
-from translkit.training.probe import model_probe
 
 __all__ = [
     "Engine",
     "NonFiniteLossError",
     "fuses_passes",
     "training_device",
-    "training_precision",
-    "uses_channels_last",
 ]
 
 
@@ -57,26 +55,8 @@ def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.
     if device.type == "cuda" and info is not None and info.enabled and device.index is None:
         device = torch.device("cuda", info.local_rank)
     if train.precision != "auto":  # refuse an unsupported precision before any work
-        training_precision(train, device)
+        choose_precision(train.precision, device, option="train.precision", error=RecipeError)
     return device
-
-
-def training_precision(
-    train: TrainSection, device: torch.device, probe: ModelProbe | None = None
-) -> Choice:
-    """``train.precision`` resolved for ``device`` (:mod:`translkit.precision`); ``auto``
-    on a CPU with native bf16 measures ``probe`` (:mod:`translkit.training.probe`)."""
-    return choose_precision(
-        train.precision, device, option="train.precision", error=RecipeError, probe=probe
-    )
-
-
-def uses_channels_last(train: TrainSection, device: torch.device) -> bool:
-    """``auto`` enables channels_last on CUDA only: on CPU it is slower with this torch build
-    and InstanceNorm's backward gives wrong input gradients at batch 1."""
-    if train.channels_last == "auto":
-        return device.type == "cuda"
-    return train.channels_last == "on"
 
 
 def fuses_passes(train: TrainSection, crop_size: int, device: torch.device) -> bool:
@@ -99,6 +79,9 @@ class Engine:
     :param device: where to train (see :func:`training_device`).
     :param registries: where the method and its components come from.
     :param info: this process's distributed rank (default: single process).
+    :param runtime: how to compute (default: resolved here, :func:`translkit.runtime.
+        resolve_runtime`, which measures this run's networks where the recipe says ``auto``).
+    :param steps: the steps this engine will train (``train.compile = "auto"`` weighs them).
     """
 
     def __init__(
@@ -107,12 +90,24 @@ class Engine:
         device: torch.device,
         registries: Registries,
         info: DistInfo | None = None,
+        runtime: Runtime | None = None,
+        *,
+        steps: int = 0,
     ) -> None:
         self.recipe, self.device, self.info = recipe, device, info or DistInfo()
         train = recipe.train
         torch.manual_seed(recipe.run.seed)  # identical initial weights on every rank
         self.model = build_model(recipe, registries)
-        self.precision = self._choose_precision()
+        self.runtime = runtime or resolve_runtime(
+            recipe,
+            self.model,
+            device,
+            threads=torch.get_num_threads(),
+            fuse=fuses_passes(train, recipe.data.crop_size, device),
+            steps=steps,
+            all_agree=self.info.all_true,
+        )
+        self.precision = self.runtime.precision
         self.method = self.model.method
         self.nets = {role: self._place(net) for role, net in self.model.nets.items()}
         self.model.nets = self.nets
@@ -123,7 +118,7 @@ class Engine:
         translating = list(dict.fromkeys(self.method.directions.values()))
         self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
         run: dict[str, Any] = {
-            role: (torch.compile(net, dynamic=False) if train.compile else net)
+            role: (compiled(net, on_fallback=self._say) if self.runtime.compile else net)
             for role, net in self.nets.items()
         }  # static shapes: fused calls use batches n, 2n and 3n (one graph each)
         self.augment = DiffAugment(train.diffaug) if train.diffaug else None
@@ -137,7 +132,7 @@ class Engine:
             MethodContext(
                 run=run,
                 device=device,
-                fuse=fuses_passes(train, recipe.data.crop_size, device),
+                fuse=self.runtime.fuse,
                 seed=recipe.run.seed,
                 rank=self.info.rank,
                 pool_size=train.pool_size,
@@ -145,34 +140,17 @@ class Engine:
             ),
         )
 
-    def _choose_precision(self) -> Choice:
-        """``train.precision``; ``auto`` on a CPU with native bf16 times this model. Every
-        process must agree: bf16 only where all of them measured it faster."""
-        probe = model_probe(self.recipe, self.model) if self.device.type == "cpu" else None
-        choice = training_precision(self.recipe.train, self.device, probe)
-        agreed = (
-            self.info.all_true(choice.reduced) if self.recipe.train.precision == "auto" else True
-        )
-        if choice.reduced and not agreed:
-            return Choice("fp32", torch.float32, "auto: another process measured fp32 faster")
-        return choice
+    def _say(self, line: str) -> None:
+        if self.info.is_main:
+            print(line, flush=True)
 
     def _place(self, net: nn.Module) -> nn.Module:
-        """The engine's transformations of a plugin's module (documented in docs/plugins.md)."""
-        train = self.recipe.train
-        if (
-            train.fast_norm == "auto"
-            and self.device.type == "cpu"
-            and getattr(net, "fast_norm", True)
-        ):
-            swap_instance_norms(net)  # exact; faster kernel on CPU (translkit.norms)
+        """The engine's transformations of a plugin's module (documented in docs/plugins.md):
+        synchronised batch norm across processes, then the runtime's (norms, precision,
+        device, memory format)."""
         if self.info.enabled:
             net = convert_sync_batchnorm(net, self.device.type)
-        prepare_module(net, self.precision)  # norms and outputs in fp32 under autocast
-        net = net.to(self.device).train()
-        if uses_channels_last(train, self.device):
-            net = net.to(memory_format=torch.channels_last)
-        return net
+        return self.runtime.place(net).train()
 
     def _build_optimizers(self) -> None:
         """One Adam per optimiser group of the method (fused: one vectorised kernel)."""
@@ -205,9 +183,7 @@ class Engine:
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         images = images.to(self.device, non_blocking=True)
-        if uses_channels_last(self.recipe.train, self.device):
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images
+        return images.contiguous(memory_format=self.runtime.memory_format)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int = 0) -> dict[str, torch.Tensor]:
         """One iteration on ``{"A": images, "B": images}``; returns the detached loss terms."""

@@ -16,12 +16,14 @@ reason to stop (``translkit sweep`` prunes trials this way).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
+import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +132,10 @@ class Trainer:
         self._check_metrics()
         ckpt = self._prepare_run_dir(resume, overwrite)
         _seed_everything(recipe.run.seed + info.rank)
-        self.engine = Engine(recipe, device, registries, info)
+        total = recipe.optim.epochs * self.batches_per_epoch
+        steps = min(total, recipe.train.max_steps or total) - (ckpt["step"] if ckpt else 0)
+        self.engine = Engine(recipe, device, registries, info, steps=max(steps, 0))
+        self.pace = _Pace()
         self._check_disk()
         self.epoch, self.batch, self.step = 0, 0, 0
         self.best: dict[str, Any] | None = None
@@ -144,14 +149,6 @@ class Trainer:
         if info.is_main:
             self._open_log(show, plugins)
         self.samples = self._fixed_samples()
-
-    def _header(self) -> str:
-        """The first line of the progress display: where, in what precision and why."""
-        procs = f", {self.info.world_size} processes" if self.info.enabled else ""
-        return (
-            f"training on {self.device}{procs}, {self.threads.describe()}; "
-            f"{self.engine.precision.describe()}"
-        )
 
     # -- set-up --------------------------------------------------------------------------
     def _configure_torch(self) -> None:
@@ -313,12 +310,10 @@ class Trainer:
         self.log.print(self._header())
 
     def _header(self) -> str:
-        """The first line of the progress display: where, in what precision and why."""
+        """The first line of the progress display: the runtime's choices and why."""
         procs = f", {self.info.world_size} processes" if self.info.enabled else ""
-        return (
-            f"training on {self.device}{procs}, {self.threads.describe()}; "
-            f"{self.engine.precision.describe()}"
-        )
+        runtime = self.engine.runtime.describe(threads=self.threads.describe())
+        return f"training on {runtime}".replace(f"{self.device}, ", f"{self.device}{procs}, ", 1)
 
     def _fixed_samples(self) -> dict[str, torch.Tensor] | None:
         if not self.info.is_main or self.recipe.eval.num_samples <= 0:
@@ -391,7 +386,8 @@ class Trainer:
         self._window_n, self._window_t = 0, time.perf_counter()
         for batch in loader:
             self.threads.tick()  # follow the free cores (translkit.threads)
-            terms = engine.train_step(batch, self.step + 1)
+            with self.pace.step():
+                terms = engine.train_step(batch, self.step + 1)
             self.step += 1
             self.batch += 1
             for k, v in terms.items():
@@ -534,6 +530,7 @@ class Trainer:
             "images_per_s": round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
             "device": str(self.device),
             "precision": self.engine.precision.to_dict(),
+            "runtime": self.engine.runtime.to_dict(),
             "threads": {"last": self.threads.threads, "changes": self.threads.changes},
             "world_size": self.info.world_size,
             "process_group": self.info.backend or None,
@@ -552,6 +549,7 @@ class Trainer:
         return summary
 
     def _finish(self, *, finished: bool, interrupted: int) -> TrainResult:
+        self.pace.record(self.recipe, self.engine.runtime)
         summary = self._write_summary(finished=finished, interrupted=interrupted)
         if self.log is not None:
             self.log.close(summary)
@@ -564,6 +562,37 @@ class Trainer:
         if self.log is not None:
             self.log.close()
             self.log = None
+
+
+class _Pace:
+    """How long this process's training steps take: the first :data:`SETTLE` (where a
+    compiled runtime compiles) and the steady pace after them, for ``train.compile =
+    "auto"`` in later runs here (:func:`translkit.runtime.record_step_times`)."""
+
+    SETTLE = 3
+    MIN_STEADY = 5  # steady steps needed to record anything
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.times.append(time.perf_counter() - start)
+
+    def record(self, recipe: Recipe, runtime: Any) -> None:
+        settle, steady = self.times[: self.SETTLE], self.times[self.SETTLE :]
+        if len(steady) < self.MIN_STEADY:
+            return
+        from translkit.runtime import record_step_times, step_key
+
+        pace = statistics.median(steady)
+        if runtime.compile:
+            extra = sum(max(0.0, t - pace) for t in settle)
+            record_step_times(step_key(recipe, runtime), compiled_s=pace, compile_s=extra)
+        else:
+            record_step_times(step_key(recipe, runtime), eager_s=pace)
 
 
 def _tensor_bytes(obj: Any) -> int:

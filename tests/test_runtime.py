@@ -1,0 +1,311 @@
+"""The runtime (translkit.runtime): every CPU fast path chosen by measuring the run's own
+networks — the timing loop and the choice with fake clocks and measurements, the candidates,
+the cache (keys, lock, damage), the engine's use of it, compilation's decision and fallback,
+and the refusals that need no measurement."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from test_precision import SAPPHIRE
+from torch import nn
+from training_support import AVX2_CPU, tiny_recipe
+
+from translkit import get_registry
+from translkit import precision as P
+from translkit import runtime as R
+from translkit.errors import RecipeError
+from translkit.models import build_model
+from translkit.recipe import TrainSection
+from translkit.training.engine import Engine
+
+
+@pytest.fixture(autouse=True)
+def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("TRANSLKIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+class FakeClock:
+    """A clock whose steps take the times listed per key (each call is recorded)."""
+
+    def __init__(self, **times: list[float]) -> None:
+        self.now, self.calls, self.times = 0.0, [], {k: list(v) for k, v in times.items()}
+
+    def __call__(self) -> float:
+        return self.now
+
+    def steps(self) -> dict[str, object]:
+        def step(key):
+            def run() -> None:
+                self.calls.append(key)
+                self.now += self.times[key].pop(0)
+
+            return run
+
+        return {key: step(key) for key in self.times}
+
+
+def test_measure_variants_takes_the_best_of_interleaved_rounds():
+    clock = FakeClock(plain=[0.30, 0.10, 0.12, 0.11], fast=[0.50, 0.05, 0.04, 0.06])
+    ms = R.measure_variants(clock.steps(), rounds=3, clock=clock)
+    assert clock.calls == ["plain", "fast"] * 4  # warm-up, then 3 rounds, interleaved
+    assert ms == pytest.approx({"plain": 100.0, "fast": 40.0})
+
+
+def test_measure_variants_stops_at_its_budget_and_drops_emulated_variants():
+    slow = FakeClock(plain=[2.0, 1.0, 1.0], fast=[2.0, 0.5, 0.5])  # one round: over budget
+    assert R.measure_variants(slow.steps(), rounds=3, clock=slow, budget=1.5) == {
+        "plain": 1000.0,
+        "fast": 500.0,
+    }
+    assert len(slow.calls) == 4
+    emulated = FakeClock(plain=[0.01, 0.01], bf16=[1.0])
+    assert set(R.measure_variants(emulated.steps(), rounds=1, clock=emulated)) == {"plain"}
+
+
+@pytest.mark.parametrize(
+    ("measured", "want"),
+    [
+        # plain wins unless another variant beats it by its margin
+        ({"instance/fp32/nchw": 100, "group/fp32/nchw": 99}, "instance/fp32/nchw"),
+        ({"instance/fp32/nchw": 100, "group/fp32/nchw": 90}, "group/fp32/nchw"),
+        ({"instance/fp32/nchw": 100, "instance/bf16/nchw": 90}, "instance/fp32/nchw"),
+        ({"instance/fp32/nchw": 100, "instance/bf16/nchw": 60}, "instance/bf16/nchw"),
+        # the fastest of those that pay; a group+bf16 variant needs both margins
+        (
+            {"instance/fp32/nchw": 100, "group/fp32/nchw": 90, "group/bf16/nchw": 85},
+            "group/fp32/nchw",
+        ),
+        (
+            {"instance/fp32/nchw": 100, "group/bf16/nchw": 50, "group/bf16/cl": 45},
+            "group/bf16/cl",
+        ),
+        # slower than plain: never chosen
+        ({"instance/fp32/nchw": 100, "group/fp32/nchw": 115}, "instance/fp32/nchw"),
+    ],
+)
+def test_the_choice_follows_the_measurement_and_is_never_slower_than_plain(measured, want):
+    chosen = R.choose_variant(measured)
+    assert chosen.key == want
+    assert measured[chosen.key] <= measured["instance/fp32/nchw"]
+
+
+def _nets(norm: str = "instance"):
+    g = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.InstanceNorm2d(4, affine=True))
+    if norm == "batch":
+        g = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4))
+    return [g, nn.Conv2d(4, 1, 3)]
+
+
+def test_candidates_are_what_the_recipe_leaves_open_and_what_is_correct():
+    keys = lambda vs: [v.key for v in vs]  # noqa: E731
+    open_all = R.candidate_variants(_nets(), group_norm=None, bf16=None, channels_last=None)
+    # channels_last only where no instance norm is left (its backward is wrong at batch 1)
+    assert keys(open_all) == [
+        "instance/fp32/nchw",
+        "group/bf16/cl",
+        "group/bf16/nchw",
+        "group/fp32/cl",
+        "group/fp32/nchw",
+        "instance/bf16/nchw",
+    ]
+    fixed = R.candidate_variants(_nets(), group_norm=False, bf16=False, channels_last=None)
+    assert keys(fixed) == ["instance/fp32/nchw"]
+    batch_norm = R.candidate_variants(
+        _nets("batch"), group_norm=None, bf16=False, channels_last=None
+    )
+    assert keys(batch_norm) == ["instance/fp32/nchw", "instance/fp32/cl"]  # nothing to swap
+
+
+def _model(tmp_path: Path, **sections):
+    recipe = tiny_recipe(tmp_path, **sections)
+    return recipe, build_model(recipe, get_registry())
+
+
+def _fake_measure(ms: dict[str, float], calls: list):
+    def measure(steps):
+        calls.append(sorted(steps))
+        for step in steps.values():  # the real steps run: forward and backward of each variant
+            step()
+        return {k: ms.get(k, 1000.0) for k in steps}
+
+    return measure
+
+
+def _resolve(recipe, model, measure, **kw):
+    return R.resolve_runtime(
+        recipe, model, torch.device("cpu"), threads=1, fuse=True, measure=measure, **kw
+    )
+
+
+def test_norm_and_precision_follow_the_measurement_and_are_cached(monkeypatch, tmp_path, cache):
+    monkeypatch.setattr(P, "cpu_info", lambda: SAPPHIRE)
+    recipe, model = _model(tmp_path, train={"precision": "auto"})
+    calls: list = []
+    fast = {"instance/fp32/nchw": 100.0, "group/bf16/nchw": 40.0, "group/fp32/nchw": 95.0}
+    runtime = _resolve(recipe, model, _fake_measure(fast, calls))
+    assert runtime.group_norm and runtime.precision.name == "bf16" and not runtime.channels_last
+    assert "bf16 measured 2.38× fp32" in runtime.precision.reason
+    assert "measured 1.00× the alternative" not in runtime.describe()
+    assert runtime.describe().startswith("cpu, 1 thread; bf16 autocast")
+    assert _resolve(recipe, model, _fake_measure({}, calls)).group_norm  # cached: not measured
+    assert len(calls) == 1
+    entry = next(iter(json.loads((cache / R.PROBE_FILE).read_text()).values()))
+    assert entry["group/bf16/nchw"] == 40.0
+    slow = {"instance/fp32/nchw": 100.0}  # another model: measured anew, plain wins
+    recipe2, model2 = _model(
+        tmp_path, data={"load_size": 48, "crop_size": 48}, train={"precision": "auto"}
+    )
+    plain = _resolve(recipe2, model2, _fake_measure(slow, calls))
+    assert not plain.group_norm and plain.precision.name == "fp32" and len(calls) == 2
+    assert "not faster" in plain.precision.reason
+
+
+def test_forced_choices_are_not_measured_and_refusals_need_no_measurement(monkeypatch, tmp_path):
+    monkeypatch.setattr(P, "cpu_info", lambda: AVX2_CPU)
+    calls: list = []
+    recipe, model = _model(tmp_path, train={"fast_norm": "on", "channels_last": "off"})
+    runtime = _resolve(recipe, model, _fake_measure({}, calls))
+    assert runtime.group_norm and calls == [] and runtime.reasons["norm"] == "requested"
+    for forced in ("bf16", "fp16"):
+        recipe, model = _model(tmp_path, train={"precision": forced})
+        with pytest.raises(RecipeError, match=f"train.precision = '{forced}'.*emulated"):
+            _resolve(recipe, model, _fake_measure({}, calls))
+    assert calls == []
+    recipe, model = _model(tmp_path, train={"precision": "auto"})
+    auto = _resolve(recipe, model, _fake_measure({"group/fp32/nchw": 10.0}, calls))
+    assert auto.precision.name == "fp32" and "no AMX-BF16 or AVX512-BF16" in auto.precision.reason
+    assert calls and all("bf16" not in k for k in calls[0])  # emulated bf16 is never timed
+
+
+def test_the_cache_is_shared_safely_by_concurrent_processes(monkeypatch, tmp_path, cache):
+    """Two probes at once (sweep trials, DDP workers): one measures, the other waits and
+    reads its result; a damaged cache is measured again, not trusted."""
+    measured = []
+
+    def slow_measure():
+        measured.append(1)
+        threading.Event().wait(0.2)
+        return {"instance/fp32/nchw": 5.0}
+
+    threads = [
+        threading.Thread(target=R.cached_measurement, args=("k", slow_measure)) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(measured) == 1
+    (cache / R.PROBE_FILE).write_text("{not json")
+    assert R.cached_measurement("k", slow_measure) == {"instance/fp32/nchw": 5.0}
+    assert len(measured) == 2
+
+
+def test_engine_uses_its_runtime_and_leaves_the_run_untouched(monkeypatch, tmp_path):
+    monkeypatch.setattr(P, "cpu_info", lambda: SAPPHIRE)
+    calls: list = []
+    monkeypatch.setattr(
+        R,
+        "measure_variants",
+        _fake_measure({"group/bf16/nchw": 1.0, "instance/fp32/nchw": 9.0}, calls),
+    )
+    recipe = tiny_recipe(tmp_path, train={"precision": "auto"})
+    auto = Engine(recipe, torch.device("cpu"), get_registry())
+    rng_after_probe = torch.get_rng_state()
+    assert auto.precision.name == "bf16" and auto.runtime.group_norm and len(calls) == 1
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in auto.nets["G_AB"].modules())
+    fp32 = Engine(
+        tiny_recipe(tmp_path, train={"fast_norm": "off"}), torch.device("cpu"), get_registry()
+    )
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in fp32.nets["G_AB"].modules())
+    assert torch.equal(rng_after_probe, torch.get_rng_state())  # the random stream untouched
+    for role, net in fp32.nets.items():  # same initial weights: the probe used copies
+        other = auto.nets[role].state_dict()
+        assert all(torch.equal(v, other[k]) for k, v in net.state_dict().items()), role
+
+
+def test_the_real_probe_times_every_variant(tmp_path):
+    recipe, model = _model(tmp_path, train={"precision": "fp32"})
+    runtime = R.resolve_runtime(recipe, model, torch.device("cpu"), threads=1, fuse=True)
+    assert set(runtime.measured_ms) >= {"instance/fp32/nchw", "group/fp32/nchw"}
+    assert all(v > 0 for v in runtime.measured_ms.values())
+    summary = runtime.to_dict()
+    assert summary["measured_ms"] == runtime.measured_ms and summary["device"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("compile", "measured", "steps", "want"),
+    [
+        ("off", {}, 10**6, False),
+        ("on", {}, 1, True),
+        ("auto", {}, 10**6, False),  # nothing measured here yet
+        ("auto", {"eager_s": 1.0, "compiled_s": 0.7, "compile_s": 100.0}, 1000, True),
+        ("auto", {"eager_s": 1.0, "compiled_s": 0.7, "compile_s": 100.0}, 500, False),
+        ("auto", {"eager_s": 1.0, "compiled_s": 0.98, "compile_s": 1.0}, 10**6, False),
+    ],
+)
+def test_compile_is_decided_by_the_run_length_against_the_compile_time(
+    compile, measured, steps, want
+):
+    on, why = R.compile_decision(
+        TrainSection(compile=compile), torch.device("cpu"), measured=measured, steps=steps
+    )
+    assert on is want and why
+
+
+def test_without_a_compiler_compile_falls_back_to_eager(monkeypatch):
+    monkeypatch.setattr(R, "have_compiler", lambda: "")
+    on, why = R.compile_decision(
+        TrainSection(compile="on"), torch.device("cpu"), measured={}, steps=1
+    )
+    assert not on and "no C++ compiler" in why
+
+
+def test_a_failing_compile_runs_eager_and_says_why_once(monkeypatch):
+    said: list[str] = []
+
+    def broken(net, **kwargs):
+        def call(*args):
+            raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    net = nn.Linear(2, 2)
+    wrapped = R.compiled(net, on_fallback=said.append)
+    x = torch.ones(1, 2)
+    assert torch.equal(wrapped(x), net(x)) and torch.equal(wrapped(x), net(x))
+    assert len(said) == 1 and "InvalidCxxCompiler" in said[0] and "eager" in said[0]
+    assert wrapped.weight is net.weight  # attributes read through
+
+
+def test_a_run_records_its_pace_for_the_next_auto_decision(tmp_path):
+    from translkit.training import train
+
+    recipe = tiny_recipe(tmp_path, optim={"epochs": 4, "batch_size": 1}, train={"compile": "off"})
+    result = train(recipe, progress=False)
+    runtime = result.summary["runtime"]
+    assert runtime["compile"] is False and runtime["reasons"]["compile"] == "off"
+    key = R.step_key(recipe, R.Runtime(**{**_runtime_fields(runtime)}))
+    assert R.step_times(key)["eager_s"] > 0
+
+
+def _runtime_fields(saved: dict) -> dict:
+    return {
+        "device": torch.device(saved["device"]),
+        "precision": P.Choice(saved["precision"]["name"], torch.float32, ""),
+        "threads": saved["threads"],
+        "group_norm": saved["group_norm"],
+        "channels_last": saved["channels_last"],
+        "fuse": saved["fuse"],
+    }
+
+
+def test_legacy_boolean_compile_keys_still_load(tmp_path):
+    assert tiny_recipe(tmp_path, train={"compile": True}).train.compile == "on"
+    assert tiny_recipe(tmp_path, train={"compile": False}).train.compile == "off"

@@ -1,0 +1,697 @@
+"""The runtime: where and how one process computes, resolved once from the recipe, the
+machine and measurements of the run's own networks on it.
+
+A :class:`Runtime` holds every speed decision of a process: the device, the precision, the
+thread budget, whether instance norms run as the identical group norm, the memory format,
+whether independent passes are batched, and whether the networks are compiled, each with the
+reason it was chosen. The engine, the translator, scoring and the demo receive one; the
+trainer prints its one line (:meth:`Runtime.describe`) and saves it in ``summary.json``;
+``translkit run --dry-run`` prints what it would measure (:func:`plan`).
+
+On a CPU, the ``auto`` choices are **measured, not assumed**: :func:`measure_variants` times
+a forward and backward of a copy of the run's first generator and discriminator at the
+recipe's crop size (batch at most :data:`PROBE_BATCH`) in every variant the recipe leaves
+open — instance norm kept or run as group norm, fp32 or bf16 autocast (bf16 only where the
+CPU has native units), contiguous or channels_last (only for networks with no instance norm
+left, whose channels_last backward is wrong at batch 1 on this torch) — at this process's
+thread budget, interleaved, best of a few rounds. The plain variant (the networks' own
+layers, fp32, contiguous) is always measured, and another variant is taken only when it was
+measured faster than plain by its margin (:data:`MARGINS`), so ``auto`` is never slower than
+plain eager fp32 by more than the measurement's noise. Results are cached per CPU, flags,
+torch version, model signature and thread count (:mod:`translkit.cache`, under a file lock,
+so that sweep trials and DDP workers that probe at once share one measurement).
+
+``torch.compile`` (:func:`compile_decision`) pays only where the run is long enough to earn
+back its first compilation (1–8 minutes on a CPU): ``auto`` compiles when a measured gain for
+this model on this machine is cached and the run's expected length earns the compile time
+back twice; ``on`` always (falling back to eager, with one line that says why, where there is
+no C++ compiler or compilation fails); ``off`` never. Inductor's on-disk cache lives in the
+translkit cache folder, so later runs and sweep trials reuse compiled kernels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from translkit import precision as policy
+from translkit.errors import RecipeError
+from translkit.fileio import locked
+from translkit.models import Model
+from translkit.norms import instance_norm_as_group_norm, swap_instance_norms
+from translkit.precision import Choice, choose_precision, prepare_module
+from translkit.recipe import Recipe, TrainSection
+
+__all__ = [
+    "MARGINS",
+    "PROBE_BATCH",
+    "Runtime",
+    "Variant",
+    "choose_variant",
+    "compile_decision",
+    "compiled",
+    "inductor_cache",
+    "inference_runtime",
+    "measure_variants",
+    "plan",
+    "record_step_times",
+    "resolve_runtime",
+    "step_key",
+    "step_times",
+]
+
+#: Images per probe step: the recipe's batch, at most this.
+PROBE_BATCH = 2
+#: How much faster than plain a variant must measure to be taken: bf16's casts and group
+#: norm's different kernel must pay clearly, not within the noise.
+MARGINS = {"bf16": 1.15, "group_norm": 1.03, "channels_last": 1.05}
+PROBE_FILE = "runtime_probe.json"
+#: Seconds of measuring at most (after the first round, which always runs).
+PROBE_BUDGET = 6.0
+_BF16 = Choice("bf16", torch.bfloat16, "probe")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run the networks: the norm layers, the precision, the memory format."""
+
+    group_norm: bool = False
+    bf16: bool = False
+    channels_last: bool = False
+
+    @property
+    def key(self) -> str:
+        parts = ["group" if self.group_norm else "instance", "bf16" if self.bf16 else "fp32"]
+        return "/".join([*parts, "cl" if self.channels_last else "nchw"])
+
+    @classmethod
+    def from_key(cls, key: str) -> Variant:
+        norm, dtype, fmt = key.split("/")
+        return cls(norm == "group", dtype == "bf16", fmt == "cl")
+
+
+PLAIN = Variant()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Every speed decision of one process, with the reason for each (``reasons``)."""
+
+    device: torch.device
+    precision: Choice
+    threads: int = 1
+    group_norm: bool = False
+    channels_last: bool = False
+    fuse: bool = False
+    compile: bool = False
+    reasons: dict[str, str] = field(default_factory=dict)
+    measured_ms: dict[str, float] = field(default_factory=dict)
+
+    def describe(self, threads: str = "") -> str:
+        """One line: ``cpu, 2 threads; fp32 (why); group norm (why); contiguous (why); eager
+        (why)``; ``threads`` replaces the thread count (the trainer's governor says more)."""
+        norm = "instance norm as group norm" if self.group_norm else "the networks' own norms"
+        fmt = "channels_last" if self.channels_last else "contiguous"
+        threads = threads or f"{self.threads} thread{'s' * (self.threads != 1)}"
+        parts = [
+            self.precision.describe(),
+            _why(norm, self.reasons.get("norm")),
+            _why(fmt, self.reasons.get("format")),
+            _why("compiled" if self.compile else "eager", self.reasons.get("compile")),
+        ]
+        return f"{self.device}, {threads}; " + "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": str(self.device),
+            "precision": self.precision.to_dict(),
+            "threads": self.threads,
+            "group_norm": self.group_norm,
+            "channels_last": self.channels_last,
+            "fuse": self.fuse,
+            "compile": self.compile,
+            "reasons": dict(self.reasons),
+            "measured_ms": dict(self.measured_ms),
+        }
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def place(self, net: nn.Module) -> nn.Module:
+        """``net`` as this runtime runs it (in place): norms, fp32 norms and outputs under
+        autocast, device, memory format. A plugin opts out of the norm rewrite with a
+        ``fast_norm = False`` attribute (docs/plugins.md)."""
+        if self.group_norm and getattr(net, "fast_norm", True):
+            swap_instance_norms(net)
+        prepare_module(net, self.precision)
+        return net.to(self.device, memory_format=self.memory_format)
+
+
+def _why(what: str, reason: str | None) -> str:
+    return f"{what} ({reason})" if reason else what
+
+
+def inference_runtime(
+    device: torch.device,
+    *,
+    precision: str = "auto",
+    optimize: bool = True,
+    channels_last: bool | None = None,
+    compile: bool = False,
+    threads: int | None = None,
+) -> Runtime:
+    """The runtime for translating (the :class:`~translkit.inference.Translator`, the demo,
+    scoring): the precision policy of :mod:`translkit.precision` (on a CPU its one-
+    convolution probe), instance norms as group norms when ``optimize``, channels_last on
+    CUDA and on a CPU together with the group norms (``None``), and compilation as asked.
+    On the CPUs measured (AVX512-BF16, AMX, and the AVX2 emulation) group norm in
+    channels_last was the fastest inference path (``benchmarks/translate.py``)."""
+    choice = choose_precision(precision, device)
+    if channels_last is None:
+        channels_last = device.type == "cuda" or optimize
+        fmt_reason = (
+            "auto: on CUDA"
+            if device.type == "cuda"
+            else ("auto: with the group norms" if optimize else "auto: instance norms kept")
+        )
+    else:
+        fmt_reason = "requested"
+    reasons = {
+        "norm": "inference: the faster kernel" if optimize else "off",
+        "format": fmt_reason,
+        "compile": "requested" if compile else "off",
+    }
+    if compile and device.type == "cpu" and not have_compiler():
+        compile, reasons["compile"] = False, "no C++ compiler for inductor (install g++): eager"
+    return Runtime(
+        device,
+        choice,
+        threads or torch.get_num_threads(),
+        optimize,
+        channels_last,
+        False,
+        compile,
+        reasons,
+    )
+
+
+# -- the probe ----------------------------------------------------------------------------------
+def _swappable(net: nn.Module) -> bool:
+    return any(
+        isinstance(m, nn.InstanceNorm2d) and instance_norm_as_group_norm(m) is not None
+        for m in net.modules()
+    )
+
+
+def _has_instance_norm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.InstanceNorm2d) for m in net.modules())
+
+
+def candidate_variants(
+    nets: list[nn.Module], *, group_norm: bool | None, bf16: bool | None, channels_last: bool | None
+) -> list[Variant]:
+    """The variants left open (``None``: measure both; a bool: fixed), plain first.
+    channels_last is a candidate only where no instance norm remains (wrong backward at
+    batch 1 on this torch build); group norm only where a layer can be swapped."""
+    swappable = any(getattr(n, "fast_norm", True) and _swappable(n) for n in nets)
+    norms = [False, True] if group_norm is None and swappable else [bool(group_norm and swappable)]
+    dtypes = [False, True] if bf16 is None else [bf16]
+    out = []
+    for norm in norms:
+        left_instance = any(_has_instance_norm(n) for n in nets) and not norm
+        formats = (
+            [False]
+            if left_instance
+            else [False, True]
+            if channels_last is None
+            else [bool(channels_last)]
+        )
+        out += [Variant(norm, dtype, fmt) for dtype in dtypes for fmt in formats]
+    return sorted(set(out), key=lambda v: (v != PLAIN, v.key))
+
+
+def _step(nets: list[nn.Module], x: torch.Tensor, variant: Variant) -> Callable[[], None]:
+    """One forward and backward through the generator, then the discriminator on its output."""
+    autocast = _BF16.autocast("cpu") if variant.bf16 else nullcontext()
+    fmt = torch.channels_last if variant.channels_last else torch.contiguous_format
+    prepared = []
+    for net in nets:
+        net = copy.deepcopy(net).cpu().train()
+        if variant.group_norm and getattr(net, "fast_norm", True):
+            swap_instance_norms(net)
+        prepared.append(prepare_module(net, _BF16).to(memory_format=fmt))
+    x = x.contiguous(memory_format=fmt)
+
+    def step() -> None:
+        for net in prepared:
+            net.zero_grad(set_to_none=True)
+        with autocast:
+            out = prepared[0](x)
+            loss = out.float().abs().mean()
+            if len(prepared) > 1:
+                loss = loss + prepared[1](out).float().square().mean()
+        loss.backward()
+
+    return step
+
+
+def measure_variants(
+    steps: dict[str, Callable[[], None]],
+    *,
+    rounds: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
+    budget: float = PROBE_BUDGET,
+) -> dict[str, float]:
+    """Milliseconds per call of each step (best of up to ``rounds`` after one warm-up each,
+    interleaved so that a busy machine slows them alike; no more rounds once ``budget``
+    seconds are spent). A variant 3× slower than the first (emulated bf16) is dropped."""
+    spent = 0.0
+
+    def timed(step: Callable[[], None]) -> float:
+        nonlocal spent
+        start = clock()
+        step()
+        took = clock() - start
+        spent += took
+        return took
+
+    best = {key: timed(step) for key, step in steps.items()}  # warm-up: primitives, caches
+    first = next(iter(best.values()))
+    live = [k for k in steps if best[k] <= 3 * first]
+    for done in range(rounds):
+        if done and spent > budget:
+            break
+        for key in live:
+            best[key] = min(best[key], timed(steps[key]))
+    return {key: round(best[key] * 1e3, 3) for key in live}
+
+
+def choose_variant(measured: dict[str, float]) -> Variant:
+    """The fastest measured variant that beats plain by every margin it needs (plain when
+    none does): ``auto`` is never slower than plain eager fp32 beyond the noise."""
+    plain = measured.get(PLAIN.key)
+    if plain is None:  # plain was not open (a forced choice): the fastest of what was
+        return Variant.from_key(min(measured, key=measured.__getitem__))
+    best = PLAIN
+    for key, ms in measured.items():
+        variant = Variant.from_key(key)
+        need = 1.0
+        for name, on in (
+            ("bf16", variant.bf16),
+            ("group_norm", variant.group_norm),
+            ("channels_last", variant.channels_last),
+        ):
+            need *= MARGINS[name] if on else 1.0
+        if plain / ms >= need and ms < measured[best.key]:
+            best = variant
+    return best
+
+
+def cached_measurement(key: str, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """``measure()``'s result, measured once per ``key`` on this machine (cache folder, file
+    lock held while measuring, atomic write; a damaged cache is measured again)."""
+    from translkit.cache import cache_dir
+    from translkit.fileio import write_text_atomic
+
+    path = cache_dir() / PROBE_FILE
+    with locked(path):
+        try:
+            cache = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(cache, dict):
+                cache = {}
+        except (OSError, ValueError):
+            cache = {}
+        entry = cache.get(key)
+        if isinstance(entry, dict) and all(isinstance(v, int | float) for v in entry.values()):
+            return {k: float(v) for k, v in entry.items()}
+        result = measure()
+        cache[key] = result
+        with contextlib.suppress(OSError):  # a read-only cache folder: measure each time
+            write_text_atomic(path, json.dumps(cache, indent=1, sort_keys=True))
+        return result
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What to measure (``measure``) and its cache identity (``signature``)."""
+
+    signature: str
+    what: str
+    measure: Callable[[], dict[str, float]]
+
+
+def _roles(model: Model, section: str) -> list[str]:
+    return [slot.role for slot in model.method.networks if slot.section == section]
+
+
+def probe_signature(recipe: Recipe, batch: int, threads: int) -> str:
+    """What decides the probe's timing besides the CPU and torch (JSON, keys sorted)."""
+    train = recipe.train
+    return json.dumps(
+        {
+            "generator": recipe.generator.to_dict(),
+            "discriminator": recipe.discriminator.to_dict(),
+            "method": recipe.method.name,
+            "size": recipe.data.crop_size,
+            "batch": batch,
+            "threads": threads,
+            "open": [train.precision, train.fast_norm, train.channels_last],
+            "probe": 2,  # bump when what is measured changes
+        },
+        sort_keys=True,
+    )
+
+
+def _cache_key(signature: str) -> str:
+    import hashlib
+
+    cpu = policy.cpu_info()
+    text = f"{cpu.model}|{' '.join(sorted(cpu.flags))}|{torch.__version__}|{signature}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- resolving ------------------------------------------------------------------------------------
+def _open_choices(train: TrainSection, device: torch.device) -> dict[str, bool | None]:
+    """What the recipe leaves to measurement (``None``) and what it fixes (a bool)."""
+    native_bf16 = device.type == "cpu" and bool(
+        policy.cpu_info().native({"amx_bf16": "", "avx512_bf16": "", "bf16": ""})
+    )
+    bf16: bool | None = {"fp32": False, "bf16": True, "fp16": False}.get(train.precision)
+    if bf16 is None and not native_bf16:
+        bf16 = False
+    return {
+        "group_norm": {"on": True, "off": False}.get(train.fast_norm),
+        "bf16": bf16,
+        "channels_last": {"on": True, "off": False}.get(train.channels_last),
+    }
+
+
+def plan(recipe: Recipe, device: torch.device, threads: int) -> str:
+    """What :func:`resolve_runtime` would measure for ``recipe`` (``--dry-run``)."""
+    if device.type != "cpu":
+        return (
+            f"runtime: {device}: precision {recipe.train.precision}, channels_last "
+            f"{recipe.train.channels_last}, compile {recipe.train.compile}; nothing is measured"
+        )
+    open_ = _open_choices(recipe.train, device)
+    names = {
+        "group_norm": "instance vs group norm",
+        "bf16": "fp32 vs bf16",
+        "channels_last": "memory format",
+    }
+    measured = [names[k] for k, v in open_.items() if v is None]
+    what = ", ".join(measured) if measured else "nothing (every choice fixed by the recipe)"
+    batch = max(1, min(recipe.optim.batch_size, PROBE_BATCH))
+    return (
+        f"runtime: cpu, {threads} threads; would measure {what} on this run's generator and "
+        f"discriminator at {recipe.data.crop_size} px, batch {batch} (cached per machine); "
+        f"compile {recipe.train.compile}"
+    )
+
+
+def resolve_runtime(
+    recipe: Recipe,
+    model: Model,
+    device: torch.device,
+    *,
+    threads: int,
+    fuse: bool,
+    steps: int = 0,
+    all_agree: Callable[[bool], bool] = lambda flag: flag,
+    measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None = None,
+) -> Runtime:
+    """The runtime for training ``model`` on ``device``.
+
+    :param threads: this process's thread budget (:func:`translkit.threads.thread_budget`).
+    :param fuse: whether the engine batches independent passes (``train.fuse``).
+    :param steps: the steps this process will train (``compile = "auto"`` weighs them).
+    :param all_agree: across processes, whether every one measured a reduced precision
+        faster (DDP); a single process agrees with itself.
+    :param measure: times the variants (default :func:`measure_variants`; tests inject a
+        fake clock through it).
+    """
+    train = recipe.train
+    reasons: dict[str, str] = {}
+    measured: dict[str, float] = {}
+    if device.type != "cpu":
+        precision = choose_precision(
+            train.precision, device, option="train.precision", error=RecipeError
+        )
+        channels_last = train.channels_last != "off"
+        reasons["format"] = "auto: on CUDA" if train.channels_last == "auto" else "requested"
+        runtime = Runtime(device, precision, threads, False, channels_last, fuse, False, reasons)
+        return _with_compile(runtime, recipe, steps)
+    if train.precision != "auto":  # refused before anything is measured
+        choose_precision(train.precision, device, option="train.precision", error=RecipeError)
+    open_ = _open_choices(train, device)
+    variant = Variant(bool(open_["group_norm"]), bool(open_["bf16"]), bool(open_["channels_last"]))
+    probe = _probe(recipe, model, threads, open_, measure)
+    if probe is not None:
+        measured = cached_measurement(_cache_key(probe.signature), probe.measure)
+        variant = choose_variant(measured)
+    precision = _precision(
+        train, variant, measured if open_["bf16"] is None else {}, device, all_agree
+    )
+    if precision.name != "bf16" and variant.bf16:  # another process measured fp32 faster
+        variant = Variant(variant.group_norm, False, variant.channels_last)
+    reasons["norm"] = _reason(measured, variant, "group_norm", open_["group_norm"] is None)
+    reasons["format"] = _reason(measured, variant, "channels_last", open_["channels_last"] is None)
+    runtime = Runtime(
+        device,
+        precision,
+        threads,
+        variant.group_norm,
+        variant.channels_last,
+        fuse,
+        False,
+        reasons,
+        measured,
+    )
+    return _with_compile(runtime, recipe, steps)
+
+
+def _with_compile(runtime: Runtime, recipe: Recipe, steps: int) -> Runtime:
+    measured = step_times(step_key(recipe, runtime))
+    on, why = compile_decision(recipe.train, runtime.device, measured=measured, steps=steps)
+    return dataclasses.replace(runtime, compile=on, reasons={**runtime.reasons, "compile": why})
+
+
+def _probe(
+    recipe: Recipe,
+    model: Model,
+    threads: int,
+    open_: dict[str, bool | None],
+    measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None,
+) -> _Probe | None:
+    generators, discriminators = _roles(model, "generator"), _roles(model, "discriminator")
+    if not generators or all(v is not None for v in open_.values()):
+        return None
+    roles = [generators[0], *discriminators[:1]]
+    size, batch = recipe.data.crop_size, max(1, min(recipe.optim.batch_size, PROBE_BATCH))
+    nets = [model.nets[r] for r in roles]
+    variants = candidate_variants(
+        nets,
+        group_norm=open_["group_norm"],
+        bf16=open_["bf16"],
+        channels_last=open_["channels_last"],
+    )
+    if len(variants) < 2:
+        return None
+    what = f"this run's generator and discriminator at {size} px, batch {batch}"
+
+    def run() -> dict[str, float]:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with torch.random.fork_rng(devices=[]):  # the run's random stream is untouched
+                torch.manual_seed(0)
+                x = torch.rand(batch, 3, size, size) * 2 - 1
+                steps = {v.key: _step(nets, x, v) for v in variants}
+                return (measure or measure_variants)(steps)
+        finally:
+            torch.set_num_threads(previous)
+
+    return _Probe(probe_signature(recipe, batch, threads), what, run)
+
+
+def _precision(
+    train: TrainSection,
+    variant: Variant,
+    measured: dict[str, float],
+    device: torch.device,
+    all_agree: Callable[[bool], bool],
+) -> Choice:
+    if train.precision != "auto":
+        return choose_precision(
+            train.precision, device, option="train.precision", error=RecipeError
+        )
+    if not measured:  # no native bf16 here: choose_precision says why
+        return choose_precision("auto", device, option="train.precision", error=RecipeError)
+    fp32_key = Variant(variant.group_norm, False, variant.channels_last).key
+    bf16_key = Variant(variant.group_norm, True, variant.channels_last).key
+    ratio = measured.get(fp32_key, 0.0) / max(measured.get(bf16_key, float("inf")), 1e-9)
+    agreed = all_agree(variant.bf16)  # a collective: every process calls it
+    if variant.bf16 and not agreed:
+        return Choice("fp32", torch.float32, "auto: another process measured fp32 faster")
+    if variant.bf16:
+        return Choice(
+            "bf16", torch.bfloat16, f"auto: bf16 measured {ratio:.2f}× fp32 on this run's networks"
+        )
+    return Choice("fp32", torch.float32, f"auto: bf16 measured {ratio:.2f}× fp32 here, not faster")
+
+
+def _reason(measured: dict[str, float], chosen: Variant, flag: str, was_open: bool) -> str:
+    """Why ``flag`` of ``chosen`` is what it is: how much longer the fastest variant with
+    the other setting took."""
+    if not was_open:
+        return "requested" if getattr(chosen, flag) else "off"
+    others = [
+        ms
+        for k, ms in measured.items()
+        if getattr(Variant.from_key(k), flag) != getattr(chosen, flag)
+    ]
+    if not others or chosen.key not in measured:
+        return {
+            "group_norm": "no instance norm to rewrite",
+            "channels_last": "instance norms remain",
+        }[flag]
+    ratio = min(others) / measured[chosen.key]
+    return f"measured: the alternative took {ratio:.2f}× as long"
+
+
+# -- compilation ---------------------------------------------------------------------------------
+STEPS_FILE = "runtime_steps.json"
+#: A compiled step must measure at least this much faster than eager to be chosen.
+COMPILE_MARGIN = 1.05
+
+
+def have_compiler() -> str:
+    """The C++ compiler inductor would use on the CPU, or ``""``."""
+    found = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    return found or shutil.which("clang++") or ""
+
+
+def step_key(recipe: Recipe, runtime: Runtime) -> str:
+    """The cache key of a training step's timing on this machine: the model, size, batch,
+    method and the runtime's choices other than compilation."""
+    fields = {
+        "generator": recipe.generator.to_dict(),
+        "discriminator": recipe.discriminator.to_dict(),
+        "method": recipe.method.name,
+        "size": recipe.data.crop_size,
+        "batch": recipe.optim.batch_size,
+        "runtime": [
+            str(runtime.device),
+            runtime.precision.name,
+            runtime.threads,
+            runtime.group_norm,
+            runtime.channels_last,
+            runtime.fuse,
+        ],
+    }
+    return _cache_key(json.dumps(fields, sort_keys=True))
+
+
+def step_times(key: str) -> dict[str, float]:
+    """What earlier runs here measured for ``key``: ``eager_s`` and ``compiled_s`` per step,
+    ``compile_s`` for the first compiled steps beyond the steady pace (empty: nothing)."""
+    from translkit.cache import cache_dir
+
+    try:
+        entry = json.loads((cache_dir() / STEPS_FILE).read_text(encoding="utf-8")).get(key, {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {k: float(v) for k, v in entry.items() if isinstance(v, int | float)}
+
+
+def record_step_times(key: str, **seconds: float) -> None:
+    """Remember a finished run's pace here (under the cache's lock; last run wins)."""
+    from translkit.cache import cache_dir
+    from translkit.fileio import write_text_atomic
+
+    path = cache_dir() / STEPS_FILE
+    with locked(path), contextlib.suppress(OSError):
+        try:
+            cache = json.loads(path.read_text(encoding="utf-8"))
+            cache = cache if isinstance(cache, dict) else {}
+        except (OSError, ValueError):
+            cache = {}
+        cache[key] = {**cache.get(key, {}), **{k: round(v, 4) for k, v in seconds.items()}}
+        write_text_atomic(path, json.dumps(cache, indent=1, sort_keys=True))
+
+
+def compile_decision(
+    train: TrainSection, device: torch.device, *, measured: dict[str, float], steps: int
+) -> tuple[bool, str]:
+    """Whether to compile a run of ``steps`` steps, and why (module docstring): ``auto``
+    compiles where earlier runs here measured the compiled step faster by
+    :data:`COMPILE_MARGIN` and the steps saved earn the compile time back twice."""
+    if train.compile == "off":
+        return False, "off"
+    if device.type == "cpu" and not have_compiler():
+        return False, "no C++ compiler for inductor (install g++): eager"
+    if train.compile == "on":
+        return True, "requested"
+    eager, fast, cost = (measured.get(k) for k in ("eager_s", "compiled_s", "compile_s"))
+    if eager is None or fast is None or cost is None:
+        missing = "compiled" if eager is not None else "eager" if fast is not None else "finished"
+        return False, f"auto: no {missing} run of these networks timed here yet"
+    saved = steps * (eager - fast)
+    if eager / fast < COMPILE_MARGIN or saved < 2 * cost:
+        return False, (
+            f"auto: compiled {eager / fast:.2f}× eager here, {saved:.0f} s saved over "
+            f"{steps} steps against {cost:.0f} s to compile"
+        )
+    return True, f"auto: compiled {eager / fast:.2f}× eager here, {cost:.0f} s to compile"
+
+
+class Compiled:
+    """``torch.compile(net)`` that falls back to ``net`` itself, for good, with one line
+    (``on_fallback``) that says why, when compilation fails (no working C++ compiler, an
+    operation inductor cannot lower). An error that eager also raises is the caller's."""
+
+    def __init__(self, net: nn.Module, on_fallback: Callable[[str], None]) -> None:
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache()))
+        self.net, self.on_fallback = net, on_fallback
+        self.compiled: Any = torch.compile(net, dynamic=False)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args, **kwargs)
+            except Exception as exc:  # compilation failed: run eager from now on
+                last = (str(exc).strip().splitlines() or [""])[-1][:200]
+                self.compiled = None
+                self.on_fallback(f"torch.compile failed ({type(exc).__name__}: {last}); eager")
+        return self.net(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # the module's attributes (methods read them)
+        if name in ("net", "compiled", "on_fallback"):
+            raise AttributeError(name)
+        return getattr(self.net, name)
+
+
+def compiled(net: nn.Module, *, on_fallback: Callable[[str], None]) -> Compiled:
+    """``net`` compiled with eager as the fallback (:class:`Compiled`)."""
+    return Compiled(net, on_fallback)
+
+
+def inductor_cache() -> Path:
+    """Inductor's on-disk cache, in the translkit cache folder (reused across runs)."""
+    from translkit.cache import cache_dir
+
+    return cache_dir() / "inductor"
