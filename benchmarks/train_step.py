@@ -7,13 +7,13 @@ for translkit's engine, side by side.
     python benchmarks/train_step.py --clock thread        # one thread, CPU time (busy machines)
 
 Modes: ``reference`` (Zhu's structure, fp32, torch's default Adam); ``eager`` (translkit's
-step forced to fp32); ``instance`` (the same, instance norms kept: ``train.fast_norm = "off"``);
-``compile_instance`` (that, compiled); ``default`` (exactly what a recipe gets:
-``train.precision = "auto"``, so bf16 autocast on a CPU with native bf16, fp32 elsewhere);
-``bf16`` (bf16 forced; refused on a CPU without native bf16); ``channels_last``, ``compile``
-(fp32); ``amp`` (CUDA: bf16 + channels_last + compile). The header names the CPU, its bf16
-flags, torch's CPU capability and the precision ``auto`` picks here, so a table from another
-machine explains itself.
+step forced to fp32, instance norms as group norms); ``instance`` (the same, instance norms
+kept: ``train.fast_norm = "off"``, the plain eager path); ``compile_instance`` (that,
+compiled); ``default`` (exactly what a recipe gets: every ``auto`` of the runtime, measured
+here: precision, norms, memory format); ``bf16`` (bf16 forced; refused on a CPU without
+native bf16); ``channels_last``, ``compile`` (fp32); ``amp`` (CUDA: bf16 + channels_last +
+compile). The header names the CPU, its bf16 flags, torch's CPU capability and the precision
+``auto`` picks here, so a table from another machine explains itself.
 
 Model: the recipe's networks (default ``recipes/cyclegan_zhu2017.toml``: ResNet-9 + PatchGAN,
 instance norm, identity loss on), batch 1 (``--batch``). Timing alternates the modes iteration by
@@ -73,10 +73,11 @@ def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     """An engine for ``mode``; ``reference`` gets the same networks with fusion off."""
     overrides = [f"train.device={device}", f"optim.batch_size={BATCH}", f"data.crop_size={size}"]
     overrides.append(f"train.fuse={'off' if mode == 'reference' else 'auto'}")
-    overrides.append(f"train.fast_norm={'off' if mode in KEEP_INSTANCE_NORM else 'auto'}")
+    fast_norm = "off" if mode in KEEP_INSTANCE_NORM else "auto" if mode == "default" else "on"
+    overrides.append(f"train.fast_norm={fast_norm}")
     channels_last = {"channels_last": "on", "amp": "on", "default": "auto"}.get(mode, "off")
     overrides.append(f"train.channels_last={channels_last}")
-    overrides.append(f"train.compile={'true' if mode in COMPILED else 'false'}")
+    overrides.append(f"train.compile={'on' if mode in COMPILED else 'off'}")
     overrides.append(f"train.precision={PRECISION.get(mode, 'fp32')}")
     registries = translkit.get_registry()
     recipe = resolve_recipe(load_recipe(recipe_path, overrides), registries)

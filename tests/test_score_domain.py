@@ -227,6 +227,29 @@ def test_training_never_reads_the_test_split(
     assert opened and {p.parent.name for p in opened} == {"trainA", "trainB"}
 
 
+def test_spectral_numbers_catch_a_grid_the_classifiers_accept(
+    data_root: Path, tmp_path: Path
+) -> None:
+    """Real target images with a faint period-4 grid over them still fool both classifiers,
+    but their spectrum moves far from the real images' (beyond the real-vs-real floor).
+    (These synthetic dots are periodic themselves, so their peak score is already high:
+    tests/test_spectral.py shows the peak score on photo-like images.)"""
+    gridded = tmp_path / "gridded"
+    gridded.mkdir()
+    for path in sorted((data_root / "testB").iterdir()):
+        img = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+        yy, xx = np.mgrid[0 : img.shape[0], 0 : img.shape[1]]
+        grid = (((yy % 4) < 2) ^ ((xx % 4) < 2))[..., None] - 0.5
+        Image.fromarray(np.clip(img + 50 * grid, 0, 255).astype(np.uint8)).save(gridded / path.name)
+    clean, info = _metric_values(data_root, data_root / "testB")
+    grid, _ = _metric_values(data_root, gridded)
+    assert grid["domain_colour_rate"] >= 0.9 and grid["domain_texture_rate"] >= 0.8
+    assert clean["domain_spectral_peak"] == pytest.approx(info["domain_spectral_peak@real"])
+    assert grid["domain_spectral_peak"] >= clean["domain_spectral_peak"]
+    assert grid["domain_spectral_distance"] >= 1.5 * info["domain_spectral_distance@real"]
+    assert clean["domain_spectral_distance"] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_cli_prints_model_baselines_and_real_columns(
     tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,6 +299,10 @@ def test_cli_prints_model_baselines_and_real_columns(
     two = runner.invoke(app, [*folders, "--json"])
     assert two.exit_code == 0, two.output
     assert json.loads(two.output)["scores"]["domain_colour_rate"] <= 0.1  # copies of A
+    table = runner.invoke(app, folders)  # folders scored: one table, model beside real
+    assert table.exit_code == 0, table.output
+    for text in ("domain_colour_rate ↑", "domain_spectral_peak ↓", "model", "real"):
+        assert text in table.output
     refused = runner.invoke(app, [*folders, "--baselines"])
     assert refused.exit_code == 1 and "RUN_DIR" in refused.output
 

@@ -18,7 +18,9 @@ also the share of translated images that both assign to the target domain
 (``domain_both_rate``): a translation that fools one view only does not count. And how
 much of its input's structure each translation keeps (``domain_structure``, see
 ``_structure``): the classifiers cannot tell a translated garment from a blob that
-replaced it.
+replaced it. And the spectral artefacts of the translations against real target photos
+(``domain_spectral_peak``, ``domain_spectral_distance``, see ``_spectral``): the grids and
+dots a generator paints, which a classifier may count as texture.
 
 From each classifier: the share of translated images it assigns to the target domain,
 and the Fréchet distance and KID between the translated and the real target-domain
@@ -51,11 +53,19 @@ from torch import nn
 from translkit.contracts import MetricInputs
 from translkit.data.io import list_images, load_rgb
 from translkit.errors import MetricError
+from translkit_plugins._spectral import (
+    common_side,
+    peak_scores,
+    power_spectra,
+    spectrum_distance,
+)
 from translkit_plugins._structure import LUMA as _LUMA
 from translkit_plugins._structure import pair_by_stem, structure_kept, unrelated_pairs
 
 __all__ = [
     "BOTH_RATE",
+    "SPECTRAL_DISTANCE",
+    "SPECTRAL_PEAK",
     "STRUCTURE",
     "TRUST",
     "ClassifierSettings",
@@ -82,6 +92,11 @@ BOTH_RATE = "domain_both_rate"
 #: How much of its input's edges a translation keeps (``_structure``): the guard against
 #: a translation that fools the classifiers by replacing the picture.
 STRUCTURE = "domain_structure"
+#: Periodic artefacts: log10 of each translation's strongest mid/high-frequency peak over its
+#: ring's median power, averaged (``_spectral``); real photos score about 2.2–2.4.
+SPECTRAL_PEAK = "domain_spectral_peak"
+#: Distance of the translations' mid/high-frequency spectrum from real target photos'.
+SPECTRAL_DISTANCE = "domain_spectral_distance"
 #: Bumped whenever training or the network changes: old cache files are then ignored.
 VERSION = 2
 #: Images per domain a classifier needs to train on at all.
@@ -504,6 +519,8 @@ class DomainMetric:
         if len(self.settings) > 1:
             self.goals[BOTH_RATE] = "max"
         self.goals[STRUCTURE] = "max"
+        self.goals[SPECTRAL_PEAK] = "min"
+        self.goals[SPECTRAL_DISTANCE] = "min"
         #: Fewest images in each folder: a rate in steps of 10 points, a 10-sample covariance.
         self.min_images = min_images
         self.info: dict[str, float] = {}
@@ -593,9 +610,25 @@ class DomainMetric:
         if len(fake_hits) > 1:  # an image fools the pair only if it fools every view
             values[BOTH_RATE] = float(np.logical_and.reduce(fake_hits).mean())
             self.info[f"{BOTH_RATE}@real"] = float(np.logical_and.reduce(real_hits).mean())
+        values.update(self._spectral(fake, real, floor_files))
         pairs = pair_by_stem(fake, test_src)
         self.info["domain_structure_pairs"] = float(len(pairs))
         if len(pairs) >= self.min_images:  # translations named after their inputs
             values[STRUCTURE] = structure_kept(pairs)
             self.info[f"{STRUCTURE}@real"] = _structure_floor(test_src, test_tgt)
         return values
+
+    def _spectral(
+        self, fake: Sequence[Path], real: Sequence[Path], floor: Sequence[Path]
+    ) -> dict[str, float]:
+        """The spectral numbers, with the real photos' own peak and the real-vs-real distance
+        beside them."""
+        side = common_side(fake, real, floor)
+        f_fake, f_real = power_spectra(fake, side), power_spectra(real, side)
+        self.info[f"{SPECTRAL_PEAK}@real"] = float(peak_scores(f_real).mean())
+        floor_spectra = power_spectra(floor, side)
+        self.info[f"{SPECTRAL_DISTANCE}@real"] = spectrum_distance(floor_spectra, f_real)
+        return {
+            SPECTRAL_PEAK: float(peak_scores(f_fake).mean()),
+            SPECTRAL_DISTANCE: spectrum_distance(f_fake, f_real),
+        }

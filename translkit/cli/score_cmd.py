@@ -223,18 +223,22 @@ def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
     scores, goals, info = out["scores"], out["goals"], out["info"]
     baselines = out.get("baselines") or {}
     tables = []
-    for direction, (src, dst) in TEST_SPLITS.items():
-        prefix = f"{direction}/"
+    splits: dict[str, tuple[str, str] | None] = dict(TEST_SPLITS)
+    if not any("/" in k for k in scores):  # folders scored (--real/--fake): one table
+        splits = {"": None}
+    for direction, split in splits.items():
+        prefix = f"{direction}/" if direction else ""
         keys = [k[len(prefix) :] for k in scores if k.startswith(prefix)]
         keys += [
             k[len(prefix) : -len(REAL_SUFFIX)]
             for k in info
-            if k.startswith(prefix) and k.endswith(REAL_SUFFIX)
+            if k.startswith(prefix) and k.endswith(REAL_SUFFIX) and (prefix or "/" not in k)
         ]
         keys = list(dict.fromkeys(keys))
         if not keys:
             continue
-        table = Table(title=f"{direction} ({src} → {dst})", caption="↓ lower, ↑ higher is better")
+        title = f"{direction} ({split[0]} → {split[1]})" if split else "scores"
+        table = Table(title=title, caption="↓ lower, ↑ higher is better")
         has_model = any(k.startswith(prefix) for k in scores)
         table.add_column("metric", no_wrap=True)
         if has_model:
