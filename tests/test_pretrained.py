@@ -264,6 +264,17 @@ def test_score_a_model_by_name_on_a_dataset(plugin: Path, tmp_path: Path) -> Non
     assert all(v > 0 for v in out["scores"].values())
     line = _one_line_error(runner.invoke(app, ["score", "tiny_pkg", "-m", "l1"]))
     assert "needs --data-root DIR" in line
+    # the baselines beside a model scored by name, as beside a run directory
+    for split in ("trainA", "trainB"):
+        write_images(data / split, 2, (32, 32), seed=5)
+    args = ["score", "tiny_pkg", "--data-root", str(data), "-m", "l1", "--baselines"]
+    with_baselines = runner.invoke(app, [*args, "--json"])
+    assert with_baselines.exit_code == 0, with_baselines.output
+    saved = json.loads(with_baselines.output)["baselines"]
+    assert set(saved) == {"copy_input", "colour_transfer"}
+    assert {"a2b/l1", "b2a/l1"} <= set(saved["copy_input"]["scores"])
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0 and "copy input" in table.output and "a2b" in table.output
 
 
 # -- verification ----------------------------------------------------------------------------

@@ -260,6 +260,7 @@ def test_cli_prints_model_baselines_and_real_columns(
     run = make_run_dir(tmp_path / "runs" / "d", data_root, metrics=["domain"])
     result = runner.invoke(app, ["score", str(run)])  # metrics from the recipe's eval.metrics
     assert result.exit_code == 0, result.output
+    assert not result.output.startswith("\n")  # piped: no bars, no blank lines they leave
     assert "a2b/domain_texture_untrusted: the classifier's accuracy" in result.output
     assert "domain_colour_untrusted" not in result.output
     # (rich may wrap "colour transfer" over two header lines in 80 columns)
@@ -431,3 +432,11 @@ def test_test_time_features_are_mirror_averaged() -> None:
     b = _domain.embed(net, images.flip(-1), settings)
     assert np.allclose(a.features, b.features, atol=1e-5)
     assert np.allclose(a.prob_b, b.prob_b, atol=1e-6)
+
+
+def test_a_kid_below_zero_reads_as_an_estimate_of_zero() -> None:
+    from translkit.cli.score_cmd import _cell
+
+    assert _cell("domain_colour_kid", -0.000112) == "≈0 (-0.0001)"
+    assert _cell("domain_colour_kid", 0.0012634) == "0.001263"
+    assert _cell("domain_colour_fd", -1.0) == "-1" and _cell("x_kid", None) == "-"

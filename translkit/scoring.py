@@ -512,11 +512,7 @@ def score_run(
                 progress=progress,
                 resize=resize,
             )
-            if baselines is None:
-                baselines = any(
-                    getattr(registries.metrics.create(m), "baselines", False)
-                    for m in folder_metrics
-                )
+            baselines = _wants_baselines(folder_metrics, registries, baselines)
             if baselines:
                 extra = score_baselines(
                     data,
@@ -546,7 +542,7 @@ def score_run(
         "seconds": round(time.perf_counter() - started, 3),
     }
     if folder_metrics and baselines:
-        out["baselines"] = {name: {"scores": r.values, "info": r.info} for name, r in extra.items()}
+        out["baselines"] = _baseline_record(extra)
     run.write_json(run.scores_file, out)
     return out
 
@@ -561,9 +557,13 @@ def score_model(
     inception_weights: str | None = None,
     progress: bool = False,
     resize: int | None = None,
+    baselines: bool | None = None,
 ) -> dict[str, Any]:
     """Score a registered pretrained model (:mod:`translkit.pretrained`) on the test splits
     of ``data_root``; nothing is written (a model has no run directory).
+
+    :param baselines: also score :data:`BASELINES` (``baselines`` in the result), as
+        :func:`score_run` does; ``None``: when a metric asks for them.
 
     :param resize: test images scaled down to this shorter side first
         (:func:`score_generators`); ``None``: the model's ``input_size``.
@@ -602,7 +602,20 @@ def score_model(
             progress=progress,
             resize=resize,
         )
-    return {
+        baselines = _wants_baselines(runnable, registries, baselines)
+        if baselines:
+            extra = score_baselines(
+                _Root(str(data_root)),
+                runnable,
+                registries,
+                directions=list(loaded.nets),
+                out_dir=Path(tmp) / "baselines",
+                device=device,
+                inception_weights=inception_weights,
+                progress=progress,
+                resize=resize,
+            )
+    out = {
         "model": name,
         "checkpoint": str(loaded.source),
         "data_root": str(data_root),
@@ -614,6 +627,20 @@ def score_model(
         "skipped": skipped,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if baselines:
+        out["baselines"] = _baseline_record(extra)
+    return out
+
+
+def _wants_baselines(metrics: Sequence[str], registries: Registries, asked: bool | None) -> bool:
+    """``asked``, or (``None``) whether a metric asks for the baselines beside it."""
+    if asked is not None:
+        return asked and bool(metrics)
+    return any(getattr(registries.metrics.create(m), "baselines", False) for m in metrics)
+
+
+def _baseline_record(extra: Mapping[str, ScoreResult]) -> dict[str, dict[str, Any]]:
+    return {name: {"scores": r.values, "info": r.info} for name, r in extra.items()}
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,10 @@ def _progress(enabled: bool, bars: list[tuple[str, int]]) -> Iterator[list[Calla
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    console = Console(stderr=True)  # piped: no bar, and no blank lines it leaves
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
         tasks = [progress.add_task(desc, total=total) for desc, total in bars]
         yield [functools.partial(progress.advance, task) for task in tasks]
 

@@ -153,6 +153,7 @@ def score(
             inception_weights=weights,
             progress=not as_json,
             resize=resize,
+            baselines=baselines,
         )
     else:
         out = score_run(
@@ -249,9 +250,9 @@ def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
         for key in keys:
             full = prefix + key
             arrow = {"min": " ↓", "max": " ↑"}.get(goals.get(full, ""), "")
-            row = [_fmt(scores.get(full), 4)] if has_model else []
-            row += [_fmt(b["scores"].get(full), 4) for b in baselines.values()]
-            row.append(_fmt(info.get(full + REAL_SUFFIX), 4))
+            row = [_cell(key, scores.get(full))] if has_model else []
+            row += [_cell(key, b["scores"].get(full)) for b in baselines.values()]
+            row.append(_cell(key, info.get(full + REAL_SUFFIX)))
             table.add_row(key + arrow, *row)
         tables.append(table)
     return tables
@@ -265,6 +266,13 @@ def _direction(value: str | None) -> str | None:
 
 def _fmt(value: Any, digits: int = 6) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _cell(key: str, value: Any) -> str:
+    """A table cell; a KID below zero is what it is, an unbiased estimate of zero."""
+    if value is not None and key.endswith("kid") and value < 0:
+        return f"≈0 ({value:.1g})"
+    return _fmt(value, 4)
 
 
 def register(app: typer.Typer) -> None:
