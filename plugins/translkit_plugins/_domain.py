@@ -20,7 +20,10 @@ much of its input's structure each translation keeps (``domain_structure``, see
 ``_structure``): the classifiers cannot tell a translated garment from a blob that
 replaced it. And the spectral artefacts of the translations against real target photos
 (``domain_spectral_peak``, ``domain_spectral_distance``, see ``_spectral``): the grids and
-dots a generator paints, which a classifier may count as texture.
+dots a generator paints, which a classifier may count as texture. And how much each
+translation changes its input's studio background and skin (``domain_background_change``,
+``domain_skin_change``, see ``_kept``): a garment translation should leave the person and
+the backdrop alone.
 
 From each classifier: the share of translated images it assigns to the target domain,
 and the Fréchet distance and KID between the translated and the real target-domain
@@ -53,6 +56,7 @@ from torch import nn
 from translkit.contracts import MetricInputs
 from translkit.data.io import list_images, load_rgb
 from translkit.errors import MetricError
+from translkit_plugins._kept import change_in
 from translkit_plugins._spectral import (
     common_side,
     peak_scores,
@@ -64,6 +68,7 @@ from translkit_plugins._structure import pair_by_stem, structure_kept, unrelated
 
 __all__ = [
     "BOTH_RATE",
+    "KEPT",
     "SPECTRAL_DISTANCE",
     "SPECTRAL_PEAK",
     "STRUCTURE",
@@ -97,6 +102,8 @@ STRUCTURE = "domain_structure"
 SPECTRAL_PEAK = "domain_spectral_peak"
 #: Distance of the translations' mid/high-frequency spectrum from real target photos'.
 SPECTRAL_DISTANCE = "domain_spectral_distance"
+#: How much each translation changes its input's studio background and skin (``_kept``).
+KEPT = {"background": "domain_background_change", "skin": "domain_skin_change"}
 #: Bumped whenever training or the network changes: old cache files are then ignored.
 VERSION = 2
 #: Images per domain a classifier needs to train on at all.
@@ -522,6 +529,7 @@ class DomainMetric:
         if len(self.settings) > 1:
             self.goals[BOTH_RATE] = "max"
         self.goals[STRUCTURE] = "max"
+        self.goals.update(dict.fromkeys(KEPT.values(), "min"))
         self.goals[SPECTRAL_PEAK] = "min"
         self.goals[SPECTRAL_DISTANCE] = "min"
         #: Fewest images in each folder: a rate in steps of 10 points, a 10-sample covariance.
@@ -619,6 +627,11 @@ class DomainMetric:
         if len(pairs) >= self.min_images:  # translations named after their inputs
             values[STRUCTURE] = structure_kept(pairs)
             self.info[f"{STRUCTURE}@real"] = _structure_floor(test_src, test_tgt)
+            for mask, key in KEPT.items():
+                change, images, share = change_in(pairs, mask)
+                self.info[f"{key}_images"], self.info[f"{key}_share"] = float(images), share
+                if change is not None and images >= self.min_images:
+                    values[key] = change
         return values
 
     def _spectral(
