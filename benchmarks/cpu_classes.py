@@ -73,7 +73,11 @@ def run_class(name: str, args: argparse.Namespace) -> dict | None:
         ]
         command += ["--iters", str(args.iters), "--warmup", "1", "--no-memory", "--json", str(out)]
         done = subprocess.run(command, capture_output=True, text=True, env=env)
-        header = [line for line in done.stdout.splitlines() if line.startswith(("CPU:", "torch "))]
+        header = [
+            line
+            for line in done.stdout.splitlines()
+            if line.startswith(("CPU:", "torch ")) or " default: " in line
+        ]
         print(f"\n## {name} ({' '.join(f'{k}={v}' for k, v in caps.items()) or 'native'})")
         print("\n".join(header))
         if done.returncode != 0:

@@ -212,6 +212,8 @@ def time_size(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]
     for mode in list(modes):
         try:
             e = build(args.recipe, size, mode, args.device)
+            if mode == "default":
+                print(f"{size} px default: {e.runtime.describe()}")
             steps[mode] = make_step(e, mode, size, args.device)
             for _ in range(args.warmup if mode not in COMPILED else args.warmup + 2):
                 steps[mode]()

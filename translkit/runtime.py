@@ -14,12 +14,13 @@ recipe's crop size (batch at most :data:`PROBE_BATCH`) in every variant the reci
 open — instance norm kept or run as group norm, fp32 or bf16 autocast (bf16 only where the
 CPU has native units), contiguous or channels_last (only for networks with no instance norm
 left, whose channels_last backward is wrong at batch 1 on this torch) — at this process's
-thread budget, interleaved, best of a few rounds. The plain variant (the networks' own
-layers, fp32, contiguous) is always measured, and another variant is taken only when it was
-measured faster than plain by its margin (:data:`MARGINS`), so ``auto`` is never slower than
-plain eager fp32 by more than the measurement's noise. Results are cached per CPU, flags,
-torch version, model signature and thread count (:mod:`translkit.cache`, under a file lock,
-so that sweep trials and DDP workers that probe at once share one measurement).
+thread budget, interleaved, best of 2–3 timed rounds after a warm-up. The plain variant
+(the networks' own layers, fp32, contiguous) is always measured, and another variant is
+taken only when it was measured faster than plain by its margin (:data:`MARGINS`), so
+``auto`` is never slower than plain eager fp32 by more than the measurement's noise.
+Results are cached per CPU, flags, torch version, model signature and thread count
+(:mod:`translkit.cache`, under a file lock, so that sweep trials and DDP workers that probe
+at once share one measurement).
 
 ``torch.compile`` (:func:`compile_decision`) pays only where the run is long enough to earn
 back its first compilation (1–8 minutes on a CPU): ``auto`` compiles when a measured gain for
@@ -276,9 +277,10 @@ def measure_variants(
     clock: Callable[[], float] = time.perf_counter,
     budget: float = PROBE_BUDGET,
 ) -> dict[str, float]:
-    """Milliseconds per call of each step (best of up to ``rounds`` after one warm-up each,
-    interleaved so that a busy machine slows them alike; no more rounds once ``budget``
-    seconds are spent). A variant 3× slower than the first (emulated bf16) is dropped."""
+    """Milliseconds per call of each step: one warm-up each (not counted: it creates the
+    kernels' primitives), then the best of 2 to ``rounds`` timed rounds, interleaved so
+    that a busy machine slows them alike; no third round once ``budget`` seconds are spent.
+    A variant 3× slower than the first in its warm-up (emulated bf16) is dropped."""
     spent = 0.0
 
     def timed(step: Callable[[], None]) -> float:
@@ -289,11 +291,12 @@ def measure_variants(
         spent += took
         return took
 
-    best = {key: timed(step) for key, step in steps.items()}  # warm-up: primitives, caches
-    first = next(iter(best.values()))
-    live = [k for k in steps if best[k] <= 3 * first]
-    for done in range(rounds):
-        if done and spent > budget:
+    warm = {key: timed(step) for key, step in steps.items()}
+    first = next(iter(warm.values()))
+    live = [k for k in steps if warm[k] <= 3 * first]
+    best = dict.fromkeys(live, float("inf"))
+    for done in range(max(rounds, 2)):
+        if done >= 2 and spent > budget:
             break
         for key in live:
             best[key] = min(best[key], timed(steps[key]))
@@ -370,7 +373,7 @@ def probe_signature(recipe: Recipe, batch: int, threads: int) -> str:
             "batch": batch,
             "threads": threads,
             "open": [train.precision, train.fast_norm, train.channels_last],
-            "probe": 2,  # bump when what is measured changes
+            "probe": 3,  # bump when what is measured changes
         },
         sort_keys=True,
     )
