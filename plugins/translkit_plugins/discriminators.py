@@ -10,6 +10,20 @@
   original: instance norm on layers 2–4 and TF ``SAME`` padding (32×32 logits).
 - ``timm`` — any timm CNN as a feature extractor plus a patch head
   (:mod:`translkit_plugins.timm_discriminator`).
+
+``patchgan`` and ``five_layer`` take three options against discriminators that a generator
+fools with a regular grid (they default off, so recipes and checkpoints are unchanged):
+
+- ``antialias`` — blur before every stride (Zhang, "Making Convolutional Networks
+  Shift-Invariant Again", ICML 2019): each stride-2 conv runs at stride 1, and a binomial
+  blur-pool halves the map after its norm and activation, as CUT's reference does. A
+  pattern a few pixels apart can no longer alias into the coarse features;
+- ``spectral_norm`` — every conv's weight divided by its largest singular value (Miyato
+  et al., ICLR 2018), which limits how sharply the discriminator can react to a texture;
+- ``scales`` — a multi-scale discriminator (pix2pixHD, Wang et al., CVPR 2018): the same
+  architecture, separately weighted, on the image and on ×½, ×¼ ... average-pooled copies;
+  the coarser logits are upsampled (nearest) to the finest map's size and stacked as
+  channels, so every scale weighs the same in any elementwise GAN loss.
 """
 
 from __future__ import annotations
@@ -17,11 +31,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import translkit
 from translkit.bounds import Range
+from translkit.errors import ComponentError
 
+from ._antialias import BlurDownsample
 from ._blocks import (
     NORMS,
     Init,
@@ -37,6 +54,7 @@ from .timm_discriminator import timm_patch
 __all__ = [
     "FIVE_LAYER_VARIANTS",
     "FiveLayerDiscriminator",
+    "MultiScale",
     "NLayerDiscriminator",
     "PixelDiscriminator",
     "five_layer",
@@ -137,22 +155,98 @@ class FiveLayerDiscriminator(nn.Module):
         return self.model(x)
 
 
+#: The most scales a multi-scale discriminator takes (each halves the image once more).
+MAX_SCALES = 4
+
+
+def antialias_strides(model: nn.Sequential) -> nn.Sequential:
+    """``model`` with each stride-2 conv at stride 1 and a blur-pool after the norm and
+    activation that follow it (before the next conv)."""
+    layers: list[nn.Module] = []
+    pending = 0  # channels of a conv whose blur-pool is still to come
+    for layer in model:
+        if isinstance(layer, nn.Conv2d) and pending:
+            layers.append(BlurDownsample(pending))
+            pending = 0
+        if isinstance(layer, nn.Conv2d) and layer.stride == (2, 2):
+            layer.stride, pending = (1, 1), layer.out_channels
+        layers.append(layer)
+    if pending:
+        layers.append(BlurDownsample(pending))
+    return nn.Sequential(*layers)
+
+
+def _spectral_norm(net: nn.Module) -> nn.Module:
+    for module in list(net.modules()):
+        if isinstance(module, nn.Conv2d):
+            nn.utils.parametrizations.spectral_norm(module)
+    return net
+
+
+class MultiScale(nn.Module):
+    """The same discriminator architecture at ``len(nets)`` scales (pix2pixHD): the image,
+    then ×½ average-pooled copies; logits upsampled (nearest) to the finest map's size and
+    stacked as channels, one per scale."""
+
+    def __init__(self, nets: list[nn.Module]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+        self.pool = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for i, net in enumerate(self.nets):
+            if i:
+                x = self.pool(x)
+            outs.append(net(x))
+        size = outs[0].shape[-2:]
+        return torch.cat([F.interpolate(o, size=size, mode="nearest") for o in outs], dim=1)
+
+
+def _with_options(
+    build: Any, antialias: bool, spectral_norm: bool, scales: int, init: str, init_gain: float
+) -> nn.Module:
+    """``scales`` discriminators from ``build()``, each initialised, anti-aliased and
+    spectrally normalised as asked (the single net itself when ``scales`` is 1)."""
+    if check_positive("scales", scales) > MAX_SCALES:
+        raise ComponentError(f"option scales={scales} must be at most {MAX_SCALES}")
+    nets = []
+    for _ in range(scales):
+        net = init_weights(build(), init, init_gain)
+        if antialias:
+            net.model = antialias_strides(net.model)
+        nets.append(_spectral_norm(net) if spectral_norm else net)
+    return nets[0] if scales == 1 else MultiScale(nets)
+
+
 def patchgan(
     ndf: Annotated[int, Range(min=1)] = 64,
     n_layers: Annotated[int, Range(min=1)] = 3,
     norm: Norm = "instance",
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
-) -> NLayerDiscriminator:
+    antialias: bool = False,
+    spectral_norm: bool = False,
+    scales: Annotated[int, Range(min=1, max=MAX_SCALES)] = 1,
+) -> nn.Module:
     """PatchGAN discriminator (Isola / Zhu et al.); n_layers=3 is the 70×70 PatchGAN.
 
     Options: ``ndf`` (64), ``n_layers`` (3), ``norm`` instance|batch|none (instance),
-    ``init`` normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
+    ``init`` normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02),
+    ``antialias`` (false: blur before every stride), ``spectral_norm`` (false),
+    ``scales`` (1: a multi-scale discriminator above; see the module).
     """
     check_positive("ndf", ndf)
     check_positive("n_layers", n_layers)
-    net = NLayerDiscriminator(ndf, n_layers, check_choice("norm", norm, NORMS))
-    return init_weights(net, init, init_gain)
+    norm = check_choice("norm", norm, NORMS)
+    return _with_options(
+        lambda: NLayerDiscriminator(ndf, n_layers, norm),
+        antialias,
+        spectral_norm,
+        scales,
+        init,
+        init_gain,
+    )
 
 
 def pixel(
@@ -176,16 +270,27 @@ def five_layer(
     variant: Literal["study", "bansal"] = "study",
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
-) -> FiveLayerDiscriminator:
+    antialias: bool = False,
+    spectral_norm: bool = False,
+    scales: Annotated[int, Range(min=1, max=MAX_SCALES)] = 1,
+) -> nn.Module:
     """The study's five-layer discriminator (Bansal's, no norm; 34×30 logits at 256 px).
 
     Options: ``ndf`` (64), ``variant`` study|bansal (study: no norm, (2, 1) padding;
     bansal: instance norm on layers 2–4, TF SAME padding, 32×32 logits), ``init``
-    normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
+    normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02), ``antialias``,
+    ``spectral_norm``, ``scales`` (as ``patchgan``'s; see the module).
     """
     check_positive("ndf", ndf)
     spec = FIVE_LAYER_VARIANTS[check_choice("variant", variant, FIVE_LAYER_VARIANTS)]
-    return init_weights(FiveLayerDiscriminator(ndf, **spec), init, init_gain)
+    return _with_options(
+        lambda: FiveLayerDiscriminator(ndf, **spec),
+        antialias,
+        spectral_norm,
+        scales,
+        init,
+        init_gain,
+    )
 
 
 @translkit.hookimpl
