@@ -195,7 +195,7 @@ def time_mode(check: Check, mode: Mode) -> dict[str, Any]:
     recipe = check.recipe(
         f"train.precision={mode.precision}",
         f"train.channels_last={'on' if mode.channels_last else 'off'}",
-        f"train.compile={'true' if mode.compile else 'false'}",
+        f"train.compile={'on' if mode.compile else 'off'}",
     )
     _free(s.device)
     torch.manual_seed(0)
