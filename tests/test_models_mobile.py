@@ -149,13 +149,13 @@ def test_fused_passes_equal_separate_passes(tmp_path: Path, method: str, n: int)
 @pytest.mark.parametrize("method", ["cyclegan", "cut"])
 @pytest.mark.parametrize("n", [1, 2])
 def test_fast_path_is_as_accurate_as_the_plain_path(tmp_path: Path, method: str, n: int):
-    """The CPU default (group norms, fused passes) against the plain path in float64: the
+    """The CPU fast path (group norms, fused passes) against the plain path in float64: the
     same function (1e-12), and in fp32 about as close to it as the plain fp32 path is. Two
     fp32 computations of one function differ by their reduction order, which each CPU's
     kernels choose (AVX2, AVX-512, AMX), so "about" is 5 % of the plain path's own error:
     an exact order of two fp32 errors held only on the CPUs it was first measured on."""
     _, _, truth = _gradients(tmp_path, n, method, torch.float64, **PLAIN)
-    fast = {"precision": "fp32", "fuse": "on"}
+    fast = {"precision": "fp32", "fuse": "on", "fast_norm": "on"}  # auto measures: force it
     engine, _, fast64 = _gradients(tmp_path, n, method, torch.float64, **fast)
     assert not any(isinstance(m, nn.InstanceNorm2d) for m in engine.nets["G_AB"].modules())
     assert _error(fast64, truth) < 1e-12
