@@ -132,6 +132,25 @@ GOOD_SPACE = '[space]\n"optim.lr" = { low = 1e-4, high = 1e-2, log = true }\n'
         ),
         ("[objective]\nmetric = 'objective'\n", "[space] is missing or empty"),
         (
+            "[objective]\nmetric = 'objective'\n[constraints]\n'a2b/psnrr' = { max = 1 }\n"
+            + GOOD_SPACE,
+            "[constraints]",
+        ),
+        (
+            "[objective]\nmetric = 'objective'\n[constraints]\nobjective = { below = 1 }\n"
+            + GOOD_SPACE,
+            "[constraints] objective: unknown bound 'below'; use min or max",
+        ),
+        (
+            "[objective]\nmetric = 'objective'\n[constraints]\nobjective = { max = 'low' }\n"
+            + GOOD_SPACE,
+            "[constraints] objective: max must be a number",
+        ),
+        (
+            "[objective]\nmetric = 'objective'\n[constraints]\nobjective = 2\n" + GOOD_SPACE,
+            "[constraints] objective must be a table of min and/or max",
+        ),
+        (
             "[objective]\nmetric = 'objective'\n[set]\n\"train.max_minutes\" = -1\n" + GOOD_SPACE,
             "train.max_minutes",
         ),
@@ -452,3 +471,79 @@ def test_parallel_trials_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> Non
     assert threads.core_share() == max(1, threads.usable_cores() // 2)
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # DDP workers of two parallel trials
     assert threads.local_processes() == 4
+
+
+class _Trial:
+    def __init__(self, number: int, value: float | None, constraints: list[float] | None):
+        self.number, self.value = number, value
+        self.state = type("S", (), {"name": "COMPLETE" if value is not None else "FAIL"})()
+        self.user_attrs = {} if constraints is None else {"constraints": constraints}
+
+
+class _Study:
+    def __init__(self, trials: list[_Trial]) -> None:
+        self.trials = trials
+
+    def get_trials(self, deepcopy: bool = True) -> list[_Trial]:
+        return self.trials
+
+
+def test_the_best_trial_is_the_best_that_meets_every_constraint() -> None:
+    from translkit.sweep.spec import violations
+    from translkit.sweep.study import best_trial
+
+    spec = type("Spec", (), {"direction": "minimize"})()
+    spec.constraints = {"a2b/domain_spectral_peak": {"max": 2.5}}
+    assert violations(spec.constraints, {"a2b/domain_spectral_peak": 2.7}) == pytest.approx([0.2])
+    assert violations(spec.constraints, {"a2b/domain_spectral_peak": 2.0}) == [-0.5]
+    assert violations({"x": {"min": 1.0, "max": 3.0}}, {"x": float("nan")}) == [1e9, 1e9]
+    trials = [
+        _Trial(0, 0.1, [0.2]),  # the lowest objective, but a grid: infeasible
+        _Trial(1, 0.3, [-0.5]),
+        _Trial(2, 0.2, [-0.1]),
+        _Trial(3, 0.05, None),  # never judged: infeasible
+        _Trial(4, None, None),  # failed
+    ]
+    assert best_trial(_Study(trials), spec).number == 2
+    spec.direction = "maximize"
+    assert best_trial(_Study(trials), spec).number == 1
+    assert best_trial(_Study(trials[:1]), spec) is None
+
+
+@pytest.mark.slow
+def test_constraints_are_judged_at_each_trials_best_evaluation(tmp_path: Path) -> None:
+    """A constraint no trial can meet: every trial records how far it is from it, no best
+    recipe is written, and the sweep says why; the dry run lists the constraint."""
+    path = _files(
+        tmp_path,
+        """
+        trials = 2
+        [objective]
+        metric = "objective"
+        [constraints]
+        objective = { max = -1.0 }   # the objective is never negative
+        [sampler]
+        name = "tpe"
+        startup_trials = 10          # random draws, but TPE records the constraints
+        [space]
+        "optim.lr" = { low = 1e-4, high = 1e-2, log = true }
+        """,
+    )
+    dry = runner.invoke(app, ["sweep", str(path), "--dry-run"])
+    assert dry.exit_code == 0 and "constraint: objective <= -1" in dry.output, dry.output
+    result = subprocess.run(
+        _sweep_cmd(str(path)), cwd=tmp_path, env=_env(), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = _study(tmp_path)
+    complete = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
+    assert len(complete) == 2
+    for t in complete:
+        (excess,) = t.user_attrs["constraints"]
+        assert excess == pytest.approx(t.value + 1.0)  # judged at the best evaluation
+        assert t.system_attrs.get("constraints") == [excess]  # what constrained TPE reads
+    assert "no completed trial meets the constraints (objective <= -1)" in result.stdout
+    assert not (tmp_path / "sweeps" / "sweep" / "best.toml").exists()
+    assert (
+        "meeting objective &lt;= -1" in (tmp_path / "sweeps" / "sweep" / "report.html").read_text()
+    )

@@ -77,6 +77,9 @@ def sweep(
         )
     if paths["best"] is not None:
         out.print(f"best: translkit run {paths['best']}", highlight=False, soft_wrap=True)
+    elif spec.constraints:
+        met = ", ".join(spec.constraint_texts())
+        out.print(f"no completed trial meets the constraints ({met})", highlight=False)
     out.print(f"report: {paths['report']}", highlight=False, soft_wrap=True)
     if outcome is not None and outcome.interrupted:
         name = signal.Signals(outcome.interrupted).name

@@ -26,6 +26,7 @@ from translkit.sweep.study import (
     ATTR_PROJECTED,
     ATTR_REASON,
     ATTR_SURPLUS,
+    best_trial,
     done_trials,
 )
 
@@ -61,7 +62,7 @@ def _fmt(v: Any) -> str:
 def trials_table(spec: SweepSpec, study: Any) -> Table:
     """Trials: number, state, objective, minutes, epochs, parameters, and why a trial
     stopped or failed. The best trial is marked ``*``."""
-    best = _best_number(study)
+    best = _best_number(study, spec)
     table = Table(title=f"sweep {spec.name}: {spec.direction} {spec.metric}", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("state")
@@ -94,11 +95,9 @@ def _note(t: Any) -> str:
     return ""
 
 
-def _best_number(study: Any) -> int | None:
-    try:
-        return study.best_trial.number
-    except ValueError:
-        return None
+def _best_number(study: Any, spec: SweepSpec) -> int | None:
+    best = best_trial(study, spec)  # the best that meets every [constraints]
+    return None if best is None else best.number
 
 
 def pruning_savings(study: Any) -> tuple[int, float, float]:
@@ -111,10 +110,10 @@ def pruning_savings(study: Any) -> tuple[int, float, float]:
 
 def write_best(spec: SweepSpec, study: Any) -> Path | None:
     """``best.toml``: the best trial's recipe, renamed to train in ``runs/<sweep>_best``."""
-    number = _best_number(study)
-    if number is None:
+    best = best_trial(study, spec)
+    if best is None:
         return None
-    best = study.best_trial
+    number = best.number
     source = spec.sweep_dir / "recipes" / f"{trial_name(number)}.toml"
     if source.is_file():
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
@@ -201,10 +200,16 @@ def _importance_svg(study: Any) -> tuple[str, str]:
     return _svg(fig), ""
 
 
+def _met(spec: SweepSpec) -> str:
+    """`` meeting a2b/x <= 2.5``, or nothing when the sweep has no constraints."""
+    texts = spec.constraint_texts()
+    return f" meeting {html.escape(', '.join(texts))}" if texts else ""
+
+
 def write_html(spec: SweepSpec, study: Any) -> Path:
     """``report.html``: history, learning curves, importances, and the table of trials."""
     trials = _shown(study.get_trials(deepcopy=False))
-    best = _best_number(study)
+    best = _best_number(study, spec)
     n_pruned, spent, full = pruning_savings(study)
     rows = []
     for t in trials:
@@ -229,10 +234,11 @@ def write_html(spec: SweepSpec, study: Any) -> Path:
         else ""
     )
     best_line = (
-        f"<p>Best: trial {best}, {html.escape(spec.metric)} = {study.best_value:.4g} — "
+        f"<p>Best: trial {best}, {html.escape(spec.metric)} = "
+        f"{study.trials[best].value:.4g}{_met(spec)} — "
         f"<code>translkit run {html.escape(str(spec.sweep_dir / 'best.toml'))}</code></p>"
         if best is not None
-        else "<p>No trial has completed yet.</p>"
+        else f"<p>No trial has completed{_met(spec) or ' yet'}.</p>"
     )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -36,6 +36,7 @@ from translkit.sweep.study import (
     ATTR_REASON,
     ATTR_SURPLUS,
     ENV_STORAGE,
+    best_trial,
     done_trials,
     host,
     is_surplus,
@@ -107,6 +108,8 @@ class _Sweep:
             {
                 "metric": spec.metric,
                 "direction": spec.direction,
+                "constraints": spec.constraints,
+                "sampler": spec.sampler,
                 "pruner": spec.pruner,
                 "plugins": spec.plugins,
             }
@@ -280,7 +283,7 @@ class _Sweep:
         head = f"sweep {self.spec.name}: {len(done)}/{self.spec.trials} done"
         if pruned or failed:
             head += f" ({pruned} pruned, {failed} failed)"
-        best = _best(self.study)
+        best = _best(self.study, self.spec)
         if best is not None:
             head += f" · best {best.value:.4g} (#{best.number})"
         head += f" · {(time.monotonic() - self.t0) / 60:.1f} min"
@@ -343,11 +346,8 @@ def _state(name: str) -> Any:
     return optuna.trial.TrialState[name]
 
 
-def _best(study: Any) -> Any:
-    try:
-        return study.best_trial
-    except ValueError:
-        return None
+def _best(study: Any, spec: SweepSpec) -> Any:
+    return best_trial(study, spec)
 
 
 def _params_text(spec: SweepSpec, params: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ import tomli_w
 from translkit.errors import RecipeError, suggest
 from translkit.recipe import Recipe, _key_type, apply_overrides, load_recipe, recipe_from_dict
 
-__all__ = ["Param", "SweepSpec", "load_sweep"]
+__all__ = ["Param", "SweepSpec", "load_sweep", "violations"]
 
 #: Keys of each table of a sweep file, with their defaults.
 SWEEP_KEYS = {"recipe": None, "name": "", "output_dir": "sweeps", "trials": 20, "minutes": 0.0}
@@ -41,7 +41,8 @@ PRUNER_KEYS = {
 }
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
-TABLES = ("sweep", "objective", "sampler", "pruner", "set", "space")
+TABLES = ("sweep", "objective", "constraints", "sampler", "pruner", "set", "space")
+BOUNDS = ("min", "max")
 _PARAM_KEYS = {"low", "high", "log", "step", "choices"}
 
 
@@ -129,6 +130,9 @@ class SweepSpec:
     space: list[Param]
     base: dict[str, Any]  # the base recipe's data with [set] applied
     plugins: list[str] = field(default_factory=list)
+    #: ``[constraints]``: metric key → {"min": x} and/or {"max": y}, met at the trial's best
+    #: evaluation by the objective.
+    constraints: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def sweep_dir(self) -> Path:
@@ -155,11 +159,21 @@ class SweepSpec:
             recipe_from_dict(self.trial_raw(labels, number), source=source), registries
         )
 
+    def constraint_texts(self) -> list[str]:
+        """``a2b/domain_spectral_peak <= 2.5``, one per bound."""
+        signs = {"min": ">=", "max": "<="}
+        return [
+            f"{key} {signs[bound]} {value:g}"
+            for key, bounds in self.constraints.items()
+            for bound, value in bounds.items()
+        ]
+
     def to_text(self) -> str:
         """The resolved space, fixed settings and budget, for ``--dry-run``."""
         lines = [
             f"sweep {self.name}: recipe {self.recipe_path}, directory {self.sweep_dir}",
             f"objective: {self.direction} {self.metric} (best evaluation of each trial)",
+            *(f"constraint: {text}" for text in self.constraint_texts()),
             f"budget: {self.trials} trials"
             + (f", {self.minutes:g} minutes" if self.minutes else ""),
             f"sampler: {_table_text(self.sampler)}",
@@ -421,6 +435,7 @@ def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
         goal = selection_goal(probe, registries)
     except RecipeError as err:
         raise RecipeError(f"{where}: [objective] metric: {str(err).split(': ', 1)[-1]}") from None
+    constraints = _constraints(data.get("constraints", {}), resolved, registries, where)
     direction = objective["direction"] or ("maximize" if goal == "max" else "minimize")
     if direction not in ("maximize", "minimize"):
         raise RecipeError(
@@ -437,6 +452,7 @@ def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
         direction=direction,
         sampler={k: sampler[k] for k in SAMPLER_KEYS},
         pruner=_pruner_table(pruner),
+        constraints=constraints,
         fixed=fixed,
         space=space,
         base=raw,
@@ -488,3 +504,52 @@ def _ends(param: Param) -> list[Any]:
     if param.kind == "categorical":
         return list(param.choices)
     return [param.low, param.high]
+
+
+def _constraints(
+    given: Any, resolved: Recipe, registries: Any, where: str
+) -> dict[str, dict[str, float]]:
+    """``[constraints]``: each key a metric the evaluation yields, each bound a number."""
+    from translkit.recipe import selection_goal
+
+    if not isinstance(given, dict):
+        raise RecipeError(f"{where}: [constraints] must be a table, got {given!r}")
+    out: dict[str, dict[str, float]] = {}
+    for key, bounds in given.items():
+        example = f'"{key}" = {{ max = 2.5 }}'
+        if not isinstance(bounds, dict) or not bounds:
+            raise RecipeError(
+                f"{where}: [constraints] {key} must be a table of min and/or max, e.g. {example}"
+            )
+        for bound, value in bounds.items():
+            if bound not in BOUNDS:
+                raise RecipeError(
+                    f"{where}: [constraints] {key}: unknown bound {bound!r}; use min or max"
+                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise RecipeError(
+                    f"{where}: [constraints] {key}: {bound} must be a number, got {value!r}"
+                )
+        probe = copy.deepcopy(resolved)
+        probe.eval.select = key
+        try:
+            selection_goal(probe, registries)
+        except RecipeError as err:
+            raise RecipeError(f"{where}: [constraints] {str(err).split(': ', 1)[-1]}") from None
+        out[key] = {b: float(bounds[b]) for b in BOUNDS if b in bounds}
+    return out
+
+
+def violations(constraints: dict[str, dict[str, float]], record: dict[str, Any]) -> list[float]:
+    """An evaluation's ``[constraints]`` values for Optuna (≤ 0 where met; a metric the
+    evaluation did not yield counts as far from met)."""
+    out = []
+    for key, bounds in constraints.items():
+        value = record.get(key)
+        finite = isinstance(value, int | float) and math.isfinite(value)
+        for bound, limit in bounds.items():
+            if not finite:
+                out.append(1e9)
+            else:
+                out.append(value - limit if bound == "max" else limit - value)
+    return out

@@ -23,6 +23,7 @@ from translkit.errors import TranslkitError
 
 __all__ = [
     "HEARTBEAT_S",
+    "best_trial",
     "done_trials",
     "make_pruner",
     "make_sampler",
@@ -126,11 +127,50 @@ def _schema_lock(url: str) -> Iterator[None]:
         os.close(fd)
 
 
-def make_sampler(table: dict[str, Any]) -> Any:
+#: A trial's constraint values (``[constraints]``; ≤ 0 where met), stored by the worker.
+ATTR_CONSTRAINTS = "constraints"
+#: What a constraint counts as when its metric was never evaluated: far from met.
+UNMET = 1e9
+
+
+def constraint_values(trial: Any) -> list[float]:
+    """A finished trial's constraint values for Optuna's constrained TPE (≤ 0: met)."""
+    return [float(v) for v in trial.user_attrs.get(ATTR_CONSTRAINTS, [UNMET])]
+
+
+def feasible(trial: Any) -> bool:
+    return all(v <= 0 for v in constraint_values(trial))
+
+
+def make_sampler(table: dict[str, Any], *, constrained: bool = False) -> Any:
+    """The sweep's sampler; with ``constrained``, TPE prefers trials that meet the
+    ``[constraints]`` (Optuna's ``constraints_func``; the random sampler ignores them)."""
     optuna = optuna_module()
     if table["name"] == "random":
         return optuna.samplers.RandomSampler(seed=table["seed"])
-    return optuna.samplers.TPESampler(seed=table["seed"], n_startup_trials=table["startup_trials"])
+    return optuna.samplers.TPESampler(
+        seed=table["seed"],
+        n_startup_trials=table["startup_trials"],
+        constraints_func=constraint_values if constrained else None,
+    )
+
+
+def best_trial(study: Any, spec: Any) -> Any:
+    """The best completed trial that meets every constraint (``None`` if there is none)."""
+    if not getattr(spec, "constraints", None):
+        try:
+            return study.best_trial
+        except ValueError:
+            return None
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state.name == "COMPLETE" and t.value is not None and feasible(t)
+    ]
+    if not done:
+        return None
+    pick = max if spec.direction == "maximize" else min
+    return pick(done, key=lambda t: t.value)
 
 
 def make_pruner(table: dict[str, Any]) -> Any:
@@ -156,7 +196,7 @@ def open_study(spec: Any, storage: Any, *, create: bool = True) -> Any:
             return optuna.load_study(
                 study_name=spec.name,
                 storage=storage,
-                sampler=make_sampler(spec.sampler),
+                sampler=make_sampler(spec.sampler, constrained=bool(spec.constraints)),
                 pruner=make_pruner(spec.pruner),
             )
         except KeyError:
@@ -164,7 +204,7 @@ def open_study(spec: Any, storage: Any, *, create: bool = True) -> Any:
     study = optuna.create_study(
         study_name=spec.name,
         storage=storage,
-        sampler=make_sampler(spec.sampler),
+        sampler=make_sampler(spec.sampler, constrained=bool(spec.constraints)),
         pruner=make_pruner(spec.pruner),
         direction=spec.direction,
         load_if_exists=True,

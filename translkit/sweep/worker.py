@@ -56,13 +56,16 @@ def best_value(values: dict[int, float], direction: str) -> float | None:
 
 
 def run_trial(args: argparse.Namespace) -> int:
+    from translkit.sweep.spec import violations as constraint_values
     from translkit.sweep.study import (
+        ATTR_CONSTRAINTS,
         ATTR_EPOCHS,
         ATTR_MINUTES,
         ATTR_PROJECTED,
         ATTR_REASON,
         ENV_STORAGE,
         make_pruner,
+        make_sampler,
         open_storage,
         optuna_module,
     )
@@ -70,12 +73,19 @@ def run_trial(args: argparse.Namespace) -> int:
     optuna = optuna_module()
     config = json.loads(args.config)
     storage = open_storage(os.environ[ENV_STORAGE])
+    constraints = config.get("constraints") or {}
+    sampler = config.get("sampler")  # its constraints_func stores them as the trial ends
     study = optuna.load_study(
-        study_name=args.study, storage=storage, pruner=make_pruner(config["pruner"])
+        study_name=args.study,
+        storage=storage,
+        pruner=make_pruner(config["pruner"]),
+        sampler=make_sampler(sampler, constrained=bool(constraints)) if sampler else None,
     )
     trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, args.trial)
     trial = optuna.trial.Trial(study, trial_id)
     metric, direction = config["metric"], config["direction"]
+    #: per evaluated epoch, the [constraints] values (≤ 0 where met)
+    violations: dict[int, list[float]] = {}
 
     def fail(reason: str) -> int:
         trial.set_user_attr(ATTR_REASON, reason)
@@ -93,6 +103,8 @@ def run_trial(args: argparse.Namespace) -> int:
         recipe = resolve_recipe(recipe, plugins.registries)
 
         def on_evaluation(record: dict[str, Any]) -> str | None:
+            if constraints:
+                violations[int(record["epoch"])] = constraint_values(constraints, record)
             value = record.get(metric)
             if value is None or not math.isfinite(float(value)):
                 return None
@@ -140,6 +152,9 @@ def run_trial(args: argparse.Namespace) -> int:
     value = best_value(values, direction)
     if value is None:
         return fail(f"no finite {metric} in any evaluation")
+    if constraints:  # judged at the evaluation the objective picks (the trial's best.pt)
+        epoch = next(e for e, v in sorted(values.items()) if v == value)
+        trial.set_user_attr(ATTR_CONSTRAINTS, violations.get(epoch, [1e9]))
     study.tell(args.trial, value, skip_if_finished=True)
     return 0
 
