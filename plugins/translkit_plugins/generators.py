@@ -24,6 +24,7 @@ with that code's block layout and state-dict keys (``model.10.conv_block.1.conv.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -33,6 +34,7 @@ from torch import nn
 import translkit
 from translkit.bounds import Range
 from translkit.errors import ComponentError
+from translkit.registry import Inner
 
 from ._antialias import BlurDownsample, BlurUpsample
 from ._blocks import (
@@ -56,12 +58,14 @@ from ._blocks import (
 __all__ = [
     "RESNET_PRESETS",
     "UNET_PRESETS",
+    "AttentionGenerator",
     "MobileResnetBlock",
     "ResnetBlock",
     "ResnetGenerator",
     "SeparableConv2d",
     "UnetBlock",
     "UnetGenerator",
+    "attention",
     "mobile_resnet",
     "resnet",
     "unet",
@@ -511,8 +515,70 @@ _PRESET_DOCS = {
 }
 
 
+class AttentionGenerator(nn.Module):
+    """An attention-guided generator (Mejjati et al., NeurIPS 2018; Tang et al.,
+    AttentionGAN, TNNLS 2021): a small mask head looks at the input and decides where the
+    wrapped generator's output is used — ``mask·G(x) + (1 − mask)·x`` — so what the mask
+    leaves out (background, skin) is the input itself.
+
+    The mask head: a 3×3 conv (``mask_ngf``), a stride-2 3×3 conv (×2), a 3×3 conv, nearest
+    ×2 upsampling, a 3×3 conv back to ``mask_ngf``, then a 7×7 conv to one channel and a
+    sigmoid; instance norm and ReLU between. :meth:`mask` gives the mask of an input.
+    """
+
+    def __init__(self, content: nn.Module, mask_ngf: int = 16) -> None:
+        super().__init__()
+        self.content = content
+        n = mask_ngf
+        self.mask_head = nn.Sequential(
+            nn.Conv2d(3, n, 3, padding=1, padding_mode="reflect"),
+            nn.InstanceNorm2d(n),
+            nn.ReLU(True),
+            nn.Conv2d(n, 2 * n, 3, stride=2, padding=1, padding_mode="reflect"),
+            nn.InstanceNorm2d(2 * n),
+            nn.ReLU(True),
+            nn.Conv2d(2 * n, 2 * n, 3, padding=1, padding_mode="reflect"),
+            nn.InstanceNorm2d(2 * n),
+            nn.ReLU(True),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(2 * n, n, 3, padding=1, padding_mode="reflect"),
+            nn.InstanceNorm2d(n),
+            nn.ReLU(True),
+            nn.Conv2d(n, 1, 7, padding=3, padding_mode="reflect"),
+        )
+        multiple = int(getattr(content, "size_multiple", 1) or 1)
+        self.size_multiple = math.lcm(multiple, 2)
+        if hasattr(content, "min_size"):
+            self.min_size = content.min_size
+
+    def mask(self, x: torch.Tensor) -> torch.Tensor:
+        """Where the translation is used: ``(N, 1, H, W)`` in (0, 1)."""
+        return torch.sigmoid(self.mask_head(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.mask(x)
+        return m * self.content(x) + (1 - m) * x
+
+
+def attention(
+    inner: Annotated[Any, Inner("generators")] = "resnet",
+    mask_ngf: Annotated[int, Range(min=1)] = 16,
+    init: Init = "normal",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
+) -> AttentionGenerator:
+    """Attention-guided wrapper of any generator: mask·G(x) + (1 − mask)·x.
+
+    Options: ``inner`` the wrapped generator (``resnet``; its own options go beside it),
+    ``mask_ngf`` filters of the mask head (16), ``init``/``init_gain`` of the mask head.
+    """
+    net = AttentionGenerator(inner, check_positive("mask_ngf", mask_ngf))
+    init_weights(net.mask_head, init, init_gain)
+    return net
+
+
 @translkit.hookimpl
 def translkit_register(registry: Any) -> None:
+    registry.generators.add("attention", attention)
     registry.generators.add("resnet", resnet)
     registry.generators.add("unet", unet)
     registry.generators.add("mobile_resnet", mobile_resnet)
