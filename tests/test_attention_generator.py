@@ -22,7 +22,10 @@ def _make(**options):
 
 
 def test_it_wraps_any_generator_and_keeps_the_contract():
-    for inner in ({"inner": "resnet", "n_blocks": 1, "ngf": 8}, {"inner": "unet", "ngf": 8, "num_downs": 5}):
+    for inner in (
+        {"inner": "resnet", "n_blocks": 1, "ngf": 8},
+        {"inner": "unet", "ngf": 8, "num_downs": 5},
+    ):
         net = _make(**inner)
         check_generator(net, 32)
         assert net.size_multiple % 2 == 0 and net.size_multiple % net.content.size_multiple == 0
