@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from training_support import tiny_recipe
+from typer.testing import CliRunner
 
 import translkit
 from translkit.checkpoint import load_generators
+from translkit.cli import app
 from translkit.testing import check_generator
 from translkit.training import train
 
+runner = CliRunner()
 SMALL = {"name": "attention", "inner": "resnet", "n_blocks": 1, "ngf": 4, "mask_ngf": 4}
 
 
@@ -45,13 +50,45 @@ def test_the_mask_decides_between_the_translation_and_the_input():
     assert m.shape == (2, 1, 32, 32) and bool(((m > 0) & (m <= 1)).all())
 
 
-def test_a_recipe_trains_it_and_its_checkpoint_translates_the_same(tmp_path: Path):
+def test_a_recipe_trains_it_and_translate_writes_its_masks(tmp_path: Path):
     recipe = tiny_recipe(tmp_path, generator=SMALL, replace=("generator",), optim={"epochs": 1})
     result = train(recipe, progress=False)
     assert result.finished
+    photos = recipe.data.root + "/testA"
+    out, masks = tmp_path / "out", tmp_path / "masks"
+    done = runner.invoke(
+        app, ["translate", str(result.run_dir), photos, str(out), "--masks", str(masks)]
+    )
+    assert done.exit_code == 0, done.output
+    names = sorted(p.name for p in Path(photos).iterdir())
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in masks.iterdir())
+    assert len(names) == len(list(masks.iterdir()))
+    mask = np.asarray(Image.open(next(masks.iterdir())).convert("RGB"), dtype=np.int16)
+    assert (mask[..., 0] == mask[..., 1]).all() and (mask[..., 1] == mask[..., 2]).all()
+    plain = tiny_recipe(tmp_path, name="plain", optim={"epochs": 1})
+    plain_run = train(plain, progress=False).run_dir
+    refused = runner.invoke(
+        app, ["translate", str(plain_run), photos, str(tmp_path / "o2"), "--masks", str(masks)]
+    )
+    assert refused.exit_code == 1 and "has no attention mask" in refused.output
+    assert not (tmp_path / "o2").exists()
     loaded = load_generators(result.run_dir, translkit.get_registry()).nets["a2b"].eval()
     assert type(loaded).__name__ == "AttentionGenerator"
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         out = loaded(x)
     assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+def test_the_sample_grid_shows_the_mask_row() -> None:
+    from translkit.training.samples import render_grid
+
+    net = _make(inner="resnet", n_blocks=1, ngf=8).eval()
+    plain = translkit.get_registry().generators.create("resnet", n_blocks=1, ngf=8).eval()
+    samples = {"A": torch.rand(2, 3, 32, 32) * 2 - 1, "B": torch.empty(0)}
+    with_mask = render_grid({"a2b": net, "b2a": plain}, samples, "cpu")
+    without = render_grid({"a2b": plain, "b2a": plain}, samples, "cpu")
+    assert with_mask.shape[1] == 4 * 32 and without.shape[1] == 3 * 32  # one more row
+    mask_row = with_mask[:, 64:96]
+    assert torch.allclose(mask_row[0], mask_row[1]) and torch.allclose(mask_row[1], mask_row[2])
+    torch.testing.assert_close(mask_row[0, :, :32], net.mask(samples["A"][:1])[0, 0])

@@ -78,6 +78,14 @@ def translate(
         show_default=False,
         rich_help_panel="Device and speed",
     ),
+    masks: Path = typer.Option(
+        None,
+        "--masks",
+        metavar="DIR",
+        help="Also write each input's attention mask here (white where the generator "
+        "translated): attention-guided generators only.",
+        show_default=False,
+    ),
     overwrite: bool = typer.Option(
         False,
         "--overwrite",
@@ -119,6 +127,7 @@ def translate(
             compile=compile,
             overwrite=overwrite,
             resize=resize,
+            masks=masks,
             on_total=lambda n: bar.update(task, total=n),
             on_done=lambda n: bar.advance(task, n),
         )

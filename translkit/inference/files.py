@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from torch import nn
 
 from translkit.data.io import image_header, load_rgb
 from translkit.errors import TranslkitError
@@ -190,6 +191,19 @@ def _translate_and_save(
             report.failed.append((src, f"cannot write {dst}: {err}"))
 
 
+class MaskView(nn.Module):
+    """A generator's attention mask as an image: ``(N, 3, H, W)`` in [−1, 1], white where
+    it translates (so the translator writes it like any output)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.size_multiple = getattr(net, "size_multiple", 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.mask(x).float().expand(-1, 3, -1, -1) * 2 - 1
+
+
 def translate_checkpoint(
     checkpoint: str | Path,
     source: str | Path,
@@ -208,6 +222,7 @@ def translate_checkpoint(
     resize: int | None = None,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[int], None] | None = None,
+    masks: str | Path | None = None,
 ) -> TranslateReport:
     """Translate a file or folder with one direction of a checkpoint (any format) or run
     directory.
@@ -220,12 +235,21 @@ def translate_checkpoint(
         ``input_size``, else 0.
     :param on_total: called once with the number of files to translate (a progress bar).
     :param on_done: called with the number of files finished after each batch.
+    :param masks: also write each input's attention mask (white where the generator
+        translated) to this file or folder, as the outputs are written; only for a generator
+        with a ``mask`` method (``attention``), else a :class:`TranslkitError` before any
+        work.
     """
     if resize is None:
         resize = default_resize(checkpoint, registries)
     check_resize(resize)
     loaded = load_generators(checkpoint, registries, directions=[direction])
     net = pick_direction(loaded.nets, direction, loaded.source)
+    if masks is not None and not callable(getattr(net, "mask", None)):
+        raise TranslkitError(
+            f"--masks: the {direction} generator of {checkpoint} ({type(net).__name__}) has no "
+            "attention mask; only an attention-guided generator (`attention`) does"
+        )
     plan = plan_translation(Path(source), Path(output), overwrite=overwrite)
     pairs = plan.pairs
     if pairs and not pairs[0][1].is_dir():  # unwritable output: one line, not one per file
@@ -244,6 +268,19 @@ def translate_checkpoint(
         on_total(len(pairs))
     governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
     report = translate_files(translator, pairs, on_done=on_done, threads=governor, resize=resize)
+    if masks is not None:  # the same inputs, through the mask head, by the same machinery
+        mask_plan = plan_translation(Path(source), Path(masks), overwrite=overwrite)
+        viewer = Translator(
+            MaskView(net),
+            device=device,
+            tile=tile,
+            overlap=overlap,
+            batch_size=batch_size,
+            precision=precision,
+            channels_last=channels_last,
+        )
+        written = translate_files(viewer, mask_plan.pairs, threads=governor, resize=resize)
+        report.failed += written.failed
     report.skipped = [dst for _, dst in plan.existing]
     report.not_images = plan.not_images
     report.failed = plan.refused + report.failed

@@ -37,8 +37,9 @@ def render_grid(
     generators: dict[str, nn.Module], samples: dict[str, torch.Tensor], device: torch.device | str
 ) -> torch.Tensor:
     """A ``(3, H, W)`` grid in [0, 1]: for each direction, rows input / translated /
-    reconstructed (when the opposite direction exists), one column per sample, a 2-pixel
-    white gutter between blocks."""
+    (the mask, white where the generator translated, for a generator with a ``mask``
+    method such as ``attention``) / reconstructed (when the opposite direction exists), one
+    column per sample, a 2-pixel white gutter between blocks."""
     blocks = []
     for src, fwd, back in (("A", "a2b", "b2a"), ("B", "b2a", "a2b")):
         x = samples[src]
@@ -46,7 +47,11 @@ def render_grid(
             continue
         x = x.to(device)
         y = generators[fwd](x)
-        outs = [x, y] + ([generators[back](y)] if back in generators else [])
+        outs = [x, y]
+        mask = getattr(generators[fwd], "mask", None)
+        if callable(mask):  # an attention-guided generator: where it translated, in white
+            outs.append(mask(x).float().expand_as(x) * 2 - 1)
+        outs += [generators[back](y)] if back in generators else []
         rows = [torch.cat(list(t.float().cpu()), dim=2) for t in outs]  # (3, S, n*S)
         blocks.append(torch.cat(rows, dim=1))
     if not blocks:
