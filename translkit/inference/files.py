@@ -254,31 +254,22 @@ def translate_checkpoint(
     pairs = plan.pairs
     if pairs and not pairs[0][1].is_dir():  # unwritable output: one line, not one per file
         ensure_writable(pairs[0][1])
-    translator = Translator(
-        net,
-        device=device,
-        tile=tile,
-        overlap=overlap,
-        batch_size=batch_size,
-        precision=precision,
-        channels_last=channels_last,
-        compile=compile,
-    )
+    settings = {
+        "device": device,
+        "tile": tile,
+        "overlap": overlap,
+        "batch_size": batch_size,
+        "precision": precision,
+        "channels_last": channels_last,
+    }
+    translator = Translator(net, compile=compile, **settings)  # type: ignore[arg-type]
     if on_total:
         on_total(len(pairs))
     governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
     report = translate_files(translator, pairs, on_done=on_done, threads=governor, resize=resize)
     if masks is not None:  # the same inputs, through the mask head, by the same machinery
         mask_plan = plan_translation(Path(source), Path(masks), overwrite=overwrite)
-        viewer = Translator(
-            MaskView(net),
-            device=device,
-            tile=tile,
-            overlap=overlap,
-            batch_size=batch_size,
-            precision=precision,
-            channels_last=channels_last,
-        )
+        viewer = Translator(MaskView(net), **settings)  # type: ignore[arg-type]
         written = translate_files(viewer, mask_plan.pairs, threads=governor, resize=resize)
         report.failed += written.failed
     report.skipped = [dst for _, dst in plan.existing]
