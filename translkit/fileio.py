@@ -16,7 +16,7 @@ import errno
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,36 @@ def locked(path: str | Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_json_dict(path: str | Path) -> dict[str, Any]:
+    """A JSON object file as a dict; empty when it is missing, unreadable or not an object
+    (a cache: damage means measuring again, never an error)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cached_entry(
+    path: str | Path,
+    key: str,
+    compute: Callable[[], dict[str, Any]],
+    *,
+    valid: Callable[[Any], bool] = lambda entry: isinstance(entry, dict),
+) -> dict[str, Any]:
+    """``path[key]`` of a JSON cache file, computed (``compute()``) and stored when it is
+    missing or not ``valid``; under the file's lock, so concurrent processes compute it
+    once, in turn. A cache that cannot be written is computed again next time."""
+    with locked(path):
+        cache = read_json_dict(path)
+        if valid(cache.get(key)):
+            return cache[key]
+        cache[key] = result = compute()
+        with contextlib.suppress(OSError, TranslkitError):
+            write_text_atomic(path, json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        return result
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -25,12 +25,11 @@ normalisation layers and the networks' outputs (so every loss) run in fp32 too.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +48,7 @@ __all__ = [
     "choose_precision",
     "cpu_info",
     "float32_outputs",
+    "machine_key",
     "measure_cpu_bf16",
     "prepare_module",
 ]
@@ -101,6 +101,11 @@ class CpuInfo:
     def native(self, units: dict[str, str]) -> list[str]:
         return [name for flag, name in units.items() if flag in self.flags]
 
+    @property
+    def native_bf16(self) -> list[str]:
+        """The native bf16 units this CPU has (AMX-BF16, AVX512-BF16, Arm BF16)."""
+        return self.native(_NATIVE_BF16)
+
     def describe(self) -> str:
         shown = sorted(f for f in self.flags if f in _NATIVE_BF16 or f.startswith(("avx", "amx")))
         flags = " ".join(shown) if self.flags_known else "flags unknown"
@@ -110,7 +115,7 @@ class CpuInfo:
         return {
             "model": self.model,
             "capability": self.capability,
-            "native_bf16": self.native(_NATIVE_BF16),
+            "native_bf16": self.native_bf16,
             "simd_flags": sorted(f for f in self.flags if f.startswith(("avx", "amx", "sse4"))),
         }
 
@@ -215,8 +220,12 @@ def measure_cpu_bf16(rounds: int = 5) -> dict[str, float]:
     return {"fp32_ms": fp32 * 1e3, "bf16_ms": bf16 * 1e3, "ratio": fp32 / bf16}
 
 
-def _probe_key(cpu: CpuInfo) -> str:
+def machine_key(cpu: CpuInfo, extra: str = "") -> str:
+    """A cache key for a measurement on this machine: CPU model and flags, torch version,
+    and ``extra`` (what was measured)."""
     text = f"{cpu.model}|{' '.join(sorted(cpu.flags))}|{torch.__version__}"
+    if extra:
+        text += f"|{extra}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -225,24 +234,12 @@ def cached_cpu_probe(
 ) -> dict[str, Any]:
     """The convolution probe's result for this CPU and torch version, measured once and
     cached (under the cache file's lock: concurrent processes measure once, in turn)."""
-    from translkit.fileio import locked, write_text_atomic
+    from translkit.fileio import cached_entry
 
-    path = cache_root() / PROBE_FILE
-    key = _probe_key(cpu)
-    with locked(path):
-        try:
-            cache = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(cache, dict) and isinstance(cache.get(key), dict):
-                return cache[key]
-        except (OSError, ValueError):
-            cache = {}
-        result = dict((measure or measure_cpu_bf16)(), cpu=cpu.model, torch=torch.__version__)
-        if not isinstance(cache, dict):
-            cache = {}
-        cache[key] = result
-        with suppress(OSError, TranslkitError):  # a read-only home: measure again next time
-            write_text_atomic(path, json.dumps(cache, indent=2) + "\n")
-        return result
+    def measure_here() -> dict[str, Any]:
+        return dict((measure or measure_cpu_bf16)(), cpu=cpu.model, torch=torch.__version__)
+
+    return cached_entry(cache_root() / PROBE_FILE, machine_key(cpu), measure_here)
 
 
 # -- the policy ----------------------------------------------------------------------------
@@ -309,7 +306,7 @@ def _cpu_choice(requested: str, option: str, error: type[TranslkitError]) -> Cho
                 "use 'auto', 'bf16' where supported, or 'fp32'"
             )
         return Choice("fp16", torch.float16, f"requested: CPU has {', '.join(units)}")
-    units = cpu.native(_NATIVE_BF16)
+    units = cpu.native_bf16
     if cpu.flags_known and not units:
         why = (
             f"this CPU ({cpu.model}, torch capability {cpu.capability}) has no AMX-BF16 or "

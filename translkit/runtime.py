@@ -50,7 +50,7 @@ from torch import nn
 
 from translkit import precision as policy
 from translkit.errors import RecipeError
-from translkit.fileio import locked
+from translkit.fileio import cached_entry, locked, read_json_dict, write_text_atomic
 from translkit.models import Model
 from translkit.norms import instance_norm_as_group_norm, swap_instance_norms
 from translkit.precision import Choice, choose_precision, prepare_module
@@ -121,9 +121,10 @@ class Runtime:
     reasons: dict[str, str] = field(default_factory=dict)
     measured_ms: dict[str, float] = field(default_factory=dict)
 
-    def describe(self, threads: str = "") -> str:
+    def describe(self, threads: str = "", where: str = "") -> str:
         """One line: ``cpu, 2 threads; fp32 (why); group norm (why); contiguous (why); eager
-        (why)``; ``threads`` replaces the thread count (the trainer's governor says more)."""
+        (why)``; ``threads`` replaces the thread count (the trainer's governor says more),
+        ``where`` the device (the trainer adds its process count)."""
         norm = "instance norm as group norm" if self.group_norm else "the networks' own norms"
         fmt = "channels_last" if self.channels_last else "contiguous"
         threads = threads or f"{self.threads} thread{'s' * (self.threads != 1)}"
@@ -133,7 +134,7 @@ class Runtime:
             _why(fmt, self.reasons.get("format")),
             _why("compiled" if self.compile else "eager", self.reasons.get("compile")),
         ]
-        return f"{self.device}, {threads}; " + "; ".join(parts)
+        return f"{where or self.device}, {threads}; " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -328,24 +329,12 @@ def cached_measurement(key: str, measure: Callable[[], dict[str, float]]) -> dic
     """``measure()``'s result, measured once per ``key`` on this machine (cache folder, file
     lock held while measuring, atomic write; a damaged cache is measured again)."""
     from translkit.cache import cache_dir
-    from translkit.fileio import write_text_atomic
 
-    path = cache_dir() / PROBE_FILE
-    with locked(path):
-        try:
-            cache = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(cache, dict):
-                cache = {}
-        except (OSError, ValueError):
-            cache = {}
-        entry = cache.get(key)
-        if isinstance(entry, dict) and all(isinstance(v, int | float) for v in entry.values()):
-            return {k: float(v) for k, v in entry.items()}
-        result = measure()
-        cache[key] = result
-        with contextlib.suppress(OSError):  # a read-only cache folder: measure each time
-            write_text_atomic(path, json.dumps(cache, indent=1, sort_keys=True))
-        return result
+    def numbers(entry: Any) -> bool:
+        return isinstance(entry, dict) and all(isinstance(v, int | float) for v in entry.values())
+
+    entry = cached_entry(cache_dir() / PROBE_FILE, key, measure, valid=numbers)
+    return {k: float(v) for k, v in entry.items()}
 
 
 @dataclass(frozen=True)
@@ -380,19 +369,13 @@ def probe_signature(recipe: Recipe, batch: int, threads: int) -> str:
 
 
 def _cache_key(signature: str) -> str:
-    import hashlib
-
-    cpu = policy.cpu_info()
-    text = f"{cpu.model}|{' '.join(sorted(cpu.flags))}|{torch.__version__}|{signature}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return policy.machine_key(policy.cpu_info(), signature)
 
 
 # -- resolving ------------------------------------------------------------------------------------
 def _open_choices(train: TrainSection, device: torch.device) -> dict[str, bool | None]:
     """What the recipe leaves to measurement (``None``) and what it fixes (a bool)."""
-    native_bf16 = device.type == "cpu" and bool(
-        policy.cpu_info().native({"amx_bf16": "", "avx512_bf16": "", "bf16": ""})
-    )
+    native_bf16 = device.type == "cpu" and bool(policy.cpu_info().native_bf16)
     bf16: bool | None = {"fp32": False, "bf16": True, "fp16": False}.get(train.precision)
     if bf16 is None and not native_bf16:
         bf16 = False
@@ -614,9 +597,8 @@ def step_times(key: str) -> dict[str, float]:
     ``compile_s`` for the first compiled steps beyond the steady pace (empty: nothing)."""
     from translkit.cache import cache_dir
 
-    try:
-        entry = json.loads((cache_dir() / STEPS_FILE).read_text(encoding="utf-8")).get(key, {})
-    except (OSError, ValueError, AttributeError):
+    entry = read_json_dict(cache_dir() / STEPS_FILE).get(key)
+    if not isinstance(entry, dict):
         return {}
     return {k: float(v) for k, v in entry.items() if isinstance(v, int | float)}
 
@@ -624,16 +606,12 @@ def step_times(key: str) -> dict[str, float]:
 def record_step_times(key: str, **seconds: float) -> None:
     """Remember a finished run's pace here (under the cache's lock; last run wins)."""
     from translkit.cache import cache_dir
-    from translkit.fileio import write_text_atomic
 
     path = cache_dir() / STEPS_FILE
     with locked(path), contextlib.suppress(OSError):
-        try:
-            cache = json.loads(path.read_text(encoding="utf-8"))
-            cache = cache if isinstance(cache, dict) else {}
-        except (OSError, ValueError):
-            cache = {}
-        cache[key] = {**cache.get(key, {}), **{k: round(v, 4) for k, v in seconds.items()}}
+        cache = read_json_dict(path)
+        entry = cache.get(key) if isinstance(cache.get(key), dict) else {}
+        cache[key] = {**entry, **{k: round(v, 4) for k, v in seconds.items()}}
         write_text_atomic(path, json.dumps(cache, indent=1, sort_keys=True))
 
 

@@ -56,7 +56,7 @@ from torch import nn
 from translkit.contracts import MetricInputs
 from translkit.data.io import list_images, load_rgb
 from translkit.errors import MetricError
-from translkit_plugins._kept import change_in
+from translkit_plugins._kept import changes
 from translkit_plugins._spectral import (
     common_side,
     peak_scores,
@@ -627,8 +627,8 @@ class DomainMetric:
         if len(pairs) >= self.min_images:  # translations named after their inputs
             values[STRUCTURE] = structure_kept(pairs)
             self.info[f"{STRUCTURE}@real"] = _structure_floor(test_src, test_tgt)
-            for mask, key in KEPT.items():
-                change, images, share = change_in(pairs, mask)
+            for mask, (change, images, share) in changes(pairs, tuple(KEPT)).items():
+                key = KEPT[mask]
                 self.info[f"{key}_images"], self.info[f"{key}_share"] = float(images), share
                 if change is not None and images >= self.min_images:
                     values[key] = change

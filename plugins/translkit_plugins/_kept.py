@@ -59,23 +59,38 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     return (y >= MIN_LUMA) & (cb >= 77) & (cb <= 127) & (cr >= 133) & (cr <= 173)
 
 
-def change_in(pairs: Sequence[tuple[Path, Path]], mask: str) -> tuple[float | None, int, float]:
-    """Mean absolute change (0–1) of the ``mask`` pixels (``"background"`` or ``"skin"``)
-    of each input in its translation, averaged over the images where the mask covers
-    :data:`MIN_SHARE`; with the number of such images and the mean share it covers."""
-    pick = {"background": background_mask, "skin": skin_mask}[mask]
-    changes, shares = [], []
+def changes(
+    pairs: Sequence[tuple[Path, Path]], masks: Sequence[str] = ("background", "skin")
+) -> dict[str, tuple[float | None, int, float]]:
+    """For each mask (``"background"``, ``"skin"``): the mean absolute change (0–1) of
+    those pixels of each input in its translation, averaged over the images where the mask
+    covers :data:`MIN_SHARE`, the number of such images and the mean share it covers. Each
+    pair is read once (the input scaled to the translation's size)."""
+    picks = {name: {"background": background_mask, "skin": skin_mask}[name] for name in masks}
+    found: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in masks}
     for translated, source in pairs:
         out = load_rgb(translated)
         src = load_rgb(source)
         if src.size != out.size:
             src = src.resize(out.size, Image.Resampling.BICUBIC)
         a = np.asarray(src, dtype=np.uint8)
-        m = pick(a)
-        shares.append(float(m.mean()))
-        if m.mean() < MIN_SHARE:
-            continue
         b = np.asarray(out, dtype=np.float32)
-        changes.append(float(np.abs(b[m] - a[m].astype(np.float32)).mean() / 255))
-    share = float(np.mean(shares)) if shares else 0.0
-    return (float(np.mean(changes)) if changes else None), len(changes), share
+        for name, pick in picks.items():
+            m = pick(a)
+            values, shares = found[name]
+            shares.append(float(m.mean()))
+            if m.mean() >= MIN_SHARE:
+                values.append(float(np.abs(b[m] - a[m].astype(np.float32)).mean() / 255))
+    return {
+        name: (
+            float(np.mean(values)) if values else None,
+            len(values),
+            float(np.mean(shares)) if shares else 0.0,
+        )
+        for name, (values, shares) in found.items()
+    }
+
+
+def change_in(pairs: Sequence[tuple[Path, Path]], mask: str) -> tuple[float | None, int, float]:
+    """:func:`changes` for one mask."""
+    return changes(pairs, (mask,))[mask]

@@ -312,8 +312,8 @@ class Trainer:
     def _header(self) -> str:
         """The first line of the progress display: the runtime's choices and why."""
         procs = f", {self.info.world_size} processes" if self.info.enabled else ""
-        runtime = self.engine.runtime.describe(threads=self.threads.describe())
-        return f"training on {runtime}".replace(f"{self.device}, ", f"{self.device}{procs}, ", 1)
+        where = f"{self.device}{procs}"
+        return f"training on {self.engine.runtime.describe(self.threads.describe(), where)}"
 
     def _fixed_samples(self) -> dict[str, torch.Tensor] | None:
         if not self.info.is_main or self.recipe.eval.num_samples <= 0:
