@@ -20,7 +20,6 @@ from translkit import precision as P
 from translkit import runtime as R
 from translkit.errors import RecipeError
 from translkit.models import build_model
-from translkit.recipe import TrainSection
 from translkit.training.engine import Engine
 
 
@@ -252,17 +251,33 @@ def test_the_real_probe_times_every_variant(tmp_path):
 def test_compile_is_decided_by_the_run_length_against_the_compile_time(
     compile, measured, steps, want
 ):
-    on, why = R.compile_decision(
-        TrainSection(compile=compile), torch.device("cpu"), measured=measured, steps=steps
-    )
+    on, why = R.compile_decision(compile, torch.device("cpu"), measured=measured, work=steps)
     assert on is want and why
+
+
+def test_each_new_shape_costs_its_own_compilation():
+    """Translating a folder: every distinct input shape compiles once."""
+    measured = {"eager_s": 1.0, "compiled_s": 0.5, "compile_s": 10.0}
+    cpu = torch.device("cpu")
+    assert R.compile_decision("auto", cpu, measured=measured, work=100, shapes=2, unit="Mpx")[0]
+    on, why = R.compile_decision("auto", cpu, measured=measured, work=100, shapes=5, unit="Mpx")
+    assert not on and "50 s saved over 100 Mpx against 50 s to compile" in why
+
+
+def test_pace_leaves_each_shapes_first_pass_out_and_charges_it_to_compilation():
+    pace = R.Pace()
+    for shape, first in (((1, 3, 8, 8), 5.0), ((1, 3, 8, 16), 7.0)):
+        pace.add(shape, first, 1.0)
+        pace.add(shape, 1.0, 1.0)
+        pace.add(shape, 1.0, 1.0)
+    assert pace.summary(compiled=False) == {"eager_s": 1.0}
+    assert pace.summary(compiled=True) == {"compiled_s": 1.0, "compile_s": 5.0}
+    assert R.Pace().summary(compiled=True) == {}
 
 
 def test_without_a_compiler_compile_falls_back_to_eager(monkeypatch):
     monkeypatch.setattr(R, "have_compiler", lambda: "")
-    on, why = R.compile_decision(
-        TrainSection(compile="on"), torch.device("cpu"), measured={}, steps=1
-    )
+    on, why = R.compile_decision("on", torch.device("cpu"), measured={}, work=1)
     assert not on and "no C++ compiler" in why
 
 

@@ -26,7 +26,7 @@ from translkit.scoring import colour_transfer, score_folders
 
 runner = CliRunner()
 SIZE = 32
-FAST = {"size": SIZE, "width": 8, "epochs": 12}
+FAST = {"size": SIZE, "width": 8, "epochs": 12, "texture_size": SIZE, "patch": SIZE // 2}
 
 
 @pytest.fixture(autouse=True)
@@ -440,3 +440,50 @@ def test_a_kid_below_zero_reads_as_an_estimate_of_zero() -> None:
     assert _cell("domain_colour_kid", -0.000112) == "≈0 (-0.0001)"
     assert _cell("domain_colour_kid", 0.0012634) == "0.001263"
     assert _cell("domain_colour_fd", -1.0) == "-1" and _cell("x_kid", None) == "-"
+
+
+def test_patch_grid_judges_textured_patches_only() -> None:
+    """Flat patches (a backdrop) are not judged; an image with nothing but flat patches
+    is judged on all of them rather than on none."""
+    import torch
+
+    images = torch.full((2, 3, 36, 36), 200, dtype=torch.uint8)
+    images[0, :, :16, :16] = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8)
+    tiles, textured = _domain.patch_grid(images, 32, 16)
+    assert tiles.shape == (2 * 9, 1, 16, 16)  # 3 × 3 patches at 8 px steps, per image
+    assert textured[0].tolist() == [True, True, False, True, True] + [False] * 4
+    assert textured[1].all()
+
+
+def write_garments(folder: Path, n: int, surface: str, shape: str, seed: int) -> None:
+    """``n`` 64×64 photos: a flat light backdrop and a dark 'garment' in the middle, a
+    square or a disc, whose surface is stripes or dots."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:64, 0:64]
+    for i in range(n):
+        if shape == "square":
+            inside = (abs(yy - 32) < 22) & (abs(xx - 32) < 22)
+        else:
+            inside = (yy - 32) ** 2 + (xx - 32) ** 2 < 26**2
+        pattern = np.pad(_texture(surface, rng, side=64), 0)
+        grey = np.where(inside, np.where(pattern, 120, 40), 225) + rng.normal(0, 1, (64, 64))
+        img = np.repeat(grey[..., None], 3, axis=2)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"{i:03d}.png")
+
+
+def test_texture_view_judges_the_surface_not_the_garment_shape(tmp_path: Path) -> None:
+    """Domain A: striped squares, B: dotted discs. A dotted *square* is B's surface in A's
+    shape: the texture view calls it B; a striped disc it calls A."""
+    root = tmp_path / "garments"
+    for split, n, seed in (("train", 48, 0), ("test", 16, 1)):
+        write_garments(root / f"{split}A", n, "stripes", "square", seed)
+        write_garments(root / f"{split}B", n, "dots", "disc", seed + 10)
+    write_garments(tmp_path / "dotted_squares", 16, "dots", "square", 5)
+    write_garments(tmp_path / "striped_discs", 16, "stripes", "disc", 6)
+    options = {"size": 32, "width": 8, "epochs": 12, "texture_size": 64, "patch": 16}
+    dotted, info = _metric_values(root, tmp_path / "dotted_squares", **options)
+    assert info["domain_texture_accuracy@real"] >= 0.9
+    assert dotted["domain_texture_rate"] >= 0.8  # B's surface, whatever the shape
+    striped, _ = _metric_values(root, tmp_path / "striped_discs", **options)
+    assert striped["domain_texture_rate"] <= 0.2  # A's surface in B's shape is not B

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,10 @@ def test_cli_passes_its_options_through(tmp_path: Path, monkeypatch) -> None:
     assert seen["direction"] == "b2a" and seen["batch_size"] == 3 and seen["tile"] == 256
     assert seen["overlap"] == 16 and seen["channels_last"] is False and seen["device"] == "cpu"
     assert seen["compile"] is True and seen["resize"] is None  # None: a model's own size
+    assert runner.invoke(app, [*args[:-1], "--no-compile"]).exit_code == 0
+    assert seen["compile"] is False
+    assert runner.invoke(app, args[:-1]).exit_code == 0
+    assert seen["compile"] == "auto"  # the default: decided by the recorded pace
 
 
 def test_compile_wraps_the_optimised_copy(monkeypatch) -> None:
@@ -237,6 +242,36 @@ def test_compile_wraps_the_optimised_copy(monkeypatch) -> None:
     translator = Translator(_net(), compile=True)
     assert wrapped == [translator.net]
     assert translator(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
+
+
+def test_auto_compiles_a_folder_only_where_the_recorded_pace_pays(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Every translation records its pace; ``auto`` compiles when the recorded compiled
+    pace earns one compilation per image size back twice over the folder's work."""
+    from translkit import runtime as R
+
+    monkeypatch.setenv("TRANSLKIT_CACHE", str(tmp_path / "cache"))
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda module: compiled.append(module) or module)
+    ckpt = generators_checkpoint(tmp_path / "g.pt", ngf=4)
+    write_images(tmp_path / "in", 3, (24, 20))
+
+    def run(out: str) -> str:
+        report = translate_checkpoint(
+            ckpt, tmp_path / "in", tmp_path / out, get_registry(), batch_size=1
+        )
+        return report.runtime
+
+    first = run("out1")  # nothing recorded: eager, and its pace is recorded
+    assert not compiled and "eager (auto: no finished run" in first
+    (key,) = json.loads((tmp_path / "cache" / R.STEPS_FILE).read_text())
+    eager = R.step_times(key)["eager_s"]
+    assert eager > 0
+    R.record_step_times(key, compiled_s=eager / 4, compile_s=1e6)  # far too slow to compile
+    assert "compiled" not in run("out2").split("eager")[0] and not compiled
+    R.record_step_times(key, compiled_s=eager / 4, compile_s=1e-9)
+    assert "; compiled (auto: compiled " in run("out3") and len(compiled) == 1
 
 
 def test_checkpoint_imported_from_the_reference_code(tmp_path: Path) -> None:

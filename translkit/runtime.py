@@ -59,6 +59,7 @@ from translkit.recipe import Recipe, TrainSection
 __all__ = [
     "MARGINS",
     "PROBE_BATCH",
+    "Pace",
     "Runtime",
     "Variant",
     "choose_variant",
@@ -72,6 +73,7 @@ __all__ = [
     "resolve_runtime",
     "step_key",
     "step_times",
+    "translation_key",
 ]
 
 #: Images per probe step: the recipe's batch, at most this.
@@ -472,7 +474,7 @@ def resolve_runtime(
 
 def _with_compile(runtime: Runtime, recipe: Recipe, steps: int) -> Runtime:
     measured = step_times(step_key(recipe, runtime))
-    on, why = compile_decision(recipe.train, runtime.device, measured=measured, steps=steps)
+    on, why = compile_decision(recipe.train.compile, runtime.device, measured=measured, work=steps)
     return dataclasses.replace(runtime, compile=on, reasons={**runtime.reasons, "compile": why})
 
 
@@ -616,28 +618,79 @@ def record_step_times(key: str, **seconds: float) -> None:
 
 
 def compile_decision(
-    train: TrainSection, device: torch.device, *, measured: dict[str, float], steps: int
+    mode: str,
+    device: torch.device,
+    *,
+    measured: dict[str, float],
+    work: float,
+    shapes: int = 1,
+    unit: str = "steps",
 ) -> tuple[bool, str]:
-    """Whether to compile a run of ``steps`` steps, and why (module docstring): ``auto``
-    compiles where earlier runs here measured the compiled step faster by
-    :data:`COMPILE_MARGIN` and the steps saved earn the compile time back twice."""
-    if train.compile == "off":
+    """Whether to compile ``work`` units (training steps, or megapixels translated) seen in
+    ``shapes`` input shapes, and why (module docstring). ``mode`` is ``auto``, ``on`` or
+    ``off``. ``auto`` compiles where earlier runs here measured the compiled pace
+    (``compiled_s`` per unit against ``eager_s``) faster by :data:`COMPILE_MARGIN` and the
+    time saved earns the compile time (``compile_s`` per shape) back twice."""
+    if mode == "off":
         return False, "off"
     if device.type == "cpu" and not have_compiler():
         return False, "no C++ compiler for inductor (install g++): eager"
-    if train.compile == "on":
+    if mode == "on":
         return True, "requested"
     eager, fast, cost = (measured.get(k) for k in ("eager_s", "compiled_s", "compile_s"))
     if eager is None or fast is None or cost is None:
         missing = "compiled" if eager is not None else "eager" if fast is not None else "finished"
         return False, f"auto: no {missing} run of these networks timed here yet"
-    saved = steps * (eager - fast)
+    saved, cost = work * (eager - fast), cost * shapes
+    gain = f"auto: compiled {eager / fast:.2f}× eager here"
     if eager / fast < COMPILE_MARGIN or saved < 2 * cost:
-        return False, (
-            f"auto: compiled {eager / fast:.2f}× eager here, {saved:.0f} s saved over "
-            f"{steps} steps against {cost:.0f} s to compile"
+        return (
+            False,
+            f"{gain}, {saved:.0f} s saved over {work:.0f} {unit} against {cost:.0f} s to compile",
         )
-    return True, f"auto: compiled {eager / fast:.2f}× eager here, {cost:.0f} s to compile"
+    return True, f"{gain}, {cost:.0f} s to compile"
+
+
+def translation_key(net: nn.Module, runtime: Runtime) -> str:
+    """The cache key of a network's translation pace on this machine: its layers and
+    parameter shapes, and the runtime's choices other than compilation."""
+    shapes = [(name, list(p.shape)) for name, p in net.state_dict().items()]
+    fields = {
+        "translate": type(net).__name__,
+        "params": shapes,
+        "runtime": [
+            str(runtime.device),
+            runtime.precision.name,
+            runtime.threads,
+            runtime.group_norm,
+            runtime.channels_last,
+        ],
+    }
+    return _cache_key(json.dumps(fields, sort_keys=True))
+
+
+class Pace:
+    """Forward passes timed by input shape: the steady pace per unit of work, and for a
+    compiled network what each shape's first pass cost beyond it (its compilation)."""
+
+    def __init__(self) -> None:
+        self.passes: dict[tuple[int, ...], list[tuple[float, float]]] = {}
+
+    def add(self, shape: tuple[int, ...], seconds: float, work: float) -> None:
+        self.passes.setdefault(shape, []).append((seconds, work))
+
+    def summary(self, compiled: bool) -> dict[str, float]:
+        """``compiled_s`` and ``compile_s``, or ``eager_s``: seconds per unit of work (the
+        first pass of each shape left out of the pace); empty without a steady pass."""
+        steady = [p for passes in self.passes.values() for p in passes[1:]]
+        seconds, work = sum(s for s, _ in steady), sum(w for _, w in steady)
+        if not steady or work <= 0:
+            return {}
+        pace = seconds / work
+        if not compiled:
+            return {"eager_s": pace}
+        extra = [max(0.0, s - w * pace) for s, w in (p[0] for p in self.passes.values())]
+        return {"compiled_s": pace, "compile_s": sum(extra) / len(extra)}
 
 
 class Compiled:

@@ -6,12 +6,17 @@ and are cached on disk under a hash of those files' content and the classifier's
 settings. Two *views*:
 
 - ``colour`` — RGB, as it is;
-- ``texture`` — grayscale without absolute colour or brightness: during training each
-  image is turned grey with random channel weights, a random gamma, contrast and
-  brightness, then standardised per image (zero mean, unit deviation); at test time it is
-  grey (ITU-R 601 weights) and standardised. The network is blind to polarity by
-  construction (features of the image and its negative averaged). It must decide from
-  texture and structure, so a colour transfer does not fool it.
+- ``texture`` — the surface, not the garment: the network sees *patches* (a quarter of
+  the side of an image loaded at twice the colour view's size, so the fabric at a
+  photo's scale and too little of the garment to judge its cut), grey without absolute
+  colour or brightness: during training each patch is turned grey with random channel
+  weights, a random gamma, contrast and brightness, then standardised (zero mean, unit
+  deviation); at test time it is grey (ITU-R 601 weights) and standardised. Flat patches
+  (a studio backdrop: grey deviation below :data:`FLAT`) are not judged. An image's
+  decision and features are the means over its textured patches (a grid at half-patch
+  steps). The network is blind to polarity by construction (features of the image and its
+  negative averaged). So a colour transfer does not fool it, and a jacket's shape does
+  not make it leather.
 
 In both views an image's features are averaged with its mirror image's. With both views,
 also the share of translated images that both assign to the target domain
@@ -81,6 +86,7 @@ __all__ = [
     "frechet_distance",
     "kernel_distance",
     "load_folder",
+    "patch_grid",
     "train_classifier",
     "view_input",
 ]
@@ -105,7 +111,11 @@ SPECTRAL_DISTANCE = "domain_spectral_distance"
 #: How much each translation changes its input's studio background and skin (``_kept``).
 KEPT = {"background": "domain_background_change", "skin": "domain_skin_change"}
 #: Bumped whenever training or the network changes: old cache files are then ignored.
-VERSION = 2
+VERSION = 3
+#: A patch whose grey values (in [0, 1]) deviate less than this is flat: no texture to judge.
+FLAT = 0.025
+#: Patches per image in each training step of a patch classifier.
+PATCHES_PER_IMAGE = 4
 #: Images per domain a classifier needs to train on at all.
 MIN_TRAIN = 8
 
@@ -123,6 +133,8 @@ class ClassifierSettings:
     seed: int = 0
     #: Strength of the texture view's photometric randomisation (1: the documented ranges).
     photometric: float = 0.5
+    #: Side of the patches the network judges (0: the whole ``size`` crop).
+    patch: int = 0
 
     def key(self) -> str:
         fields = asdict(self)
@@ -203,22 +215,42 @@ def _standardise(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std
 
 
+def _centre(images: torch.Tensor, size: int) -> torch.Tensor:
+    top = (images.shape[-1] - size) // 2
+    return images[..., top : top + size, top : top + size].float() / 255
+
+
+def _grey(x: torch.Tensor) -> torch.Tensor:
+    return (x * torch.tensor(_LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
 def view_input(images: torch.Tensor, view: View, size: int) -> torch.Tensor:
     """The test-time network input of uint8 images: centre crop, then the view."""
-    side = images.shape[-1]
-    top = (side - size) // 2
-    x = images[..., top : top + size, top : top + size].float() / 255
-    if view == "colour":
-        return x * 2 - 1
-    luma = torch.tensor(_LUMA).view(1, 3, 1, 1)
-    return _standardise((x * luma).sum(1, keepdim=True))
+    x = _centre(images, size)
+    return x * 2 - 1 if view == "colour" else _standardise(_grey(x))
+
+
+def patch_grid(images: torch.Tensor, size: int, patch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The test-time input of a patch classifier: the grey ``patch``-sided squares of each
+    image's centre ``size`` crop at half-patch steps, standardised, ``(N * K, 1, p, p)``,
+    and which of them are textured (``(N, K)`` bool; all of an image's when none is)."""
+    x = _grey(_centre(images, size))
+    step = max(1, patch // 2)
+    tiles = x.unfold(2, patch, step).unfold(3, patch, step)  # N, 1, rows, cols, p, p
+    n = len(x)
+    tiles = tiles.permute(0, 2, 3, 1, 4, 5).reshape(-1, 1, patch, patch)
+    textured = (tiles.std(dim=(1, 2, 3)) >= FLAT).view(n, -1)
+    textured[~textured.any(1)] = True
+    return _standardise(tiles), textured
 
 
 def _augment(
     images: torch.Tensor, view: View, size: int, gen: torch.Generator, strength: float = 1.0
-) -> torch.Tensor:
-    """Training input: random crop and flip; the texture view's photometric randomisation."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training input: random crop and flip; the texture view's photometric randomisation.
+    With it, which crops are textured (``(N,)`` bool; the colour view's all are)."""
     n, side = images.shape[0], images.shape[-1]
+    size = min(size, side)
     tops = torch.randint(0, side - size + 1, (n, 2), generator=gen)
     x = torch.stack(
         [
@@ -230,7 +262,8 @@ def _augment(
     flip = torch.rand(n, generator=gen) < 0.5
     x[flip] = x[flip].flip(-1)
     if view == "colour":
-        return x * 2 - 1
+        return x * 2 - 1, torch.ones(n, dtype=torch.bool)
+    textured = _grey(x).std(dim=(1, 2, 3)) >= FLAT
     # grey with random channel weights (half the time), ITU-R 601 otherwise
     w = torch.rand(n, 3, generator=gen) + 0.05
     w = w / w.sum(1, keepdim=True)
@@ -246,7 +279,7 @@ def _augment(
     contrast = torch.exp(k * uniform(math.log(0.5), math.log(1.6)))
     g = ((g - 0.5) * contrast + 0.5 + k * uniform(-0.25, 0.25)).clamp(0, 1)
     # no polarity draw: the texture network is invariant to it by construction
-    return _standardise(g)
+    return _standardise(g), textured
 
 
 # -- training ------------------------------------------------------------------------------
@@ -299,6 +332,9 @@ def train_classifier(
     )
     # each domain weighs the same, whatever the image counts
     weight = torch.tensor([len(images) / (2 * len(images_a)), len(images) / (2 * len(images_b))])
+    # a patch classifier sees several random patches of each image per step
+    repeat = PATCHES_PER_IMAGE if settings.patch else 1
+    crop = settings.patch or settings.size
     steps_per_epoch = max(1, len(images) // settings.batch_size)
     total = steps_per_epoch * settings.epochs
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=5e-4)
@@ -309,9 +345,15 @@ def train_classifier(
             order = torch.randperm(len(images), generator=gen)
             for step in range(steps_per_epoch):
                 idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
-                x = _augment(images[idx], settings.view, settings.size, gen, settings.photometric)
+                idx = idx.repeat_interleave(repeat)
+                x, textured = _augment(images[idx], settings.view, crop, gen, settings.photometric)
                 x = x.contiguous(memory_format=torch.channels_last)
-                loss = F.cross_entropy(net(x), labels[idx], weight=weight, label_smoothing=0.1)
+                y = labels[idx]
+                losses = F.cross_entropy(
+                    net(x), y, weight=weight, label_smoothing=0.1, reduction="none"
+                )  # flat crops (backdrop) teach nothing about a surface: not counted
+                keep = textured.float()
+                loss = (losses * keep).sum() / (weight[y] * keep).sum().clamp_min(1e-6)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -330,12 +372,21 @@ class Features:
 
 @torch.no_grad()
 def embed(net: DomainNet, images: torch.Tensor, settings: ClassifierSettings) -> Features:
+    """Each image's mirror-averaged features and target-domain probability; a patch
+    classifier's are the means over the image's textured patches."""
     feats, probs = [], []
     for start in range(0, len(images), 64):
-        x = view_input(images[start : start + 64], settings.view, settings.size)
+        batch = images[start : start + 64]
+        if settings.patch:
+            x, textured = patch_grid(batch, settings.size, settings.patch)
+        else:
+            x = view_input(batch, settings.view, settings.size)
+            textured = torch.ones(len(batch), 1, dtype=torch.bool)
         f = (net.features(x) + net.features(x.flip(-1))) / 2  # mirror-averaged
-        feats.append(f)
-        probs.append(net.head(f).softmax(1)[:, 1])
+        p = net.head(f).softmax(1)[:, 1]
+        w = textured.float() / textured.sum(1, keepdim=True)  # (N, K), rows sum to 1
+        feats.append(torch.einsum("nk,nkf->nf", w, f.view(*w.shape, -1)))
+        probs.append((w * p.view(w.shape)).sum(1))
     return Features(torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy())
 
 
@@ -509,18 +560,24 @@ class DomainMetric:
         epochs: int = 24,
         seed: int = 0,
         photometric: float = 0.5,
+        texture_size: int = 192,
+        patch: int = 48,
         views: Sequence[View] = VIEWS,
         min_images: int = 10,
     ) -> None:
         unknown = [v for v in views if v not in VIEWS]
         if unknown or not views:
             raise ValueError(f"views must be among {VIEWS}, got {list(views)}")
-        self.settings = {
-            v: ClassifierSettings(
-                view=v, size=size, width=width, epochs=epochs, seed=seed, photometric=photometric
-            )
-            for v in views
+        if not 0 < patch <= texture_size:
+            raise ValueError(f"patch must be in [1, texture_size={texture_size}], got {patch}")
+        common = {"width": width, "epochs": epochs, "seed": seed}
+        by_view = {
+            "colour": ClassifierSettings(view="colour", size=size, **common),
+            "texture": ClassifierSettings(
+                view="texture", size=texture_size, patch=patch, photometric=photometric, **common
+            ),
         }
+        self.settings = {v: by_view[v] for v in views}
         self.goals: dict[str, Literal["min", "max"]] = {}
         for v in views:
             self.goals.update(

@@ -76,8 +76,13 @@ def domain(
     seed: int = 0,
     min_images: Annotated[int, Range(min=2)] = 10,
     photometric: Annotated[float, Range(min=0, max=2)] = 0.5,
+    texture_size: Annotated[int, Range(min=16, max=1024)] = 192,
+    patch: Annotated[int, Range(min=8, max=1024)] = 48,
 ):
-    """Offline: target-domain rate, FD and KID of classifiers trained on the training split."""
+    """Offline: target-domain rate, FD and KID of classifiers trained on the training split.
+
+    ``size``: the colour view's image side; ``texture_size``: the texture view's, which
+    judges ``patch``-sided patches of it (the surface, not the garment's shape)."""
     from translkit_plugins._domain import DomainMetric
 
     return DomainMetric(
@@ -87,6 +92,8 @@ def domain(
         seed=seed,
         min_images=min_images,
         photometric=photometric,
+        texture_size=texture_size,
+        patch=patch,
     )
 
 

@@ -87,13 +87,32 @@ def scale_down(img: Image.Image, resize: int) -> Image.Image:
     A generator learns textures at the scale of its training crops: a 12-megapixel photo
     translated at its own size shows it garments twenty times larger than it ever saw.
     """
-    check_resize(resize)
-    width, height = img.size
-    if resize == 0 or min(width, height) <= resize:
+    size = scaled_size(img.size, resize)
+    if size == img.size:
         return img
-    scale = resize / min(width, height)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def scaled_size(size: tuple[int, int], resize: int) -> tuple[int, int]:
+    """``(width, height)`` after :func:`scale_down` to ``resize``."""
+    check_resize(resize)
+    width, height = size
+    if resize == 0 or min(width, height) <= resize:
+        return size
+    scale = resize / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def work_ahead(pairs: list[tuple[Path, Path]], resize: int, tile: int) -> tuple[float, int]:
+    """Megapixels to translate and how many distinct input sizes (each compiles once), from
+    the files' headers; tiles count as one size."""
+    sizes = []
+    for src, _ in pairs:
+        size = image_header(src)[0]
+        if size is not None:
+            sizes.append(scaled_size(size, resize))
+    distinct = {(tile, tile) if tile and max(s) > tile else s for s in sizes}
+    return sum(w * h for w, h in sizes) / 1e6, len(distinct)
 
 
 def plan_outputs(source: Path, output: Path) -> list[tuple[Path, Path]]:
@@ -217,7 +236,7 @@ def translate_checkpoint(
     device: str = "auto",
     precision: Precision = "auto",
     channels_last: bool | None = None,
-    compile: bool = False,
+    compile: bool | str = "auto",
     overwrite: bool = False,
     resize: int | None = None,
     on_total: Callable[[int], None] | None = None,
@@ -233,6 +252,9 @@ def translate_checkpoint(
     :param resize: scale larger images down to this shorter side first (see
         :func:`translate_files`; 0: each at its own size). ``None``: a registered model's
         ``input_size``, else 0.
+    :param compile: ``auto`` (default: where this machine's recorded pace for the network
+        says the folder earns its compilations back), ``on`` or ``off``
+        (:class:`~translkit.inference.translate.Translator`).
     :param on_total: called once with the number of files to translate (a progress bar).
     :param on_done: called with the number of files finished after each batch.
     :param masks: also write each input's attention mask (white where the generator
@@ -263,10 +285,12 @@ def translate_checkpoint(
         "channels_last": channels_last,
     }
     translator = Translator(net, compile=compile, **settings)  # type: ignore[arg-type]
+    translator.plan_compile(*work_ahead(pairs, resize, translator.tile))
     if on_total:
         on_total(len(pairs))
     governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
     report = translate_files(translator, pairs, on_done=on_done, threads=governor, resize=resize)
+    translator.record_pace()
     if masks is not None:  # the same inputs, through the mask head, by the same machinery
         mask_plan = plan_translation(Path(source), Path(masks), overwrite=overwrite)
         viewer = Translator(MaskView(net), **settings)  # type: ignore[arg-type]

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
+import time
 from collections.abc import Iterator
 from typing import Literal
 
@@ -26,7 +28,14 @@ from torch import nn
 
 from translkit.devices import parse_device
 from translkit.errors import TranslkitError
-from translkit.runtime import inference_runtime
+from translkit.runtime import (
+    Pace,
+    compile_decision,
+    inference_runtime,
+    record_step_times,
+    step_times,
+    translation_key,
+)
 
 __all__ = ["CPU_PIXELS_PER_PASS", "Precision", "Translator", "min_input_size", "pad_to_multiple"]
 
@@ -113,9 +122,11 @@ class Translator:
     :param optimize: run a copy of ``net`` with the exact-function rewrites of
         :func:`~translkit.inference.optimize.optimize_for_inference` (default ``True``);
         ``net`` itself is never modified.
-    :param compile: wrap the network in ``torch.compile`` (default ``False``). The first
-        batch of each new image size compiles (about 30–120 s on a CPU), later batches
-        run faster; worth it for folders of many same-sized images.
+    :param compile: ``torch.compile`` the network: ``"on"`` (or ``True``), ``"off"`` (or
+        ``False``, the default) or ``"auto"``: eager until :meth:`plan_compile` is told the
+        work ahead, then compiled only where this machine's recorded pace for this network
+        says it pays (:func:`translkit.runtime.compile_decision`). The first batch of each
+        new image size compiles (about 30–120 s on a CPU), later batches run faster.
     """
 
     def __init__(
@@ -129,17 +140,23 @@ class Translator:
         precision: Precision = "auto",
         channels_last: bool | None = None,
         optimize: bool = True,
-        compile: bool = False,
+        compile: bool | Literal["auto", "on", "off"] = False,
     ) -> None:
         self.device = parse_device(device, option="--device") if isinstance(device, str) else device
+        mode = ("on" if compile else "off") if isinstance(compile, bool) else compile
+        if mode not in ("auto", "on", "off"):
+            raise TranslkitError(f"compile must be auto, on or off, got {compile!r}")
+        self._compile_mode = mode
         #: every speed decision and its reason (:func:`translkit.runtime.inference_runtime`)
         self.runtime = inference_runtime(
             self.device,
             precision=precision,
             optimize=optimize,
             channels_last=channels_last,
-            compile=compile,
+            compile=mode == "on",
         )
+        if mode == "auto":
+            self._set_runtime(compile=False, why="auto: eager until the work ahead is known")
         self.choice = self.runtime.precision
         if batch_size < 1:
             raise TranslkitError(f"batch size must be at least 1, got {batch_size}")
@@ -154,6 +171,8 @@ class Translator:
         self.channels_last = self.runtime.channels_last
         self.net = self.runtime.place(copy.deepcopy(net)).eval()  # ``net`` is never modified
         self._run = torch.compile(self.net) if self.runtime.compile else self.net
+        #: Each forward pass timed on a CPU (:meth:`record_pace` keeps it for ``auto``).
+        self.pace = Pace()
         #: Inputs are padded to at least this side (every norm sees more than one value).
         self.min_size = min_input_size(self.net, self.multiple, self.device)
         self.tile = max(self._round_up(tile), self._round_up(self.min_size)) if tile else 0
@@ -161,6 +180,29 @@ class Translator:
             raise TranslkitError(
                 f"overlap {overlap} must be smaller than the tile size {self.tile}"
             )
+
+    def _set_runtime(self, *, compile: bool, why: str) -> None:
+        reasons = {**self.runtime.reasons, "compile": why}
+        self.runtime = dataclasses.replace(self.runtime, compile=compile, reasons=reasons)
+
+    def plan_compile(self, megapixels: float, shapes: int) -> None:
+        """With ``compile="auto"``: compile now if the recorded pace of this network here
+        earns back one compilation per input shape twice over ``megapixels`` of work."""
+        if self._compile_mode != "auto":
+            return
+        measured = step_times(translation_key(self.net, self.runtime))
+        on, why = compile_decision(
+            "auto", self.device, measured=measured, work=megapixels, shapes=shapes, unit="Mpx"
+        )
+        self._set_runtime(compile=on, why=why)
+        self._run = torch.compile(self.net) if on else self.net
+
+    def record_pace(self) -> None:
+        """Remember this translator's measured pace on this machine (seconds per
+        megapixel; compiled: also each shape's compilation), for later ``auto`` decisions."""
+        summary = self.pace.summary(compiled=self.runtime.compile)
+        if summary:
+            record_step_times(translation_key(self.net, self.runtime), **summary)
 
     def _round_up(self, size: int) -> int:
         return math.ceil(size / self.multiple) * self.multiple
@@ -179,8 +221,11 @@ class Translator:
         x = x.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        started = time.perf_counter()
         with self._autocast():
             y = self._run(x)
+        if self.device.type == "cpu":  # (CUDA runs asynchronously: not timed here)
+            self.pace.add(tuple(x.shape), time.perf_counter() - started, x[:, 0].numel() / 1e6)
         if self.choice.reduced and not torch.isfinite(y).all():
             # Some CPU bf16 kernels (oneDNN on AMX, seen with 1-2 pixel wide feature maps)
             # return NaN for finite inputs: such a pass is recomputed in fp32, and counted.
