@@ -50,6 +50,16 @@ def test_the_mask_decides_between_the_translation_and_the_input():
     assert m.shape == (2, 1, 32, 32) and bool(((m > 0) & (m <= 1)).all())
 
 
+def test_mask_bias_sets_where_training_starts():
+    """``mask_bias`` 3: the mask starts near sigmoid(3) ≈ 0.95 everywhere (the plain
+    generator), 0: near ½."""
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    for bias, want in ((3.0, 0.9526), (0.0, 0.5)):
+        net = _make(inner="resnet", n_blocks=1, ngf=8, mask_bias=bias).eval()
+        with torch.no_grad():
+            assert abs(float(net.mask(x).mean()) - want) < 0.03
+
+
 def test_a_recipe_trains_it_and_translate_writes_its_masks(tmp_path: Path):
     recipe = tiny_recipe(tmp_path, generator=SMALL, replace=("generator",), optim={"epochs": 1})
     result = train(recipe, progress=False)

@@ -563,16 +563,21 @@ class AttentionGenerator(nn.Module):
 def attention(
     inner: Annotated[Any, Inner("generators")] = "resnet",
     mask_ngf: Annotated[int, Range(min=1)] = 16,
+    mask_bias: Annotated[float, Range(min=-10, max=10)] = 0.0,
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> AttentionGenerator:
     """Attention-guided wrapper of any generator: mask·G(x) + (1 − mask)·x.
 
     Options: ``inner`` the wrapped generator (``resnet``; its own options go beside it),
-    ``mask_ngf`` filters of the mask head (16), ``init``/``init_gain`` of the mask head.
+    ``mask_ngf`` filters of the mask head (16), ``mask_bias`` the mask logit's initial
+    bias (0: the mask starts at about ½; 3: at 0.95, so training starts as the plain
+    generator and learns where to keep the input), ``init``/``init_gain`` of the mask head.
     """
     net = AttentionGenerator(inner, check_positive("mask_ngf", mask_ngf))
     init_weights(net.mask_head, init, init_gain)
+    with torch.no_grad():
+        net.mask_head[-1].bias.fill_(mask_bias)
     return net
 
 
