@@ -165,6 +165,57 @@ def test_norm_and_precision_follow_the_measurement_and_are_cached(monkeypatch, t
     assert "not faster" in plain.precision.reason
 
 
+@pytest.mark.parametrize(
+    ("by_count", "want"),
+    [
+        ({"2": 100.0, "1": 101.0}, 2),  # equal: the budget
+        ({"2": 100.0, "1": 97.0}, 2),  # faster, but within the margin: the budget
+        ({"2": 100.0, "1": 90.0}, 1),  # fewer threads measured faster: fewer
+        ({"2": 60.0, "1": 100.0}, 2),
+    ],
+)
+def test_the_thread_count_follows_the_measurement(by_count, want):
+    threads, why = R.choose_threads(by_count, 2)
+    assert threads == want and why.startswith("measured: ")
+
+
+def test_a_training_run_measures_its_thread_count_when_the_count_is_open(tmp_path, cache):
+    recipe, model = _model(tmp_path, train={"precision": "fp32", "fast_norm": "off"})
+    calls: list = []
+    fast = {"2": 100.0, "1": 80.0}
+    runtime = R.resolve_runtime(
+        recipe,
+        model,
+        torch.device("cpu"),
+        threads=2,
+        fuse=True,
+        measure=_fake_measure(fast, calls),
+        threads_open=True,
+    )
+    assert calls == [["1", "2"]] and runtime.threads == 1
+    assert runtime.describe().startswith("cpu, 1 thread (measured: 1.25× as long otherwise)")
+    assert runtime.measured_ms["threads=1"] == 80.0
+    closed = R.resolve_runtime(
+        recipe, model, torch.device("cpu"), threads=2, fuse=True, measure=_fake_measure(fast, calls)
+    )
+    assert closed.threads == 2 and len(calls) == 1  # TRANSLKIT_THREADS set: not measured
+
+
+def test_the_governor_follows_a_cap_below_its_budget():
+    from translkit.threads import ThreadGovernor
+
+    before = torch.get_num_threads()
+    try:
+        governor = ThreadGovernor(2, adaptive=False)
+        governor.mode = "auto"
+        governor.cap(1)
+        assert governor.budget == 1 and torch.get_num_threads() == 1
+        governor.cap(4)  # never raised above the budget
+        assert governor.budget == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_forced_choices_are_not_measured_and_refusals_need_no_measurement(monkeypatch, tmp_path):
     monkeypatch.setattr(P, "cpu_info", lambda: AVX2_CPU)
     calls: list = []

@@ -62,6 +62,7 @@ __all__ = [
     "Pace",
     "Runtime",
     "Variant",
+    "choose_threads",
     "choose_variant",
     "compile_decision",
     "compiled",
@@ -81,6 +82,8 @@ PROBE_BATCH = 2
 #: How much faster than plain a variant must measure to be taken: bf16's casts and group
 #: norm's different kernel must pay clearly, not within the noise.
 MARGINS = {"bf16": 1.15, "group_norm": 1.03, "channels_last": 1.05}
+#: Fewer threads than the budget are chosen only when measured this much faster.
+THREADS_MARGIN = 1.05
 PROBE_FILE = "runtime_probe.json"
 #: Seconds of measuring at most (after the first round, which always runs).
 PROBE_BUDGET = 6.0
@@ -130,6 +133,8 @@ class Runtime:
         norm = "instance norm as group norm" if self.group_norm else "the networks' own norms"
         fmt = "channels_last" if self.channels_last else "contiguous"
         threads = threads or f"{self.threads} thread{'s' * (self.threads != 1)}"
+        if "threads" in self.reasons:
+            threads = f"{threads} ({self.reasons['threads']})"
         parts = [
             self.precision.describe(),
             _why(norm, self.reasons.get("norm")),
@@ -327,6 +332,23 @@ def choose_variant(measured: dict[str, float]) -> Variant:
     return best
 
 
+def choose_threads(measured: dict[str, float], budget: int) -> tuple[int, str]:
+    """The thread count to train with, from milliseconds per step by thread count: the
+    budget, unless fewer threads measured :data:`THREADS_MARGIN` faster (more threads than
+    pay only busy-wait: they slow a neighbour and gain nothing)."""
+    at_budget = measured.get(str(budget))
+    if at_budget is None:
+        return budget, ""
+    best = budget
+    for count, ms in measured.items():
+        if int(count) < budget and at_budget / ms >= THREADS_MARGIN and ms < measured[str(best)]:
+            best = int(count)
+    other = min((ms for c, ms in measured.items() if int(c) != best), default=None)
+    if other is None:
+        return best, ""
+    return best, f"measured: {other / measured[str(best)]:.2f}× as long otherwise"
+
+
 def cached_measurement(key: str, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
     """``measure()``'s result, measured once per ``key`` on this machine (cache folder, file
     lock held while measuring, atomic write; a damaged cache is measured again)."""
@@ -421,10 +443,13 @@ def resolve_runtime(
     steps: int = 0,
     all_agree: Callable[[bool], bool] = lambda flag: flag,
     measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None = None,
+    threads_open: bool = False,
 ) -> Runtime:
     """The runtime for training ``model`` on ``device``.
 
     :param threads: this process's thread budget (:func:`translkit.threads.thread_budget`).
+    :param threads_open: measure the chosen variant at the budget and at half of it, and
+        take fewer threads where they measured :data:`THREADS_MARGIN` faster.
     :param fuse: whether the engine batches independent passes (``train.fuse``).
     :param steps: the steps this process will train (``compile = "auto"`` weighs them).
     :param all_agree: across processes, whether every one measured a reduced precision
@@ -458,6 +483,13 @@ def resolve_runtime(
         variant = Variant(variant.group_norm, False, variant.channels_last)
     reasons["norm"] = _reason(measured, variant, "group_norm", open_["group_norm"] is None)
     reasons["format"] = _reason(measured, variant, "channels_last", open_["channels_last"] is None)
+    counts = _thread_probe(recipe, model, threads, variant, measure) if threads_open else None
+    if counts is not None:
+        by_count = cached_measurement(_cache_key(counts.signature), counts.measure)
+        threads, why = choose_threads(by_count, threads)
+        measured = {**measured, **{f"threads={c}": ms for c, ms in by_count.items()}}
+        if why:
+            reasons["threads"] = why
     runtime = Runtime(
         device,
         precision,
@@ -514,6 +546,45 @@ def _probe(
             torch.set_num_threads(previous)
 
     return _Probe(probe_signature(recipe, batch, threads), what, run)
+
+
+def _thread_probe(
+    recipe: Recipe,
+    model: Model,
+    threads: int,
+    variant: Variant,
+    measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None,
+) -> _Probe | None:
+    """The chosen variant's step at the thread budget and at half of it."""
+    generators, discriminators = _roles(model, "generator"), _roles(model, "discriminator")
+    if threads < 2 or not generators:
+        return None
+    nets = [model.nets[r] for r in [generators[0], *discriminators[:1]]]
+    size, batch = recipe.data.crop_size, max(1, min(recipe.optim.batch_size, PROBE_BATCH))
+    counts = [threads, threads // 2]
+
+    def at(count: int, step: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            torch.set_num_threads(count)
+            step()
+
+        return run
+
+    def run() -> dict[str, float]:
+        previous = torch.get_num_threads()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                x = torch.rand(batch, 3, size, size) * 2 - 1
+                step = _step(nets, x, variant)
+                return (measure or measure_variants)({str(c): at(c, step) for c in counts})
+        finally:
+            torch.set_num_threads(previous)
+
+    signature = json.loads(probe_signature(recipe, batch, threads))
+    signature.update(variant=variant.key, counts=counts)
+    what = f"{variant.key} at {counts} threads"
+    return _Probe(json.dumps(signature, sort_keys=True), what, run)
 
 
 def _precision(

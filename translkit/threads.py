@@ -133,6 +133,12 @@ def _user_pinned() -> bool:
     return omp is not None or "MKL_NUM_THREADS" in os.environ
 
 
+def count_is_open() -> bool:
+    """Whether translkit may choose the thread count (neither ``TRANSLKIT_THREADS`` nor
+    the user's own OpenMP/MKL settings fix it)."""
+    return os.environ.get(ENV, "auto").strip().lower() == "auto" and not _user_pinned()
+
+
 class ThreadGovernor:
     """Keeps ``torch``'s thread count at the free cores, within ``budget``.
 
@@ -176,6 +182,13 @@ class ThreadGovernor:
 
     def _sample(self) -> _Sample:
         return _Sample(self.clock(), _busy_seconds() or 0.0, self.cpu_time())
+
+    def cap(self, n: int) -> None:
+        """Never use more than ``n`` threads (the runtime measured fewer faster)."""
+        if self.mode == "auto" and n < self.budget:
+            self.budget = max(1, n)
+            self._set(min(self.threads, self.budget))
+            self.changes = 0
 
     def _set(self, n: int) -> None:
         if n != self.torch.get_num_threads():

@@ -34,6 +34,7 @@ from translkit.precision import choose_precision
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries
 from translkit.runtime import Runtime, compiled, resolve_runtime
+from translkit.threads import count_is_open
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
 
@@ -106,6 +107,7 @@ class Engine:
             fuse=fuses_passes(train, recipe.data.crop_size, device),
             steps=steps,
             all_agree=self.info.all_true,
+            threads_open=count_is_open(),
         )
         self.precision = self.runtime.precision
         self.method = self.model.method

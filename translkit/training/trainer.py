@@ -135,6 +135,7 @@ class Trainer:
         total = recipe.optim.epochs * self.batches_per_epoch
         steps = min(total, recipe.train.max_steps or total) - (ckpt["step"] if ckpt else 0)
         self.engine = Engine(recipe, device, registries, info, steps=max(steps, 0))
+        self.threads.cap(self.engine.runtime.threads)  # fewer where they measured faster
         self.pace = _Pace()
         self._check_disk()
         self.epoch, self.batch, self.step = 0, 0, 0
