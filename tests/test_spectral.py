@@ -89,3 +89,18 @@ def test_images_of_any_size_and_shape_are_compared_on_one_grid(tmp_path):
         spectra = S.power_spectra(paths)
         assert spectra.shape == (1, S.SIDE, S.SIDE)
         assert np.isfinite(S.peak_scores(spectra)).all()
+
+
+def test_one_small_photo_does_not_shrink_the_comparison_away_from_a_fine_grid(tmp_path):
+    """Images are compared at the median shorter side: a 3 px grid over 240 px
+    translations stays visible when one real photo is only 64 px (at 64 px it would be
+    averaged away)."""
+    rng = np.random.default_rng(3)
+    real = _save(tmp_path / "real", [_photo_like(rng, 240) for _ in range(5)])
+    real += _save(tmp_path / "small", [_photo_like(rng, 64)])
+    grids = _save(tmp_path / "grid", [_grid(_photo_like(rng, 240), period=3) for _ in range(5)])
+    side = S.common_side(grids, real)
+    assert side == 240
+    grid_peak = S.peak_scores(S.power_spectra(grids, side)).mean()
+    real_peak = S.peak_scores(S.power_spectra(real, side)).mean()
+    assert grid_peak > real_peak + 0.5

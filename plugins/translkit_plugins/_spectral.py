@@ -6,8 +6,10 @@ Up-sampling layers and some discriminators leave periodic patterns a few pixels 
 NeurIPS 2020). A domain classifier can count such a pattern as texture, so the domain
 metric's texture numbers may *improve* while a grid appears. Two numbers catch it, both
 from each image's power spectrum after the same preparation (grey, ITU-R 601; the centre
-square of the shorter side, area-scaled to :data:`SIDE` pixels, or to the smallest image's
-side where that is smaller; a Hann window against the borders' leakage; the mean removed):
+square of the shorter side, scaled to one common side: the median shorter side of all the
+images compared, at most :data:`SIDE` (so a grid a few pixels apart in a 286 px translation
+is not averaged away because one real photo is 108 px); a Hann window against the borders'
+leakage; the mean removed):
 
 - **periodic peak** (:func:`peak_scores`): for each image, the largest ratio of one
   frequency's power to the median power at its radius, over the mid and high frequencies
@@ -44,25 +46,25 @@ __all__ = [
     "spectrum_distance",
 ]
 
-#: Side of the square each image is scaled to before its spectrum is taken.
-SIDE = 128
+#: Largest side of the square each image is scaled to before its spectrum is taken.
+SIDE = 256
 #: The band compared, in cycles per pixel: from an eighth (a period of 8 pixels) to Nyquist.
 BAND = (1 / 8, 1 / 2)
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 def common_side(*folders: Sequence[Path], side: int = SIDE) -> int:
-    """The side every image of ``folders`` is compared at: :data:`SIDE`, or the smallest
-    shorter side among them if that is smaller (scaling up would move a pattern's
-    frequency out of the band)."""
+    """The side every image of ``folders`` is compared at: the median shorter side among
+    them, at most ``side`` (the few smaller images are scaled up: that moves their content
+    to lower frequencies, it adds no peak)."""
     from PIL import Image
 
-    shortest = side
+    sides = []
     for files in folders:
         for path in files:
             with Image.open(path) as img:
-                shortest = min(shortest, *img.size)
-    return max(16, shortest)
+                sides.append(min(img.size))
+    return max(16, min(side, int(np.median(sides)) if sides else side))
 
 
 def _prepared(path: Path, side: int) -> torch.Tensor:
