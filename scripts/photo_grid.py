@@ -1,0 +1,106 @@
+"""Full-size test photos through a model, for docs/results.md: per direction, a row of inputs,
+a row of translations and, for an attention-guided generator, a row of masks.
+
+    python scripts/photo_grid.py leather_denim --root data/leather_denim \
+        --a2b 71 3 12 --b2a 5 20 33 -o docs/images/results_leather_denim.png
+
+Each photo goes through ``translkit translate`` exactly as a user's would (the model's own
+input size, whole images, fp32), so the tiles show what a user gets. Tiles keep their
+aspect and are shown at ``--height`` pixels (the translation's own height where that is
+larger, never scaled up beyond 1.25×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+import translkit
+from translkit.inference.files import translate_checkpoint
+
+SPLITS = {"a2b": "testA", "b2a": "testB"}
+GAP = 6
+
+
+def translate(source: str, photos: list[Path], direction: str, work: Path) -> list[list[Path]]:
+    """``[inputs, translations, masks?]`` for ``photos``, through ``translate_checkpoint``."""
+    inputs = work / f"{direction}_in"
+    inputs.mkdir()
+    for photo in photos:
+        shutil.copy(photo, inputs / photo.name)
+    out, masks = work / f"{direction}_out", work / f"{direction}_mask"
+    registries = translkit.get_registry()
+    try:
+        translate_checkpoint(
+            source, inputs, out, registries, direction=direction, precision="fp32", masks=masks
+        )
+    except translkit.TranslkitError:  # no attention mask: outputs only
+        translate_checkpoint(source, inputs, out, registries, direction=direction, precision="fp32")
+    rows = [[inputs / p.name for p in photos], [out / p.name for p in photos]]
+    if masks.is_dir():
+        rows.append([masks / p.name for p in photos])
+    return rows
+
+
+def compose(rows: list[list[Path]], height: int, label: str) -> Image.Image:
+    """The rows side by side at ``height`` pixels each, a caption above."""
+    tiles = [[Image.open(p).convert("RGB") for p in row] for row in rows]
+    scaled = [
+        [
+            t.resize((round(t.width * height / t.height), height), Image.Resampling.LANCZOS)
+            for t in row
+        ]
+        for row in tiles
+    ]
+    width = max(sum(t.width for t in row) + GAP * (len(row) - 1) for row in scaled)
+    caption = 18
+    sheet = Image.new("RGB", (width, caption + len(scaled) * (height + GAP)), "white")
+    ImageDraw.Draw(sheet).text((4, 3), label, fill="black")
+    y = caption
+    for row in scaled:
+        x = 0
+        for tile in row:
+            sheet.paste(tile, (x, y))
+            x += tile.width + GAP
+        y += height + GAP
+    return sheet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="a model name, run directory or checkpoint")
+    parser.add_argument("--root", type=Path, required=True, help="the dataset (testA/, testB/)")
+    parser.add_argument("--a2b", nargs="*", default=[], help="testA image stems")
+    parser.add_argument("--b2a", nargs="*", default=[], help="testB image stems")
+    parser.add_argument("--height", type=int, default=286)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args()
+    sheets = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for direction in ("a2b", "b2a"):
+            stems = getattr(args, direction)
+            if not stems:
+                continue
+            folder = args.root / SPLITS[direction]
+            photos = [next(folder.glob(f"{stem}.*")) for stem in stems]
+            rows = translate(args.source, photos, direction, Path(tmp))
+            what = "input, translation" + (", mask (white: translated)" if len(rows) > 2 else "")
+            label = f"{direction} ({SPLITS[direction]}: {', '.join(stems)}): rows {what}"
+            sheets.append(compose(rows, args.height, label))
+    width = max(s.width for s in sheets)
+    grid = Image.new("RGB", (width, sum(s.height for s in sheets)), "white")
+    y = 0
+    for sheet in sheets:
+        grid.paste(sheet, (0, y))
+        y += sheet.height
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(args.output, optimize=True)
+    print(f"{args.output}: {grid.width}×{grid.height}")
+
+
+if __name__ == "__main__":
+    main()
