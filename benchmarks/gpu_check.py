@@ -441,7 +441,7 @@ def _rate(report: Any, seconds: float) -> float:
 def check_export(check: Check) -> None:
     import numpy as np
 
-    from translkit.checkpoint import load_generators
+    from translkit import load_generators
     from translkit.inference.export import export_generator
 
     if check.run_dir is None:

@@ -12,8 +12,8 @@ from training_support import tiny_recipe
 from typer.testing import CliRunner
 
 import translkit
-from translkit.checkpoint import load_generators
 from translkit.cli import app
+from translkit.pretrained import load_generators
 from translkit.testing import check_generator
 from translkit.training import train
 

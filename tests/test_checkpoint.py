@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint, load_generators, load_model, save_checkpoint
+from translkit.checkpoint import load_checkpoint, load_model, save_checkpoint
 from translkit.errors import CheckpointError
+from translkit.pretrained import load_generators
 
 
 def test_save_is_atomic_and_loads_back(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from scoring_support import generators_checkpoint
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import load_generators
 from translkit.cli import app
 from translkit.errors import TranslkitError
 from translkit.inference import Translator
 from translkit.inference.export import export_generator, load_safetensors
+from translkit.pretrained import load_generators
 
 runner = CliRunner()
 

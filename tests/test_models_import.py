@@ -12,10 +12,11 @@ from translkit_plugins.importers import guess_junyanz_options, read_state_dict
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import GENERATORS_FORMAT, load_checkpoint, load_generators
+from translkit.checkpoint import GENERATORS_FORMAT, load_checkpoint
 from translkit.cli import app
 from translkit.errors import CheckpointError
 from translkit.importing import import_generators
+from translkit.pretrained import load_generators
 
 NGF = 8
 

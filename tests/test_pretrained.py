@@ -17,8 +17,8 @@ from http_support import FileServer, refused_url
 from scoring_support import write_images
 from typer.testing import CliRunner
 
-from translkit import get_registry
-from translkit.checkpoint import load_generators as load_file
+from translkit import get_registry, load_generators
+from translkit.checkpoint import read_generators as load_file
 from translkit.cli import app
 from translkit.contracts import ModelWeights, PretrainedModel
 from translkit.data import download
@@ -26,7 +26,7 @@ from translkit.data.io import load_rgb
 from translkit.demo.model import load_demo_model
 from translkit.errors import ComponentError, TranslkitError
 from translkit.inference.export import export_generator
-from translkit.pretrained import cached_path, check_model, create_model, load_generators
+from translkit.pretrained import cached_path, check_model, create_model
 from translkit.registry import Registries
 
 runner = CliRunner()
@@ -185,6 +185,25 @@ def test_translate_by_name_equals_translating_its_weights_file(
     )
     assert by_file.exit_code == 0, by_file.output
     assert _same_images(tmp_path / "out", tmp_path / "ref")
+
+
+def test_translate_by_name_resolves_the_source_once(
+    plugin: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``translkit translate NAME photos/ out/``: the name is looked up and the model built
+    once; its card gives the default size."""
+    from translkit import pretrained
+
+    lookups: list[str] = []
+    real = pretrained.create_model
+    monkeypatch.setattr(
+        pretrained, "create_model", lambda reg, name: lookups.append(name) or real(reg, name)
+    )
+    result = runner.invoke(app, ["translate", "tiny_pkg", str(photos), "out", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert lookups == ["tiny_pkg"]
+    card = load_generators("tiny_pkg", get_registry()).card
+    assert (card.name, card.directions, card.method) == ("tiny_pkg", ("a2b", "b2a"), "cyclegan")
 
 
 def test_export_by_name_writes_the_same_weights(plugin: Path, tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ from scoring_support import inception_weights, make_run_dir, write_images
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import load_generators
 from translkit.cli import app
 from translkit.cli.score_cmd import scores_table
 from translkit.errors import TranslkitError
+from translkit.pretrained import load_generators
 from translkit.scoring import score_generators, score_run
 
 runner = CliRunner()

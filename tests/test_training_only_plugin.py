@@ -14,9 +14,10 @@ from training_support import tiny_recipe
 from typer.testing import CliRunner
 
 import translkit
-from translkit.checkpoint import load_checkpoint, load_generators, load_model, save_checkpoint
+from translkit.checkpoint import load_checkpoint, load_model, save_checkpoint
 from translkit.cli import app
 from translkit.errors import MissingComponentError
+from translkit.pretrained import load_generators
 
 PLUGIN = "third_party_disc"
 SOURCE = '''

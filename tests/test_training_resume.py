@@ -9,8 +9,9 @@ import torch
 from training_support import needs_cpu_bf16, tiny_recipe
 
 from translkit import get_registry
-from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, load_generators, save_checkpoint
+from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, save_checkpoint
 from translkit.errors import CheckpointError, TranslkitError
+from translkit.pretrained import load_generators
 from translkit.rundir import RunDir
 from translkit.training import train
 from translkit.training.snapshots import prune

@@ -31,7 +31,7 @@ __version__ = "0.2.0"
 #: Heavier public names, imported on first use so ``import translkit`` stays light.
 _LAZY = {
     "load_checkpoint": "translkit.checkpoint",
-    "load_generators": "translkit.checkpoint",
+    "load_generators": "translkit.pretrained",
     "load_model": "translkit.checkpoint",
     "load_weights_only": "translkit.checkpoint",
     "save_generators": "translkit.checkpoint",

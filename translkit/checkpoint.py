@@ -1,6 +1,8 @@
 """Checkpoint files: atomic writes, safe reads, and one loader for every format.
 
-Three formats, all plain data (never pickled code), all read by :func:`load_generators`:
+Three formats, all plain data (never pickled code), all read by :func:`read_generators`
+(users open any source, a registered model's name included, with
+:func:`translkit.load_generators`):
 
 - ``translkit.training/1`` (``.pt``) — a training snapshot: ``recipe`` (resolved, as plain
   data), ``models`` (state dicts by role), optional ``ema``, optimisers, schedule, RNG
@@ -15,7 +17,7 @@ Three formats, all plain data (never pickled code), all read by :func:`load_gene
 
 A run directory stands for its ``checkpoints/best.pt`` (else ``latest.pt``).
 
-Two ways in, kept apart: :func:`load_generators` (translate, export, demo, scoring of
+Two ways in, kept apart: :func:`read_generators` (translate, export, demo, scoring of
 translations) builds only the generators, each from its own spec stored in the file — a
 training checkpoint keeps them under ``generators`` (direction -> role, name, options,
 module; the weights under ``models``/``ema``), so a run trained with a training-only plugin
@@ -63,15 +65,16 @@ __all__ = [
     "SAFETENSORS_FORMAT",
     "TRAINING_FORMAT",
     "Generators",
+    "ModelCard",
     "checkpoint_source",
     "component_provenance",
     "generator_index",
     "load_checkpoint",
-    "load_generators",
     "load_model",
     "load_weights_only",
     "one_line",
     "read_generator_specs",
+    "read_generators",
     "require_components",
     "run_made_with",
     "save_checkpoint",
@@ -213,6 +216,31 @@ class Generators:
     nets: dict[str, nn.Module]
     source: Path
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def card(self) -> ModelCard:
+        """What a user needs to translate with them (:class:`ModelCard`)."""
+        size = self.info.get("input_size", 0)
+        return ModelCard(
+            name=str(self.info.get("model") or self.source),
+            method=str(self.info.get("method") or ""),
+            generator=str(self.info.get("generator") or ""),
+            directions=tuple(self.nets),
+            input_size=size if isinstance(size, int) and size >= 0 else 0,
+        )
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Loaded generators, described: the model's name (or the file read), its method and
+    generator, the directions it translates and ``input_size``, the shorter side images
+    are scaled down to by default (the scale it learned at; 0: each image at its own)."""
+
+    name: str
+    method: str
+    generator: str
+    directions: tuple[str, ...]
+    input_size: int = 0
 
 
 @dataclass
@@ -478,10 +506,11 @@ def _malformed(path: Path) -> Iterator[None]:
         ) from None
 
 
-def load_generators(
+def read_generators(
     source: str | Path, registries: Registries, *, use_ema: bool = True, which: str = "best"
 ) -> Generators:
-    """Build the generators stored in ``source`` (any format, or a run directory)."""
+    """Build the generators stored in the file ``source`` (any format, or a run directory);
+    :func:`translkit.load_generators` also takes a registered model's name."""
     specs, info, path = read_generator_specs(source, registries, use_ema=use_ema, which=which)
     nets = {}
     for direction, spec in specs.items():

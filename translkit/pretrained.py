@@ -9,7 +9,7 @@ generators:
 - else a registered model name: each direction's file is found (package data) or
   downloaded into ``<cache>/models/NAME/`` (resumable, through
   :mod:`translkit.data.download`), verified against its size and sha256 *every time it is
-  loaded*, then read by :func:`translkit.checkpoint.load_generators` like any export — the
+  loaded*, then read by :func:`translkit.checkpoint.read_generators` like any export — the
   file is data: its metadata names a registered generator, nothing is imported;
 - else one line: no such file, no such model, the close matches.
 """
@@ -24,8 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from translkit.checkpoint import Generators
-from translkit.checkpoint import load_generators as load_checkpoint_generators
+from translkit.checkpoint import Generators, read_generators
 from translkit.contracts import ModelWeights, PretrainedModel
 from translkit.data.checksums import is_sha256, sha256_of
 from translkit.data.download import DownloadError, DownloadProgress, fetch, format_bytes
@@ -39,7 +38,6 @@ __all__ = [
     "cached_path",
     "check_model",
     "create_model",
-    "default_resize",
     "load_generators",
     "model_name",
     "recipe_text",
@@ -88,14 +86,6 @@ def check_model(model: Any, name: str, plugin: str = "?") -> PretrainedModel:
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise bad(f"input_size must be a whole number of pixels ≥ 0, got {model.input_size!r}")
     return model
-
-
-def default_resize(source: str | Path, registries: Registries) -> int:
-    """How far ``translate``/``score``/``demo`` scale images down by default for
-    ``source``: a registered model's ``input_size``; 0 (each image at its own size) for a
-    path."""
-    name = model_name(source, registries)
-    return create_model(registries, name).input_size if name else 0
 
 
 def model_name(source: str | Path, registries: Registries) -> str | None:
@@ -271,17 +261,26 @@ def resolve(source: str | Path, registries: Registries, *, direction: str = "a2b
 
 
 def load_generators(
-    source: str | Path, registries: Registries, *, directions: Sequence[str] = ()
+    source: str | Path,
+    registries: Registries,
+    *,
+    directions: Sequence[str] = (),
+    use_ema: bool = True,
+    which: str = "best",
 ) -> Generators:
-    """Generators of a checkpoint, run directory or export (as
-    :func:`translkit.checkpoint.load_generators`), or of a registered model by name.
+    """The one way to open a model: the generators of a registered model's name, a run
+    directory, a checkpoint or an export, with their card (``.card``: name, method,
+    generator, directions, input size). The source is resolved once; a path that exists
+    always wins over a name.
 
     :param directions: for a model: the directions to load (default: all it has), so a
         command that needs one direction fetches one file.
+    :param use_ema: a training checkpoint's EMA weights when it has them.
+    :param which: a run directory's ``best`` (default) or ``latest`` checkpoint.
     """
     name = _path_or_name(source, registries)
     if name is None:
-        return load_checkpoint_generators(source, registries)
+        return read_generators(source, registries, use_ema=use_ema, which=which)
     model = create_model(registries, name)
     for direction in directions:
         pick_direction(dict.fromkeys(model.directions), direction, f"model {name}")
@@ -289,7 +288,7 @@ def load_generators(
     nets, files, options = {}, [], {}
     for direction in wanted:
         path = weights_file(model, direction)
-        loaded = load_checkpoint_generators(path, registries)
+        loaded = read_generators(path, registries)
         if direction not in loaded.nets or loaded.info.get("generator") != model.generator:
             raise CheckpointError(
                 f"model {name}: {path} holds the {', '.join(loaded.nets)} generator "
@@ -308,5 +307,6 @@ def load_generators(
         "generator_options": options,
         "terms": model.terms,
         "directions": list(nets),
+        "input_size": model.input_size,
     }
     return Generators(nets, files[0], info)

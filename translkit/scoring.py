@@ -466,7 +466,7 @@ def score_run(
         the raw weights of its step.
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
-    from translkit.checkpoint import load_generators, load_model
+    from translkit.checkpoint import load_model
     from translkit.evaluation import test_objective
     from translkit.rundir import RunDir
 
@@ -496,6 +496,8 @@ def score_run(
             result.values.update(values)
             result.goals.update({k: "min" for k in values})
     if generators is None:  # translating needs only the generators
+        from translkit.pretrained import load_generators
+
         loaded = load_generators(run.path, registries, use_ema=ema, which=checkpoint)
         generators, path = loaded.nets, loaded.source
     folder_metrics = [m for m in runnable if m != KEY_OBJECTIVE]
@@ -570,7 +572,7 @@ def score_model(
     :returns: ``model``, ``checkpoint`` (its first weights file), ``data_root``,
         ``resize``, ``metrics``, ``scores``, ``goals``, ``info``, ``seconds``.
     """
-    from translkit.pretrained import default_resize, load_generators
+    from translkit.pretrained import load_generators
 
     if data_root is None:
         raise MetricError(
@@ -587,9 +589,9 @@ def score_model(
         names, registries, inception_weights=inception_weights, required=metrics or ()
     )
     started = time.perf_counter()
-    if resize is None:
-        resize = default_resize(name, registries)
     loaded = load_generators(name, registries)
+    if resize is None:
+        resize = loaded.card.input_size
     with tempfile.TemporaryDirectory(prefix="translkit-score-") as tmp:
         result = score_generators(
             loaded.nets,

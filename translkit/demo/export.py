@@ -29,8 +29,7 @@ from translkit.fileio import write_text_atomic
 from translkit.inference.export import export_generator
 from translkit.inference.files import check_resize
 from translkit.plugin_manager import BUILTIN_DISTRIBUTION, ENTRY_POINT_GROUP
-from translkit.pretrained import default_resize
-from translkit.pretrained import load_generators as load_named
+from translkit.pretrained import load_generators
 from translkit.registry import Registries
 
 __all__ = ["SPACE_PORT", "export_demo"]
@@ -149,10 +148,10 @@ def export_demo(
     if (source / APP_MODEL_FILE).is_file():
         raise TranslkitError(f"{source} is already an exported demo app; copy the folder instead")
     refuse_to_clobber(out, overwrite)
-    loaded: Generators = load_named(source, registries)
+    loaded: Generators = load_generators(source, registries)
     chosen = choose_directions(loaded.nets, directions, loaded.source)
     info = describe(loaded)
-    info["resize"] = default_resize(source, registries) if resize is None else resize
+    info["resize"] = loaded.card.input_size if resize is None else resize
     check_resize(info["resize"])
     names = {info["generator"]} if loaded.nets else set()
     requirements = _requirements(registries, names)

@@ -13,14 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from translkit.checkpoint import Generators, load_generators
+from translkit.checkpoint import Generators, read_generators
 from translkit.data.io import TEST_SPLITS, list_images, load_rgb
 from translkit.errors import CheckpointError, DataError, TranslkitError
 from translkit.inference.files import check_resize
 from translkit.inference.translate import Precision, Translator
 from translkit.models import DIRECTIONS, pick_direction
-from translkit.pretrained import default_resize
-from translkit.pretrained import load_generators as load_named
+from translkit.pretrained import load_generators
 from translkit.registry import Registries
 from translkit.rundir import RunDir
 
@@ -52,7 +51,7 @@ def load_demo_model(
 ) -> tuple[dict[str, Translator], dict[str, Any]]:
     """Translators per direction and the model's description, from what the user named.
 
-    :param source: anything :func:`translkit.checkpoint.load_generators` reads (a training
+    :param source: anything :func:`translkit.load_generators` opens (a training
         or generators checkpoint, a ``.safetensors`` export, a run directory — its
         ``checkpoints/best.pt``, else ``latest.pt``), a folder written by
         ``translkit demo --export``, or a registered model's name (a path that exists wins).
@@ -75,9 +74,9 @@ def load_demo_model(
                 f"got {default!r}"
             )
     else:
-        loaded = load_named(source, registries, directions=directions)
+        loaded = load_generators(source, registries, directions=directions)
         nets, info = loaded.nets, describe(loaded)
-        default = default_resize(source, registries)
+        default = loaded.card.input_size
     info["resize"] = default if resize is None else resize
     check_resize(info["resize"])
     chosen = choose_directions(nets, directions, source)
@@ -149,7 +148,7 @@ def _load_app_folder(folder: Path, registries: Registries) -> tuple[dict[str, An
     if not isinstance(described, dict) or described.get("format") != APP_FORMAT:
         raise CheckpointError(f"{path} is not a translkit demo description ({APP_FORMAT})")
     nets = {
-        d: load_generators(folder / f"{d}.safetensors", registries).nets[d]
+        d: read_generators(folder / f"{d}.safetensors", registries).nets[d]
         for d in DIRECTIONS
         if (folder / f"{d}.safetensors").is_file()
     }

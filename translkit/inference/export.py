@@ -3,7 +3,7 @@
 - ``onnx`` — ``torch.onnx.export(dynamo=True)`` with dynamic batch, height and width;
 - ``torchscript`` — the network traced, wrapped in a scripted module (dynamic shapes);
 - ``safetensors`` — the weights only, with the generator's name, options and direction in
-  the header metadata, so :func:`translkit.checkpoint.load_generators` (and therefore
+  the header metadata, so :func:`translkit.checkpoint.read_generators` (and therefore
   ``translkit translate``) rebuilds it from the registries — never importing anything.
 
 ONNX and TorchScript graphs contain the same reflect-pad-to-``size_multiple`` and
@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translkit.checkpoint import SAFETENSORS_FORMAT, load_generators, read_generator_specs
+from translkit.checkpoint import SAFETENSORS_FORMAT, read_generator_specs, read_generators
 from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
 from translkit.inference.translate import pad_to_multiple
@@ -162,7 +162,7 @@ def export_generator(
             _export_safetensors(spec, meta, tmp, half)
             _umask_permissions(tmp)
         return output
-    loaded = load_generators(source, registries, use_ema=ema)
+    loaded = read_generators(source, registries, use_ema=ema)
     net = pick_direction(loaded.nets, direction, loaded.source).float().eval()
     multiple = max(1, int(getattr(net, "size_multiple", 1) or 1))
     wrapped = PadCrop(net, multiple).eval()
@@ -184,4 +184,4 @@ def _umask_permissions(path: Path) -> None:
 
 def load_safetensors(path: str | Path, registries: Registries) -> nn.Module:
     """The generator of a file exported with ``format="safetensors"`` (eval mode, CPU)."""
-    return next(iter(load_generators(path, registries).nets.values()))
+    return next(iter(read_generators(path, registries).nets.values()))

@@ -23,7 +23,7 @@ from translkit.fileio import atomic_path, ensure_writable
 from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator
 from translkit.models import pick_direction
-from translkit.pretrained import default_resize, load_generators
+from translkit.pretrained import load_generators
 from translkit.registry import Registries
 from translkit.threads import ThreadGovernor, thread_budget
 
@@ -262,10 +262,11 @@ def translate_checkpoint(
         with a ``mask`` method (``attention``), else a :class:`TranslkitError` before any
         work.
     """
-    if resize is None:
-        resize = default_resize(checkpoint, registries)
-    check_resize(resize)
+    if resize is not None:
+        check_resize(resize)  # a bad value fails before a model is fetched
     loaded = load_generators(checkpoint, registries, directions=[direction])
+    if resize is None:
+        resize = loaded.card.input_size
     net = pick_direction(loaded.nets, direction, loaded.source)
     if masks is not None and not callable(getattr(net, "mask", None)):
         raise TranslkitError(
