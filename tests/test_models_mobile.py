@@ -95,7 +95,7 @@ def test_options_as_resnet():
         net = REG.generators.create("mobile_resnet", n_blocks=2, ngf=4, **options).eval()
         assert net(x).shape == x.shape, options
     with pytest.raises(translkit.errors.ComponentError, match="transposed, resize_conv"):
-        REG.generators.create("mobile_resnet", upsample="bilinear")
+        REG.generators.create("mobile_resnet", upsample="bicubic")
 
 
 # -- every fast path against the plain fp32 path -------------------------------------------
@@ -189,10 +189,10 @@ def test_bf16_default_path_agrees_with_plain_fp32(tmp_path: Path, n: int):
 @pytest.mark.parametrize("name", ["resnet", "mobile_resnet", "unet"])
 def test_resize_conv_upsampling_has_no_checkerboard(name: str):
     """Odena et al. (2016): a stride-2 transposed conv paints a constant map with a period-2
-    pattern; nearest ×2 then a 3×3 conv keeps it constant."""
+    pattern; a nearest or bilinear ×2 resize then a 3×3 conv keeps it constant."""
     torch.manual_seed(0)
     opts = {"num_downs": 5} if name == "unet" else {"n_blocks": 1}
-    for upsample, checkered in (("transposed", True), ("resize_conv", False)):
+    for upsample, checkered in (("transposed", True), ("resize_conv", False), ("bilinear", False)):
         net = REG.generators.create(name, ngf=4, upsample=upsample, **opts)
         ups = [m for m in net.modules() if isinstance(m, (nn.ConvTranspose2d, nn.Upsample))]
         assert ups and all(

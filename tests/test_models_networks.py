@@ -160,7 +160,7 @@ def test_batch_norm_init_is_normal_around_one():
     [
         ("generators", "resnet", {"norm": "layer"}, "norm='layer' is not valid"),
         ("generators", "resnet", {"padding": "reflection"}, "did you mean 'reflect'"),
-        ("generators", "resnet", {"upsample": "bilinear"}, "transposed, resize_conv"),
+        ("generators", "resnet", {"upsample": "bicubic"}, "transposed, resize_conv, bilinear"),
         ("generators", "resnet", {"init": "he"}, "normal, xavier, kaiming, orthogonal"),
         ("generators", "resnet", {"init_gain": -1.0}, "positive"),
         ("generators", "resnet", {"ngf": 0}, "ngf=0"),

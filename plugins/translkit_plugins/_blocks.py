@@ -39,7 +39,7 @@ __all__ = [
 # Option types of the built-in networks; recipes are checked against them at resolve time.
 Norm = Literal["instance", "batch", "none"]
 Padding = Literal["reflect", "zeros"]
-Upsample = Literal["transposed", "resize_conv"]
+Upsample = Literal["transposed", "resize_conv", "bilinear"]
 Init = Literal["normal", "xavier", "kaiming", "orthogonal"]
 NORMS: tuple[str, ...] = typing.get_args(Norm)
 PADDINGS: tuple[str, ...] = typing.get_args(Padding)

@@ -93,12 +93,14 @@ def _check_size(net: nn.Module, x: torch.Tensor) -> None:
 def _upsample(
     c_in: int, c_out: int, *, kernel: int, upsample: str, padding: str, bias: bool
 ) -> nn.Module:
-    """×2 upsampling: a transposed conv (reference) or nearest resize then a 3×3 conv."""
+    """×2 upsampling: a transposed conv (reference), or a nearest (``resize_conv``) or
+    bilinear (``bilinear``) resize then a 3×3 conv."""
     if upsample == "transposed":
         pad, extra = (1, 1) if kernel == 3 else (1, 0)
         return nn.ConvTranspose2d(c_in, c_out, kernel, 2, pad, output_padding=extra, bias=bias)
+    mode = "nearest" if upsample == "resize_conv" else "bilinear"
     return nn.Sequential(
-        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Upsample(scale_factor=2, mode=mode),
         nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias, padding_mode=_mode(padding)),
     )
 
@@ -178,7 +180,7 @@ class ResnetGenerator(nn.Module):
     :param dropout: probability after the first conv of each block (``True`` = 0.5).
     :param padding: ``reflect`` (default) or ``zeros`` for the 7×7 convs and the blocks
         (the strided convs zero-pad, as in the reference).
-    :param upsample: ``transposed`` (default) or ``resize_conv``.
+    :param upsample: ``transposed`` (default), ``resize_conv`` or ``bilinear``.
     :param antialias: CUT's reference layout: each downsampling is a stride-1 conv, norm,
         ReLU, then a blurred ×½ (:class:`BlurDownsample`); each upsampling a blurred ×2
         (:class:`BlurUpsample`) then a 3×3 conv, norm, ReLU. Same parameter count; two
@@ -426,7 +428,7 @@ def resnet(
 
     Options: ``n_blocks`` (9), ``ngf`` (64), ``norm`` instance|batch|none (instance),
     ``dropout`` false|true|probability (false), ``padding`` reflect|zeros (reflect),
-    ``upsample`` transposed|resize_conv (transposed), ``antialias`` (false: true is CUT's
+    ``upsample`` transposed|resize_conv|bilinear (transposed), ``antialias`` (false: true is CUT's
     reference generator, blurred down- and upsampling), ``init``
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
     """
@@ -476,7 +478,7 @@ def mobile_resnet(
     Each block's 3×3 convs are depthwise 3×3 → norm → pointwise 1×1: at ngf 64 and 9
     blocks 5.73× fewer parameters and 4.48× fewer multiply-adds than ``resnet_9blocks``.
     Options as ``resnet``: ``n_blocks`` (9), ``ngf`` (64), ``norm`` (instance),
-    ``dropout`` (false), ``padding`` (reflect), ``upsample`` transposed|resize_conv
+    ``dropout`` (false), ``padding`` (reflect), ``upsample`` transposed|resize_conv|bilinear
     (transposed), ``antialias`` (false), ``init`` (normal), ``init_gain`` (0.02).
     """
     return _resnet(
@@ -498,7 +500,7 @@ def unet(
 
     Options: ``num_downs`` (8, at least 5), ``ngf`` (64), ``norm`` instance|batch|none
     (instance), ``dropout`` false|true|probability (false), ``padding`` zeros|reflect
-    (zeros), ``upsample`` transposed|resize_conv (transposed), ``init``
+    (zeros), ``upsample`` transposed|resize_conv|bilinear (transposed), ``init``
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
     """
     if isinstance(num_downs, bool) or not isinstance(num_downs, int) or num_downs < 5:
