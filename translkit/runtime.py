@@ -156,6 +156,17 @@ class Runtime:
             "measured_ms": dict(self.measured_ms),
         }
 
+    def choices(self) -> list[Any]:
+        """The choices that decide a pace, compilation aside (part of its cache key)."""
+        return [
+            str(self.device),
+            self.precision.name,
+            self.threads,
+            self.group_norm,
+            self.channels_last,
+            self.fuse,
+        ]
+
     @property
     def memory_format(self) -> torch.memory_format:
         return torch.channels_last if self.channels_last else torch.contiguous_format
@@ -653,14 +664,7 @@ def step_key(recipe: Recipe, runtime: Runtime) -> str:
         "method": recipe.method.name,
         "size": recipe.data.crop_size,
         "batch": recipe.optim.batch_size,
-        "runtime": [
-            str(runtime.device),
-            runtime.precision.name,
-            runtime.threads,
-            runtime.group_norm,
-            runtime.channels_last,
-            runtime.fuse,
-        ],
+        "runtime": runtime.choices(),
     }
     return _cache_key(json.dumps(fields, sort_keys=True))
 
@@ -729,13 +733,7 @@ def translation_key(net: nn.Module, runtime: Runtime) -> str:
     fields = {
         "translate": type(net).__name__,
         "params": shapes,
-        "runtime": [
-            str(runtime.device),
-            runtime.precision.name,
-            runtime.threads,
-            runtime.group_norm,
-            runtime.channels_last,
-        ],
+        "runtime": runtime.choices(),
     }
     return _cache_key(json.dumps(fields, sort_keys=True))
 
