@@ -2,12 +2,11 @@
 a row of translations and, for an attention-guided generator, a row of masks.
 
     python scripts/photo_grid.py leather_denim --root data/leather_denim \
-        --a2b 71 3 12 --b2a 5 20 33 -o docs/images/results_leather_denim.png
+        --a2b 71 3 12 --b2a 5 20 --colors 256 -o docs/images/results_leather_denim.png
 
 Each photo goes through ``translkit translate`` exactly as a user's would (the model's own
 input size, whole images, fp32), so the tiles show what a user gets. Tiles keep their
-aspect and are shown at ``--height`` pixels (the translation's own height where that is
-larger, never scaled up beyond 1.25×).
+aspect and are shown at ``--height`` pixels.
 """
 
 from __future__ import annotations
@@ -77,6 +76,7 @@ def main() -> None:
     parser.add_argument("--a2b", nargs="*", default=[], help="testA image stems")
     parser.add_argument("--b2a", nargs="*", default=[], help="testB image stems")
     parser.add_argument("--height", type=int, default=286)
+    parser.add_argument("--colors", type=int, default=0, help="a palette PNG of N colours")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
     sheets = []
@@ -98,6 +98,8 @@ def main() -> None:
         grid.paste(sheet, (0, y))
         y += sheet.height
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.colors:
+        grid = grid.quantize(args.colors, dither=Image.Dither.NONE)
     grid.save(args.output, optimize=True)
     print(f"{args.output}: {grid.width}×{grid.height}")
 
