@@ -27,9 +27,9 @@ from translkit.checkpoint import (
     GENERATORS_FORMAT,
     TRAINING_FORMAT,
     load_checkpoint,
-    load_generators,
     load_model,
 )
+from translkit.checkpoint import read_generators as load_generators
 from translkit.cli import app
 from translkit.errors import TranslkitError
 from translkit.inference.export import export_generator

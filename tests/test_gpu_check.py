@@ -62,8 +62,8 @@ def test_steps_are_measured_against_plain_fp32(rehearsal):
     base = rows["fp32 eager"]["values"]
     assert base["s_per_step"] > 0 and base["x_fp32"] == 1.0 and base["precision"] == "fp32"
     compiled = rows["fp32 compile"]["values"]
-    assert compiled["x_fp32"] == pytest.approx(
-        base["s_per_step"] / compiled["s_per_step"], rel=0.02
+    assert compiled["x_fp32"] == pytest.approx(  # the table rounds it to 2 decimals
+        base["s_per_step"] / compiled["s_per_step"], rel=0.02, abs=0.005
     )
     assert rows["one upload translated on cpu"]["values"]["status"] == 200
     assert rows["device fp32 against the CPU"]["values"]["max_levels"] == 0  # the same CPU

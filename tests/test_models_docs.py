@@ -62,7 +62,7 @@ def test_documented_defaults_match_the_code():
                 if row is None:  # shared options documented in a combined row
                     continue
                 default = param.default
-                shown = {True: "true", False: "false"}.get(default, default)
+                shown = str(default).lower() if isinstance(default, bool) else default
                 shown = '""' if shown == "" else shown
                 assert f"`{shown}`" in row, f"{entry.name}.{option}: default {shown} not in {row}"
 

@@ -375,3 +375,39 @@ def _runtime_fields(saved: dict) -> dict:
 def test_legacy_boolean_compile_keys_still_load(tmp_path):
     assert tiny_recipe(tmp_path, train={"compile": True}).train.compile == "on"
     assert tiny_recipe(tmp_path, train={"compile": False}).train.compile == "off"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not R.have_compiler(), reason="inductor needs a C++ compiler")
+def test_compiled_outputs_and_gradients_match_eager(tmp_path, monkeypatch):
+    """What ``train.compile`` and ``translate --compile`` run: inductor's kernels for a
+    generator (instance norms, reflect pads, resize-convolutions) and a PatchGAN give the
+    eager outputs and parameter gradients within fp32 reduction-order noise: 1e-4 of each
+    tensor's scale, plus 1e-5 of the largest gradient (a conv bias before an instance norm
+    has a true gradient of 0, so its values are rounding noise of the others' size)."""
+    monkeypatch.setenv("TRANSLKIT_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    reg = get_registry()
+    g = reg.generators.create("resnet", n_blocks=1, ngf=4, upsample="resize_conv")
+    d = reg.discriminators.create("patchgan", ndf=4, n_layers=2)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+
+    def run(gen, disc):
+        gen.zero_grad(set_to_none=True)
+        disc.zero_grad(set_to_none=True)
+        out = gen(x)
+        loss = out.abs().mean() + disc(out).square().mean()
+        loss.backward()
+        return out.detach(), [p.grad.clone() for p in [*g.parameters(), *d.parameters()]]
+
+    eager_out, eager_grads = run(g, d)
+    said: list[str] = []
+    compiled_g = R.compiled(g, on_fallback=said.append)
+    compiled_d = R.compiled(d, on_fallback=said.append)
+    out, grads = run(compiled_g, compiled_d)
+    assert not said, said  # compiled for real, not the eager fallback
+    scale = eager_out.abs().max()
+    assert (out - eager_out).abs().max() <= 1e-4 * scale
+    largest = max(float(w.abs().max()) for w in eager_grads)
+    for got, want in zip(grads, eager_grads, strict=True):
+        assert (got - want).abs().max() <= 1e-4 * want.abs().max() + 1e-5 * largest
