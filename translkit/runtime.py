@@ -721,7 +721,7 @@ def compile_decision(
     if eager / fast < COMPILE_MARGIN or saved < 2 * cost:
         return (
             False,
-            f"{gain}, {saved:.0f} s saved over {work:.0f} {unit} against {cost:.0f} s to compile",
+            f"{gain}, {saved:.3g} s saved over {work:.3g} {unit} against {cost:.3g} s to compile",
         )
     return True, f"{gain}, {cost:.0f} s to compile"
 

@@ -17,6 +17,7 @@ reason to stop (``translkit sweep`` prunes trials this way).
 from __future__ import annotations
 
 import contextlib
+import enum
 import random
 import signal
 import statistics
@@ -43,12 +44,24 @@ from translkit.training.engine import Engine
 from translkit.training.logs import RunLog, truncate_jsonl
 from translkit.training.schedules import lr_factor
 
-__all__ = ["EvaluationCallback", "TrainResult", "Trainer"]
+__all__ = ["EvaluationCallback", "Stop", "TrainResult", "Trainer"]
 
 #: Called on rank 0 after each evaluation with its record (``epoch``, ``step`` and the
 #: ``eval.jsonl`` values); a non-empty string it returns stops the run cleanly with that
 #: reason (checkpoint kept, ``summary.json``'s ``stopped``).
 EvaluationCallback = Callable[[dict[str, Any]], "str | None"]
+
+
+class Stop(enum.Enum):
+    """Why the loop leaves an epoch early (``NONE``: it reached the epoch's end)."""
+
+    NONE = "none"
+    #: SIGINT/SIGTERM: snapshot at the exact data position, ``interrupted`` set.
+    SIGNAL = "signal"
+    #: ``train.max_steps`` reached: a finished run.
+    MAX_STEPS = "max_steps"
+    #: ``train.max_minutes`` spent, or the evaluation callback asked: ``stopped`` says which.
+    REQUESTED = "requested"
 
 
 @dataclass
@@ -328,24 +341,30 @@ class Trainer:
         optim, train = self.recipe.optim, self.recipe.train
         self.stop.install()
         self._t0 = time.perf_counter() - self.elapsed
-        interrupted = max_reached = False
+        why = Stop.NONE
         try:
-            while self.epoch < optim.epochs and not (interrupted or max_reached or self.stopped):
-                interrupted, max_reached = self._train_epoch()
+            while self.epoch < optim.epochs and why is Stop.NONE:
+                why = self._train_epoch()
                 if self.batch == self.batches_per_epoch:  # the epoch is complete
                     self.epoch, self.batch = self.epoch + 1, 0
                     self._end_of_epoch()
-                elif self.stopped:  # time spent mid-epoch: checkpoint, final evaluation
+                elif why is Stop.REQUESTED:  # time spent mid-epoch: checkpoint, evaluation
                     evaluating = bool(self.recipe.eval.every)
                     self._checkpoint_and_evaluate(due=False, evaluating=evaluating)
-            if interrupted or (max_reached and self.batch):
+                if self.stopped:  # the budget, or the callback at the end of the epoch
+                    why = Stop.REQUESTED
+            if why is Stop.SIGNAL or (why is Stop.MAX_STEPS and self.batch):
                 self._snapshot(epoch_file=False)
         finally:
             self.stop.restore()
-        finished = self.epoch >= optim.epochs or bool(max_reached and train.max_steps)
-        finished = finished or self.stopped.startswith("train.max_minutes")
-        signum = self.stop.signal if interrupted else 0
-        return self._finish(finished=finished and not interrupted, interrupted=signum)
+        finished = (
+            self.epoch >= optim.epochs
+            or (why is Stop.MAX_STEPS and bool(train.max_steps))
+            or self.stopped.startswith("train.max_minutes")
+        )
+        # the signal number; 0 on a rank that stops because another rank was signalled
+        interrupted = self.stop.signal if why is Stop.SIGNAL else 0
+        return self._finish(finished=finished and why is not Stop.SIGNAL, interrupted=interrupted)
 
     def _spent_minutes(self) -> float:
         """Training minutes so far, resumes included; the same number on every process."""
@@ -364,15 +383,15 @@ class Trainer:
         if spent >= budget and not self.stopped:
             self.stopped = f"train.max_minutes = {budget:g} spent"
 
-    def _train_epoch(self) -> tuple[bool, bool]:
-        """Train from the current data position to the end of the epoch (or a stop)."""
+    def _train_epoch(self) -> Stop:
+        """Train from the current data position to the end of the epoch, or to a stop."""
         from translkit.data import build_train_loader
 
         recipe, engine = self.recipe, self.engine
         self.lr = engine.set_lr_factor(lr_factor(recipe.optim, self.epoch))
         self._follow_budget()
         if self.stopped:  # resumed with the budget already spent
-            return False, False
+            return Stop.REQUESTED
         loader = build_train_loader(
             recipe.data,
             batch_size=recipe.optim.batch_size,
@@ -402,13 +421,13 @@ class Trainer:
             if recipe.train.sample_every and self.step % recipe.train.sample_every == 0:
                 self._sample()
             if self.info.any_true(bool(self.stop.signal)):
-                return True, False
+                return Stop.SIGNAL
             if recipe.train.max_steps and self.step >= recipe.train.max_steps:
-                return False, True
+                return Stop.MAX_STEPS
             self._follow_budget()
             if self.stopped:
-                return False, False
-        return False, False
+                return Stop.REQUESTED
+        return Stop.NONE
 
     def _log(self) -> None:
         n = max(1, self._window_n)
