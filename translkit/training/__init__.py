@@ -7,9 +7,14 @@ Public API: :func:`train` (what the CLI calls) and :class:`TrainResult`;
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from translkit.recipe import Recipe
+
+if TYPE_CHECKING:  # the annotations only: importing these would load torch
+    from translkit.plugin_manager import PluginSet
+    from translkit.registry import Registries
+    from translkit.training.trainer import EvaluationCallback, TrainResult
 
 __all__ = ["TrainResult", "train"]
 
@@ -25,15 +30,15 @@ def __getattr__(name: str) -> Any:  # keep `import translkit.training` light
 def train(
     recipe: Recipe,
     *,
-    registries: Any = None,
-    plugins: Any = None,
+    registries: Registries | None = None,
+    plugins: PluginSet | None = None,
     resume: str | None = None,
     overwrite: bool = False,
     nproc: int = 1,
     progress: bool | None = None,
-    on_evaluation: Any = None,
-) -> Any:
-    """Train the model a resolved ``recipe`` describes; return a ``TrainResult``.
+    on_evaluation: EvaluationCallback | None = None,
+) -> TrainResult:
+    """Train the model a resolved ``recipe`` describes; return a :class:`TrainResult`.
 
     :param registries: where components come from (default: the installed plugins plus the
         recipe's ``plugins``, loaded here — this is an entry point).
