@@ -436,7 +436,7 @@ def plan(recipe: Recipe, device: torch.device, threads: int) -> str:
     }
     measured = [names[k] for k, v in open_.items() if v is None]
     what = ", ".join(measured) if measured else "nothing (every choice fixed by the recipe)"
-    batch = max(1, min(recipe.optim.batch_size, PROBE_BATCH))
+    batch = _probe_batch(recipe)
     return (
         f"runtime: cpu, {threads} threads; would measure {what} on this run's generator and "
         f"discriminator at {recipe.data.crop_size} px, batch {batch} (cached per machine); "
@@ -521,6 +521,41 @@ def _with_compile(runtime: Runtime, recipe: Recipe, steps: int) -> Runtime:
     return dataclasses.replace(runtime, compile=on, reasons={**runtime.reasons, "compile": why})
 
 
+def _probe_nets(model: Model) -> list[nn.Module]:
+    """What every probe times: the run's first generator and its first discriminator."""
+    generators, discriminators = _roles(model, "generator"), _roles(model, "discriminator")
+    return [model.nets[r] for r in [generators[0], *discriminators[:1]]] if generators else []
+
+
+def _measuring(
+    recipe: Recipe,
+    threads: int,
+    steps: Callable[[torch.Tensor], dict[str, Callable[[], None]]],
+    measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None,
+) -> Callable[[], dict[str, float]]:
+    """A probe's measurement: the named ``steps(x)`` timed (:func:`measure_variants`) at
+    ``threads`` on a fixed input of the run's crop size and probe batch; the run's random
+    stream and thread count are left as they were."""
+    size, batch = recipe.data.crop_size, _probe_batch(recipe)
+
+    def run() -> dict[str, float]:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                x = torch.rand(batch, 3, size, size) * 2 - 1
+                return (measure or measure_variants)(steps(x))
+        finally:
+            torch.set_num_threads(previous)
+
+    return run
+
+
+def _probe_batch(recipe: Recipe) -> int:
+    return max(1, min(recipe.optim.batch_size, PROBE_BATCH))
+
+
 def _probe(
     recipe: Recipe,
     model: Model,
@@ -528,12 +563,9 @@ def _probe(
     open_: dict[str, bool | None],
     measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None,
 ) -> _Probe | None:
-    generators, discriminators = _roles(model, "generator"), _roles(model, "discriminator")
-    if not generators or all(v is not None for v in open_.values()):
+    nets = _probe_nets(model)
+    if not nets or all(v is not None for v in open_.values()):
         return None
-    roles = [generators[0], *discriminators[:1]]
-    size, batch = recipe.data.crop_size, max(1, min(recipe.optim.batch_size, PROBE_BATCH))
-    nets = [model.nets[r] for r in roles]
     variants = candidate_variants(
         nets,
         group_norm=open_["group_norm"],
@@ -542,20 +574,11 @@ def _probe(
     )
     if len(variants) < 2:
         return None
+    size, batch = recipe.data.crop_size, _probe_batch(recipe)
     what = f"this run's generator and discriminator at {size} px, batch {batch}"
-
-    def run() -> dict[str, float]:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        try:
-            with torch.random.fork_rng(devices=[]):  # the run's random stream is untouched
-                torch.manual_seed(0)
-                x = torch.rand(batch, 3, size, size) * 2 - 1
-                steps = {v.key: _step(nets, x, v) for v in variants}
-                return (measure or measure_variants)(steps)
-        finally:
-            torch.set_num_threads(previous)
-
+    run = _measuring(
+        recipe, threads, lambda x: {v.key: _step(nets, x, v) for v in variants}, measure
+    )
     return _Probe(probe_signature(recipe, batch, threads), what, run)
 
 
@@ -567,11 +590,9 @@ def _thread_probe(
     measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None,
 ) -> _Probe | None:
     """The chosen variant's step at the thread budget and at half of it."""
-    generators, discriminators = _roles(model, "generator"), _roles(model, "discriminator")
-    if threads < 2 or not generators:
+    nets = _probe_nets(model)
+    if threads < 2 or not nets:
         return None
-    nets = [model.nets[r] for r in [generators[0], *discriminators[:1]]]
-    size, batch = recipe.data.crop_size, max(1, min(recipe.optim.batch_size, PROBE_BATCH))
     counts = [threads, threads // 2]
 
     def at(count: int, step: Callable[[], None]) -> Callable[[], None]:
@@ -581,21 +602,16 @@ def _thread_probe(
 
         return run
 
-    def run() -> dict[str, float]:
-        previous = torch.get_num_threads()
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                x = torch.rand(batch, 3, size, size) * 2 - 1
-                step = _step(nets, x, variant)
-                return (measure or measure_variants)({str(c): at(c, step) for c in counts})
-        finally:
-            torch.set_num_threads(previous)
+    def steps(x: torch.Tensor) -> dict[str, Callable[[], None]]:
+        step = _step(nets, x, variant)
+        return {str(c): at(c, step) for c in counts}
 
-    signature = json.loads(probe_signature(recipe, batch, threads))
+    signature = json.loads(probe_signature(recipe, _probe_batch(recipe), threads))
     signature.update(variant=variant.key, counts=counts)
     what = f"{variant.key} at {counts} threads"
-    return _Probe(json.dumps(signature, sort_keys=True), what, run)
+    return _Probe(
+        json.dumps(signature, sort_keys=True), what, _measuring(recipe, threads, steps, measure)
+    )
 
 
 def _precision(

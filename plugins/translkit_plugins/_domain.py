@@ -250,7 +250,6 @@ def _augment(
     """Training input: random crop and flip; the texture view's photometric randomisation.
     With it, which crops are textured (``(N,)`` bool; the colour view's all are)."""
     n, side = images.shape[0], images.shape[-1]
-    size = min(size, side)
     tops = torch.randint(0, side - size + 1, (n, 2), generator=gen)
     x = torch.stack(
         [

@@ -103,14 +103,19 @@ def scaled_size(size: tuple[int, int], resize: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def work_ahead(pairs: list[tuple[Path, Path]], resize: int, tile: int) -> tuple[float, int]:
+#: input file -> its header's ``(size or None, frames)`` (:func:`~translkit.data.io.image_header`)
+Headers = dict[Path, tuple[tuple[int, int] | None, int]]
+
+
+def read_headers(pairs: list[tuple[Path, Path]]) -> Headers:
+    """Each input's header, read once for everything that plans by size."""
+    return {src: image_header(src) for src, _ in pairs}
+
+
+def work_ahead(headers: Headers, resize: int, tile: int) -> tuple[float, int]:
     """Megapixels to translate and how many distinct input sizes (each compiles once), from
     the files' headers; tiles count as one size."""
-    sizes = []
-    for src, _ in pairs:
-        size = image_header(src)[0]
-        if size is not None:
-            sizes.append(scaled_size(size, resize))
+    sizes = [scaled_size(size, resize) for size, _ in headers.values() if size is not None]
     distinct = {(tile, tile) if tile and max(s) > tile else s for s in sizes}
     return sum(w * h for w, h in sizes) / 1e6, len(distinct)
 
@@ -140,18 +145,22 @@ def translate_files(
     on_done: Callable[[int], None] | None = None,
     threads: ThreadGovernor | None = None,
     resize: int = 0,
+    headers: Headers | None = None,
 ) -> TranslateReport:
     """Translate ``(input, output)`` pairs, batching images of equal size.
 
     :param threads: a :class:`~translkit.threads.ThreadGovernor` to consult between batches.
+    :param headers: the inputs' headers when the caller read them already
+        (:func:`read_headers`); the rest are read here.
     :param resize: scale images whose shorter side is longer down to this many pixels
         first (:func:`scale_down`); the outputs have that size. 0: each at its own size.
     """
     check_resize(resize)  # a bad value fails before any work
     report = TranslateReport()
     groups: dict[tuple[int, int] | None, list[tuple[Path, Path]]] = defaultdict(list)
+    known = headers or {}
     for pair in pairs:
-        size, frames = image_header(pair[0])
+        size, frames = known.get(pair[0]) or image_header(pair[0])
         groups[size].append(pair)
         if frames > 1:
             report.notes.append((pair[0], f"{frames} frames; the first frame was translated"))
@@ -286,16 +295,21 @@ def translate_checkpoint(
         "channels_last": channels_last,
     }
     translator = Translator(net, compile=compile, **settings)  # type: ignore[arg-type]
-    translator.plan_compile(*work_ahead(pairs, resize, translator.tile))
+    headers = read_headers(pairs)
+    translator.plan_compile(*work_ahead(headers, resize, translator.tile))
     if on_total:
         on_total(len(pairs))
     governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None
-    report = translate_files(translator, pairs, on_done=on_done, threads=governor, resize=resize)
+    report = translate_files(
+        translator, pairs, on_done=on_done, threads=governor, resize=resize, headers=headers
+    )
     translator.record_pace()
     if masks is not None:  # the same inputs, through the mask head, by the same machinery
         mask_plan = plan_translation(Path(source), Path(masks), overwrite=overwrite)
         viewer = Translator(MaskView(net), **settings)  # type: ignore[arg-type]
-        written = translate_files(viewer, mask_plan.pairs, threads=governor, resize=resize)
+        written = translate_files(
+            viewer, mask_plan.pairs, threads=governor, resize=resize, headers=headers
+        )
         report.failed += written.failed
     report.skipped = [dst for _, dst in plan.existing]
     report.not_images = plan.not_images

@@ -170,7 +170,7 @@ class Translator:
         self.fp32_fallbacks = 0
         self.channels_last = self.runtime.channels_last
         self.net = self.runtime.place(copy.deepcopy(net)).eval()  # ``net`` is never modified
-        self._run = torch.compile(self.net) if self.runtime.compile else self.net
+        self._run = self._runner()
         #: Each forward pass timed on a CPU (:meth:`record_pace` keeps it for ``auto``).
         self.pace = Pace()
         #: Inputs are padded to at least this side (every norm sees more than one value).
@@ -180,6 +180,10 @@ class Translator:
             raise TranslkitError(
                 f"overlap {overlap} must be smaller than the tile size {self.tile}"
             )
+
+    def _runner(self) -> nn.Module:
+        """What a forward pass calls: the network, compiled where the runtime says so."""
+        return torch.compile(self.net) if self.runtime.compile else self.net
 
     def _set_runtime(self, *, compile: bool, why: str) -> None:
         reasons = {**self.runtime.reasons, "compile": why}
@@ -195,7 +199,7 @@ class Translator:
             "auto", self.device, measured=measured, work=megapixels, shapes=shapes, unit="Mpx"
         )
         self._set_runtime(compile=on, why=why)
-        self._run = torch.compile(self.net) if on else self.net
+        self._run = self._runner()
 
     def record_pace(self) -> None:
         """Remember this translator's measured pace on this machine (seconds per
