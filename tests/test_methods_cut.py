@@ -12,7 +12,7 @@ from training_support import tiny_recipe
 from translkit import get_registry
 from translkit.checkpoint import load_checkpoint, load_model
 from translkit.errors import ComponentError, RecipeError
-from translkit.evaluation import test_objective
+from translkit.evaluation import held_out_objective
 from translkit.recipe import Component
 from translkit.training import train
 from translkit.training.engine import Engine
@@ -151,12 +151,12 @@ def test_identity_nce_halves_each_term(tmp_path: Path):
     torch.testing.assert_close(2 * t_on["nce_A"], t_off["nce_A"], rtol=1e-5, atol=1e-6)
 
 
-def test_test_objective_is_deterministic_and_complete(tmp_path: Path):
+def test_held_out_objective_is_deterministic_and_complete(tmp_path: Path):
     recipe = cut_recipe(tmp_path)
     model = _engine(recipe).eval_model()
-    first = test_objective(model, recipe.data)
+    first = held_out_objective(model, recipe.data)
     torch.rand(5)  # the global RNG state must not matter
-    second = test_objective(model, recipe.data)
+    second = held_out_objective(model, recipe.data)
     assert first == second
     terms = ("G_AB_gan", "nce_A", "nce_B", "G_total", "D_B")
     assert set(first) == {"objective", *(f"objective/{t}" for t in terms)}

@@ -50,7 +50,7 @@ class L1ToTarget:
         return {"l1": self.pixel(cache["fake_B"], target_of(batch["A"]))}
 
     @torch.no_grad()
-    def test_objective(self, nets: Any, losses: Any, batches: Any) -> dict[str, float]:
+    def held_out_objective(self, nets: Any, losses: Any, batches: Any) -> dict[str, float]:
         total, count = 0.0, 0
         for real in batches("A"):
             total += float(losses["pixel"](nets["G_AB"](real), target_of(real))) * len(real)
@@ -97,3 +97,25 @@ def test_a_method_from_a_test_module_trains_end_to_end(tmp_path: Path):
 
     grid = Image.open(sorted((result.run_dir / "samples").glob("*.png"))[-1])
     assert grid.size == (2 * 32, 2 * 32)  # one block: input and translated rows, 2 images
+
+
+class OldNamedObjective(L1ToTarget):
+    """A method written before 0.3: its objective is still called ``test_objective``."""
+
+    held_out_objective = None  # type: ignore[assignment]
+
+    def test_objective(self, nets: Any, losses: Any, batches: Any) -> dict[str, float]:
+        return {"objective": 1.5}
+
+
+def test_a_method_with_the_old_objective_name_still_evaluates_with_a_warning() -> None:
+    import pytest
+
+    from translkit.evaluation import method_objective
+
+    method = OldNamedObjective()
+    with pytest.warns(DeprecationWarning, match="rename it held_out_objective"):
+        objective = method_objective(method)
+    assert objective(None, None, None) == {"objective": 1.5}
+    with pytest.warns(DeprecationWarning, match="held_out_objective"):
+        from translkit.evaluation import test_objective  # noqa: F401

@@ -189,7 +189,7 @@ def test_no_ema_scores_the_raw_weights_of_a_run_that_kept_an_ema(tmp_path: Path)
     from training_support import tiny_recipe
 
     from translkit.checkpoint import load_model
-    from translkit.evaluation import test_objective
+    from translkit.evaluation import held_out_objective
     from translkit.training import train
 
     recipe = tiny_recipe(tmp_path, train={"ema": 0.5}, eval={"every": 0})
@@ -202,6 +202,6 @@ def test_no_ema_scores_the_raw_weights_of_a_run_that_kept_an_ema(tmp_path: Path)
         scored[flag] = json.loads(result.stdout)
     assert scored["--ema"]["ema"] is True and scored["--no-ema"]["ema"] is False
     raw, _, _ = load_model(run, get_registry(), use_ema=False, which="latest")
-    expected = test_objective(raw, recipe.data, device="cpu")
+    expected = held_out_objective(raw, recipe.data, device="cpu")
     assert scored["--no-ema"]["scores"] == pytest.approx(expected)
     assert scored["--ema"]["scores"] != pytest.approx(expected)  # the EMA differs after 4 steps

@@ -83,7 +83,7 @@ def _kill_during_nth_eval(nth: int, after: bool) -> None:
     record is written)."""
     import translkit.training.evaluate as evaluate
 
-    real, calls = evaluate.test_objective, [0]
+    real, calls = evaluate.held_out_objective, [0]
 
     def objective(*args: Any, **kw: Any) -> Any:
         calls[0] += 1
@@ -93,7 +93,7 @@ def _kill_during_nth_eval(nth: int, after: bool) -> None:
             _kill_self()
         return real(*args, **kw)
 
-    evaluate.test_objective = objective
+    evaluate.held_out_objective = objective
 
 
 def _run_forked(tmp_path: Path, name: str, plan: tuple[str, Any, Any] | None, resume: bool) -> int:

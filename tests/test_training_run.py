@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from translkit import get_registry
 from translkit.checkpoint import load_model
 from translkit.cli import _normalise_argv, app
-from translkit.evaluation import test_objective
+from translkit.evaluation import held_out_objective
 from translkit.training import train
 from translkit.training.evaluate import selection_goal
 from translkit.training.plots import epoch_means, read_jsonl
@@ -96,10 +96,10 @@ def test_eval_records_and_best(finished_run):
     assert best["epoch"] == best_epoch
 
 
-def test_test_objective_of_checkpoint_matches_eval_log(finished_run):
+def test_held_out_objective_of_checkpoint_matches_eval_log(finished_run):
     _, result = finished_run
     model, _, _ = load_model(result.run_dir / "checkpoints/latest.pt", get_registry())
-    values = test_objective(model, model.recipe.data)
+    values = held_out_objective(model, model.recipe.data)
     last = read_jsonl(result.run_dir / "eval.jsonl")[-1]
     assert values["objective"] == pytest.approx(last["objective"], rel=1e-5)
     assert values["objective/D_B"] == pytest.approx(last["objective/D_B"], rel=1e-5)

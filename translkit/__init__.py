@@ -40,7 +40,8 @@ _LAZY = {
     "resolve_recipe": "translkit.recipe",
     "RunDir": "translkit.rundir",
     "train": "translkit.training",
-    "test_objective": "translkit.evaluation",
+    "held_out_objective": "translkit.evaluation",
+    "test_objective": "translkit.evaluation",  # the name before 0.3 (warns)
     "import_generators": "translkit.importing",
     # using a trained model: translate, export, score, report, demo
     "translate_checkpoint": "translkit.inference",
@@ -83,6 +84,7 @@ __all__ = [
     "export_demo",
     "export_generator",
     "get_registry",
+    "held_out_objective",
     "hookimpl",
     "import_generators",
     "load_checkpoint",
@@ -99,7 +101,6 @@ __all__ = [
     "score_folders",
     "score_generators",
     "score_run",
-    "test_objective",
     "train",
     "translate_checkpoint",
     "write_report",

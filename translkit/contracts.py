@@ -72,6 +72,7 @@ __all__ = [
     "FeatureGenerator",
     "GANLoss",
     "GeneratorSpec",
+    "HeldOutBatches",
     "Importer",
     "LossSlot",
     "Method",
@@ -369,7 +370,9 @@ class MethodContext:
 
 
 #: ``batches(domain)`` yields the test images of ``"A"`` or ``"B"`` in batches, on device.
-TestBatches = Callable[[str], Iterator[torch.Tensor]]
+HeldOutBatches = Callable[[str], Iterator[torch.Tensor]]
+#: The name before 0.3.
+TestBatches = HeldOutBatches
 
 
 @runtime_checkable
@@ -413,11 +416,12 @@ class Method(Protocol):
         returned, which a phase may extend for the next."""
         ...
 
-    def test_objective(
-        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: TestBatches
+    def held_out_objective(
+        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: HeldOutBatches
     ) -> dict[str, float]:
         """The method's objective on the test split (networks in eval mode, no gradients):
-        ``{"objective": total, "objective/<term>": value, ...}``."""
+        ``{"objective": total, "objective/<term>": value, ...}``. (Called ``test_objective``
+        before 0.3; a method that still defines only that name works, with a warning.)"""
         ...
 
     def state_dict(self) -> dict[str, Any]:

@@ -467,7 +467,7 @@ def score_run(
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
     from translkit.checkpoint import load_model
-    from translkit.evaluation import test_objective
+    from translkit.evaluation import held_out_objective
     from translkit.rundir import RunDir
 
     run = RunDir(run_dir).require()
@@ -492,7 +492,7 @@ def score_run(
             result.skipped[KEY_OBJECTIVE] = f"the test objective needs every network: {err}"
         else:
             generators = model.generators()
-            values = test_objective(model, data, device=device)
+            values = held_out_objective(model, data, device=device)
             result.values.update(values)
             result.goals.update({k: "min" for k in values})
     if generators is None:  # translating needs only the generators

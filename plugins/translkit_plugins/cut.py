@@ -37,13 +37,13 @@ from torch import nn
 from translkit.contracts import (
     FeatureGenerator,
     GANLoss,
+    HeldOutBatches,
     LossSlot,
     MethodContext,
     NetworkSlot,
     OptimizerGroup,
     PatchLoss,
     Phase,
-    TestBatches,
     gan_penalty,
     is_per_sample,
 )
@@ -278,8 +278,8 @@ class CUT:
 
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
-    def test_objective(
-        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: TestBatches
+    def held_out_objective(
+        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: HeldOutBatches
     ) -> dict[str, float]:
         """``G_total`` (the generator's objective) and its terms on the test split.
 

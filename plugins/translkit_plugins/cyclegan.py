@@ -27,13 +27,13 @@ from torch import nn
 
 from translkit.contracts import (
     GANLoss,
+    HeldOutBatches,
     LossSlot,
     MethodContext,
     NetworkSlot,
     OptimizerGroup,
     Phase,
     PixelLoss,
-    TestBatches,
     gan_penalty,
     is_per_sample,
 )
@@ -186,8 +186,8 @@ class CycleGAN:
 
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
-    def test_objective(
-        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: TestBatches
+    def held_out_objective(
+        self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], batches: HeldOutBatches
     ) -> dict[str, float]:
         """``G_total`` (the generators' objective) and its terms on the test split.
 

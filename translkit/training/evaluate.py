@@ -1,6 +1,6 @@
 """Evaluation during training: the method's test objective plus the recipe's metrics.
 
-The objective comes from :func:`translkit.evaluation.test_objective` and the metrics from
+The objective comes from :func:`translkit.evaluation.held_out_objective` and the metrics from
 :func:`translkit.scoring.score_generators` — the same code ``translkit score`` runs.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from translkit.contracts import KEY_OBJECTIVE
-from translkit.evaluation import test_objective
+from translkit.evaluation import held_out_objective
 from translkit.recipe import selection_goal
 from translkit.registry import Registries
 from translkit.rundir import RunDir
@@ -30,7 +30,7 @@ def evaluate_engine(
     recipe = engine.recipe
     model = engine.eval_model()
     with torch.random.fork_rng(devices=[]):
-        record = test_objective(model, recipe.data, device=engine.device)
+        record = held_out_objective(model, recipe.data, device=engine.device)
         metrics = [m for m in recipe.eval.metrics if m != KEY_OBJECTIVE]
         if metrics:
             from translkit.scoring import score_generators
