@@ -51,7 +51,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUN_ELSEWHERE = {
     "docs/plugins.md": "tests/test_docs.py",
     "docs/data.md": "tests/test_data_docs.py",
-    "docs/components.md": "tests/test_models_docs.py",
+    "docs/components.md": "tests/test_components_docs.py",
     "docs/training.md": "tests/test_training_run.py",
     "docs/models.md": "tests/test_pretrained_docs.py",
 }

@@ -80,7 +80,7 @@ def test_table_and_logs_are_written(rehearsal):
     assert not (out / "work").exists(), "data and runs stay out of --out (a few small files)"
     assert "checks: 0 failed" in done.stdout
     log = (out / "cuda_tests.log").read_text()  # the suite's gpu-marked tests, skipped here
-    assert "test_models_gpu.py" in log and "skipped" in log and "failed" not in log
+    assert "test_components_gpu.py" in log and "skipped" in log and "failed" not in log
 
 
 def test_without_cuda_and_without_rehearsal_it_says_what_to_do(tmp_path: Path):
