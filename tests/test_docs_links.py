@@ -50,3 +50,41 @@ def test_every_repository_path_a_doc_names_exists(path: Path) -> None:
 def test_nothing_cites_material_outside_the_checkout(path: Path) -> None:
     hits = [ln for ln in path.read_text().splitlines() if OUTSIDE.search(ln)]
     assert not hits, f"{path.relative_to(ROOT)} cites what a checkout does not have: {hits}"
+
+
+MD_LINK = re.compile(r"\]\(((?:[^)\s#]+\.md)?)(#[\w-]+)?\)")
+
+
+def heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors: lower case, punctuation dropped, spaces to hyphens."""
+    anchors = set()
+    for line in text.splitlines():
+        if line.startswith("#") and not line.startswith("#!"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
+def test_heading_anchors_follow_github() -> None:
+    text = "## The runtime: device, precision, compilation\n### What `auto` chose (2 cores)\n"
+    assert heading_anchors(text) == {
+        "the-runtime-device-precision-compilation",
+        "what-auto-chose-2-cores",
+    }
+
+
+MARKDOWN = [p for p in TEXTS if p.suffix == ".md"] + [ROOT / "benchmarks" / "README.md"]
+
+
+@pytest.mark.parametrize("path", MARKDOWN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_markdown_link_and_anchor_resolves(path: Path) -> None:
+    broken = []
+    for target, anchor in MD_LINK.findall(path.read_text()):
+        if "://" in target or not (target or anchor):
+            continue
+        linked = (path.parent / target).resolve() if target else path
+        if not linked.exists():
+            broken.append(target)
+        elif anchor and anchor[1:] not in heading_anchors(linked.read_text()):
+            broken.append(target + anchor)
+    assert not broken, f"{path.relative_to(ROOT)} links to what does not exist: {broken}"
