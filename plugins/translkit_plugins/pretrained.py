@@ -50,17 +50,20 @@ LEATHER_DENIM_GENERATOR = "resnet"
 
 
 def leather_denim(folder: Traversable = WEIGHTS) -> PretrainedModel:
-    """Leather ↔ denim clothing texture, trained on the study's photos (CycleGAN)."""
+    """Leather ↔ denim clothing texture (CycleGAN), trained on the ``leather_denim``
+    dataset's photos."""
     return PretrainedModel(
         name="leather_denim",
-        summary="Leather (A) ↔ denim (B) clothing texture, trained on the study's photos",
+        summary="Leather (A) ↔ denim (B) clothing texture, trained on the leather_denim "
+        "dataset (translkit data download leather_denim)",
         method=LEATHER_DENIM_METHOD,
         generator=LEATHER_DENIM_GENERATOR,
         weights=tuple(
             ModelWeights(d, sha, size, resource=folder / f"leather_denim_{d}.safetensors")
             for d, (size, sha) in LEATHER_DENIM_WEIGHTS.items()
         ),
-        terms="research use only: trained on the study's images, which carry no licence "
+        terms="research use only: trained on the leather_denim dataset's images, which carry no "
+        "licence "
         "(curated from the web and DeepFashion); do not use its outputs commercially",
         citation=STUDY_CITATION,
         recipe=folder / "leather_denim_fast.toml",
