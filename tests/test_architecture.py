@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.data",
     ),
     ("translkit.models", "translkit.rundir", "translkit.runtime"),
-    ("translkit.checkpoint", "translkit.pretrained"),
+    ("translkit.artifacts", "translkit.pretrained"),
     ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
     ("translkit.scoring",),
     ("translkit.training", "translkit.report"),
@@ -109,5 +109,5 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from translkit.training.engine import Engine\n")
     assert _imports(bad) == {"translkit.training.engine"}
-    assert _layer("translkit.training.engine") > _layer("translkit.checkpoint")
+    assert _layer("translkit.training.engine") > _layer("translkit.artifacts")
     assert "translkit.training.engine" not in PUBLIC

@@ -23,13 +23,13 @@ from scoring_support import generators_checkpoint, make_run_dir, write_images
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import (
+from translkit.artifacts import (
     GENERATORS_FORMAT,
     TRAINING_FORMAT,
     load_checkpoint,
     load_model,
 )
-from translkit.checkpoint import read_generators as load_generators
+from translkit.artifacts import read_generators as load_generators
 from translkit.cli import app
 from translkit.errors import TranslkitError
 from translkit.inference.export import export_generator

@@ -24,7 +24,7 @@ from training_support import needs_cpu_bf16, tiny_recipe
 
 import translkit
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint
+from translkit.artifacts import load_checkpoint
 from translkit.training import train
 from translkit.training.engine import Engine, NonFiniteLossError
 

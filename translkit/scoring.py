@@ -466,7 +466,7 @@ def score_run(
         the raw weights of its step.
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
-    from translkit.checkpoint import load_model
+    from translkit.artifacts import load_model
     from translkit.evaluation import test_objective
     from translkit.rundir import RunDir
 
