@@ -14,7 +14,9 @@ import torch
 import translkit
 from translkit.artifacts import (
     GeneratorsFile,
+    RunSummary,
     SafetensorsExport,
+    Scores,
     TrainingSnapshot,
     load_checkpoint,
     load_model,
@@ -126,5 +128,39 @@ def test_the_fixtures_readme_names_every_writer() -> None:
     readme = (LEGACY / "README.md").read_text(encoding="utf-8")
     for writer in WRITERS:
         assert writer.rsplit("-", 1)[1] in readme
-    summary = json.loads((LEGACY / "2026-12-07-bd12645" / "run" / "summary.json").read_text())
-    assert summary["steps"] == 1
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_old_run_summaries_are_upgraded(writer: str, tmp_path: Path) -> None:
+    path = LEGACY / writer / "run" / "summary.json"
+    assert "format" not in json.loads(path.read_text())  # version 1 had no tag
+    summary = RunSummary.load(path)
+    assert (summary.epochs, summary.steps, summary.finished) == (1, 1, True)
+    summary.save(tmp_path / "summary.json")
+    assert json.loads((tmp_path / "summary.json").read_text())["format"] == "translkit.summary/2"
+    assert RunSummary.load(tmp_path / "summary.json") == summary
+
+
+def test_scores_round_trip_and_old_scores_load(tmp_path: Path) -> None:
+    old = {  # what translkit 0.1 (d925971) wrote
+        "run_dir": "runs/r",
+        "checkpoint": "runs/r/checkpoints/best.pt",
+        "data_root": "data/x",
+        "metrics": ["psnr"],
+        "scores": {"a2b/psnr": 20.5},
+        "goals": {"a2b/psnr": "max"},
+        "info": {},
+        "seconds": 1.5,
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    scores = Scores.load(tmp_path / "old.json")
+    assert scores.scores == {"a2b/psnr": 20.5} and scores.resize == 0 and scores.ema
+    assert scores.baselines is None and "baselines" not in scores.to_dict()
+    scores.save(tmp_path / "new.json")
+    assert Scores.load(tmp_path / "new.json") == scores
+    (tmp_path / "future.json").write_text(json.dumps({**old, "format": "translkit.scores/9"}))
+    with pytest.raises(CheckpointError, match="newer than this translkit reads"):
+        Scores.load(tmp_path / "future.json")
+    (tmp_path / "bad.json").write_text(json.dumps({**old, "scores": [1]}))
+    with pytest.raises(CheckpointError, match=r"bad\.json: 'scores' is a list"):
+        Scores.load(tmp_path / "bad.json")

@@ -26,6 +26,7 @@ from translkit import get_registry
 from translkit.artifacts import (
     GENERATORS_FORMAT,
     TRAINING_FORMAT,
+    RunSummary,
     load_checkpoint,
     load_model,
 )
@@ -262,8 +263,8 @@ def test_run_directory_files_that_are_not_what_they_claim(files, which, blob) ->
     original = path.read_bytes() if path.exists() else None
     path.write_bytes(blob)
     try:
-        summary = _one_line_refusal(run.read_summary)
-        assert isinstance(summary, dict)  # a broken summary reads as none
+        summary = _one_line_refusal(RunSummary.read, run.summary_file)
+        assert summary is None or which != "summary.json"  # a broken summary reads as none
         _one_line_refusal(run.read_recipe)
         _one_line_refusal(load_generators, run.path, REGISTRIES)
     finally:

@@ -10,7 +10,7 @@ generators ``.pt``     :class:`GeneratorsFile`     ``translkit.generators/2`` (`
 ``summary.json``       :class:`RunSummary`         ``translkit.summary/2`` (``/1``: untagged)
 =====================  ==========================  =========================================
 
-Each record writes its ``FORMAT`` into the file and saves atomically (``save``); ``load``
+Each record writes its format tag into the file and saves atomically (``save``); ``load``
 reads with ``torch.load(weights_only=True)``, safetensors or JSON only, refuses a
 misshapen file in one :class:`~translkit.errors.CheckpointError` line naming the file and
 the field, and upgrades an older layout through one ``migrate_vN`` function per version
@@ -45,6 +45,7 @@ from translkit.artifacts.reading import (
     run_made_with,
     save_generators,
 )
+from translkit.artifacts.run_files import RunSummary, Scores
 from translkit.artifacts.safetensors_export import SafetensorsExport
 from translkit.artifacts.snapshot import EngineState, RankState, StoredGenerator, TrainingSnapshot
 
@@ -62,7 +63,9 @@ __all__ = [
     "GeneratorsFile",
     "ModelCard",
     "RankState",
+    "RunSummary",
     "SafetensorsExport",
+    "Scores",
     "StoredGenerator",
     "TrainingSnapshot",
     "checkpoint_source",

@@ -34,6 +34,7 @@ import torch
 
 from translkit.artifacts import (
     RankState,
+    RunSummary,
     TrainingSnapshot,
     component_provenance,
     generator_index,
@@ -543,34 +544,34 @@ class Trainer:
         )
         self._write_summary(finished=False, interrupted=0)
 
-    def _summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
+    def _summary(self, *, finished: bool, interrupted: int) -> RunSummary:
         seconds = time.perf_counter() - self._t0
-        return {
-            "method": self.recipe.method.name,
-            "directions": list(self.engine.model.directions),
-            "epochs": self.epoch,
-            "steps": self.step,
-            "seconds": round(seconds, 3),
-            "images_per_s": round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
-            "device": str(self.device),
-            "precision": self.engine.precision.to_dict(),
-            "runtime": self.engine.runtime.to_dict(),
-            "threads": {"last": self.threads.threads, "changes": self.threads.changes},
-            "world_size": self.info.world_size,
-            "process_group": self.info.backend or None,
-            "finished": finished,
-            "interrupted": bool(interrupted),
-            "signal": interrupted or None,
-            "stopped": self.stopped or None,
-            "best": self.best,
-            "run_dir": str(self.run.path),
-        }
+        return RunSummary(
+            method=self.recipe.method.name,
+            directions=list(self.engine.model.directions),
+            epochs=self.epoch,
+            steps=self.step,
+            seconds=round(seconds, 3),
+            images_per_s=round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
+            device=str(self.device),
+            precision=self.engine.precision.to_dict(),
+            runtime=self.engine.runtime.to_dict(),
+            threads={"last": self.threads.threads, "changes": self.threads.changes},
+            world_size=self.info.world_size,
+            process_group=self.info.backend or None,
+            finished=finished,
+            interrupted=bool(interrupted),
+            signal=interrupted or None,
+            stopped=self.stopped or None,
+            best=self.best,
+            run_dir=str(self.run.path),
+        )
 
     def _write_summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
         summary = self._summary(finished=finished, interrupted=interrupted)
         if self.info.is_main:
-            self.run.write_json(self.run.summary_file, summary)
-        return summary
+            summary.save(self.run.summary_file)
+        return summary.to_dict()
 
     def _finish(self, *, finished: bool, interrupted: int) -> TrainResult:
         self.pace.record(self.recipe, self.engine.runtime)
