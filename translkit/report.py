@@ -223,7 +223,10 @@ def _summary_section(run: RunDir) -> str:
     record = RunSummary.load(run.summary_file) if run.summary_file.is_file() else None
     if record is None:
         return _section("Summary", '<p class="muted">no summary.json: the run has not ended.</p>')
-    summary = {k: v for k, v in sorted(record.to_dict().items()) if k != "format"}
+    unknown = (None, "", [], {})  # fields an older summary.json did not record
+    summary = {
+        k: v for k, v in sorted(record.to_dict().items()) if k != "format" and v not in unknown
+    }
     rows = list(summary.items())
     speed = _curves(_read_jsonl(run.metrics_file), re.compile(r"^images_per_s$"), "step")
     plot = _plot(speed, "training throughput (images/s)", "step") if speed else ""

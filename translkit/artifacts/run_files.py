@@ -114,9 +114,12 @@ class RunSummary(_JsonRecord):
 
 
 def migrate_summary_v1(data: dict[str, Any]) -> dict[str, Any]:
-    """Untagged ``summary.json`` -> ``translkit.summary/2``: the fields added over time
-    (the method and directions, the runtime and threads, why it stopped) read as unknown."""
+    """Untagged ``summary.json`` -> ``translkit.summary/2``: an untagged file was never
+    checked and its fields grew over time (the method and directions, the runtime and
+    threads, why it stopped): those absent read as unknown (0, "", empty, None)."""
     defaults = {
+        "epochs": 0,
+        "steps": 0,
         "method": "",
         "directions": [],
         "seconds": 0.0,
