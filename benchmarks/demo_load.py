@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import translkit  # noqa: E402
-from translkit.checkpoint import GENERATORS_FORMAT, save_checkpoint  # noqa: E402
+from translkit.artifacts import GENERATORS_FORMAT, save_checkpoint  # noqa: E402
 from translkit.precision import cpu_info  # noqa: E402
 
 MAX_UPLOAD_MB = 1.0

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import translkit
-from translkit.checkpoint import checkpoint_source
+from translkit.artifacts import checkpoint_source
 from translkit.inference.export import export_generator
 from translkit.precision import cpu_info
 from translkit.rundir import RunDir

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from translkit import get_registry
-from translkit.checkpoint import GENERATORS_FORMAT, TRAINING_FORMAT, save_checkpoint
+from translkit.artifacts import GENERATORS_FORMAT, TRAINING_FORMAT, save_checkpoint
 from translkit.recipe import recipe_from_dict, resolve_recipe
 from translkit.testing import write_random_inception_weights
 

@@ -1,5 +1,6 @@
 """The import graph: layers of the core import only downwards, built-in plugins import only
-the public API, the core never imports a built-in (docs/architecture.md)."""
+the public API, the core never imports a built-in (docs/architecture.md); only
+translkit.artifacts reads translkit's files or handles a checkpoint's data."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.data",
     ),
     ("translkit.models", "translkit.rundir", "translkit.runtime"),
-    ("translkit.checkpoint", "translkit.pretrained"),
+    ("translkit.artifacts", "translkit.pretrained"),
     ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
     ("translkit.scoring",),
     ("translkit.training", "translkit.report"),
@@ -109,5 +110,75 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from translkit.training.engine import Engine\n")
     assert _imports(bad) == {"translkit.training.engine"}
-    assert _layer("translkit.training.engine") > _layer("translkit.checkpoint")
+    assert _layer("translkit.training.engine") > _layer("translkit.artifacts")
     assert "translkit.training.engine" not in PUBLIC
+
+
+#: Keys that exist only in the data of a training snapshot (translkit.artifacts.snapshot).
+CHECKPOINT_KEYS = {"ema_updates", "optimizers", "ranks", "schedulers", "scaler", "_path"}
+#: Calls that read a torch or safetensors file (``torch.load``, ``safe_open``, ...).
+FILE_READERS = {"load", "load_file", "safe_open", "load_checkpoint", "load_weights_only"}
+_FILE_MODULES = {"torch", "safetensors", "safetensors.torch", "translkit.artifacts"}
+
+
+def _checkpoint_handling(tree: ast.AST) -> list[str]:
+    """Where a module reads a model file or touches a checkpoint's data: a call of a file
+    reader through ``torch``/``safetensors``/the artifacts (``torch.load(...)``, or a name
+    imported from them), or a checkpoint key as a subscript, ``.get``/``.pop`` argument or
+    dict literal key."""
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module in _FILE_MODULES
+        for alias in node.names
+        if alias.name in FILE_READERS
+    }
+    found = []
+    for node in ast.walk(tree):
+        key = None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            called = ast.unparse(node.func)
+            if node.func.attr in FILE_READERS and called.startswith(("torch.", "safetensors.")):
+                found.append(f"line {node.lineno}: {called}()")
+            if node.func.attr in ("get", "pop", "setdefault") and node.args:
+                first = node.args[0]
+                key = first.value if isinstance(first, ast.Constant) else None
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in imported:
+                found.append(f"line {node.lineno}: {node.func.id}()")
+        elif isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            key = next((k for k in keys if k in CHECKPOINT_KEYS), None)
+        if isinstance(key, str) and key in CHECKPOINT_KEYS:
+            found.append(f"line {node.lineno}: checkpoint key {key!r}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "module", sorted(m for m in CORE if not m.startswith("translkit.artifacts"))
+)
+def test_only_the_artifacts_read_files_and_checkpoint_data(module: str) -> None:
+    found = _checkpoint_handling(ast.parse(CORE[module].read_text(encoding="utf-8")))
+    assert not found, f"{module} handles translkit files outside translkit.artifacts: {found}"
+
+
+def test_the_checkpoint_rule_can_fail() -> None:
+    bad = """
+import torch
+from safetensors.torch import load_file as lf
+from translkit.artifacts import load_checkpoint
+def f(path, ckpt):
+    torch.load(path)
+    lf(path)
+    load_checkpoint(path)
+    ckpt["optimizers"]
+    ckpt.get("ranks")
+    return {"ema_updates": 0}
+"""
+    found = _checkpoint_handling(ast.parse(bad))
+    assert len(found) == 6, found
+    fine = "def f(x, d):\n    torch.save(x, 'f')\n    return d['models'], d.get('step')\n"
+    assert _checkpoint_handling(ast.parse(fine)) == []
+    assert len(_checkpoint_handling(ast.parse("safetensors.torch.load_file(p)"))) == 1

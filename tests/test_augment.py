@@ -212,7 +212,7 @@ def test_off_is_todays_code_path_bit_for_bit(tmp_path: Path, method: str):
 
 def test_resume_with_augmentation_is_bit_identical(tmp_path: Path):
     """The transforms draw from torch's RNG, which snapshots restore."""
-    from translkit.checkpoint import load_checkpoint
+    from translkit.artifacts import load_checkpoint
     from translkit.training import train
 
     def recipe(name: str):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint, load_model, save_checkpoint
+from translkit.artifacts import load_checkpoint, load_model, save_checkpoint
 from translkit.errors import CheckpointError
 from translkit.pretrained import load_generators
 

@@ -12,8 +12,9 @@ from translkit_plugins.importers import guess_junyanz_options, read_state_dict
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import GENERATORS_FORMAT, load_checkpoint
+from translkit.artifacts import GENERATORS_FORMAT, GeneratorsFile, load_checkpoint
 from translkit.cli import app
+from translkit.contracts import GeneratorSpec
 from translkit.errors import CheckpointError
 from translkit.importing import import_generators
 from translkit.pretrained import load_generators
@@ -220,7 +221,7 @@ def test_cli_passes_options_through(tmp_path, monkeypatch):
 
     def fake(importer, sources, dst, registries, **kw):
         seen.update(importer=importer, sources=sources, dst=dst, **kw)
-        torch.save({"generators": {"b2a": {"name": "unet_256", "options": {}}}}, dst)
+        GeneratorsFile({"b2a": GeneratorSpec("unet_256", {}, {})}).save(dst)
         return dst
 
     monkeypatch.setattr("translkit.importing.import_generators", fake)

@@ -15,7 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint, save_checkpoint
+from translkit.artifacts import load_checkpoint, save_checkpoint
 from translkit.cli import app
 from translkit.data.io import load_rgb
 from translkit.demo.model import load_demo_model, load_examples

@@ -122,7 +122,7 @@ def test_export_ema_or_raw_weights_of_a_training_checkpoint(tmp_path: Path) -> N
     from safetensors.torch import load_file
     from training_support import tiny_recipe
 
-    from translkit.checkpoint import load_checkpoint
+    from translkit.artifacts import load_checkpoint
     from translkit.training import train
 
     run = train(tiny_recipe(tmp_path, train={"ema": 0.5}, eval={"every": 0})).run_dir

@@ -23,13 +23,14 @@ from scoring_support import generators_checkpoint, make_run_dir, write_images
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import (
+from translkit.artifacts import (
     GENERATORS_FORMAT,
     TRAINING_FORMAT,
+    RunSummary,
     load_checkpoint,
     load_model,
 )
-from translkit.checkpoint import read_generators as load_generators
+from translkit.artifacts import read_generators as load_generators
 from translkit.cli import app
 from translkit.errors import TranslkitError
 from translkit.inference.export import export_generator
@@ -262,8 +263,8 @@ def test_run_directory_files_that_are_not_what_they_claim(files, which, blob) ->
     original = path.read_bytes() if path.exists() else None
     path.write_bytes(blob)
     try:
-        summary = _one_line_refusal(run.read_summary)
-        assert isinstance(summary, dict)  # a broken summary reads as none
+        summary = _one_line_refusal(RunSummary.read, run.summary_file)
+        assert summary is None or which != "summary.json"  # a broken summary reads as none
         _one_line_refusal(run.read_recipe)
         _one_line_refusal(load_generators, run.path, REGISTRIES)
     finally:

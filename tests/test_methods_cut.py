@@ -10,7 +10,7 @@ import torch
 from training_support import tiny_recipe
 
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint, load_model
+from translkit.artifacts import load_checkpoint, load_model
 from translkit.errors import ComponentError, RecipeError
 from translkit.evaluation import held_out_objective
 from translkit.recipe import Component

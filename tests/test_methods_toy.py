@@ -11,7 +11,7 @@ import torch
 from training_support import make_data
 
 import translkit
-from translkit.checkpoint import load_checkpoint
+from translkit.artifacts import load_checkpoint
 from translkit.contracts import LossSlot, Method, NetworkSlot, OptimizerGroup, Phase, PixelLoss
 from translkit.pretrained import load_generators
 from translkit.recipe import recipe_from_dict, resolve_recipe

@@ -18,7 +18,8 @@ from scoring_support import write_images
 from typer.testing import CliRunner
 
 from translkit import get_registry, load_generators
-from translkit.checkpoint import read_generators as load_file
+from translkit.artifacts import TrainingSnapshot
+from translkit.artifacts import read_generators as load_file
 from translkit.cli import app
 from translkit.contracts import ModelWeights, PretrainedModel
 from translkit.data import download
@@ -240,7 +241,7 @@ def test_a_local_path_named_like_a_model_wins(plugin: Path, photos: Path, tmp_pa
     run.rename(tmp_path / "tiny_pkg")  # a run directory in cwd, called like the model
     loaded = load_generators("tiny_pkg", get_registry())
     assert loaded.source == Path("tiny_pkg/checkpoints/latest.pt")
-    assert loaded.info["format"] == "translkit.training/1"
+    assert loaded.info["format"] == TrainingSnapshot.FORMAT
     args = ["--direction", "b2a", "--precision", "fp32", "--device", "cpu"]
     assert runner.invoke(app, ["translate", "tiny_pkg", str(photos), "o1", *args]).exit_code == 0
     ref = runner.invoke(app, ["translate", str(tmp_path / "tiny_pkg"), str(photos), "o2", *args])

@@ -188,7 +188,7 @@ def test_cli_scores_a_run_with_the_recipe_weights(tmp_path: Path, data_root: Pat
 def test_no_ema_scores_the_raw_weights_of_a_run_that_kept_an_ema(tmp_path: Path) -> None:
     from training_support import tiny_recipe
 
-    from translkit.checkpoint import load_model
+    from translkit.artifacts import load_model
     from translkit.evaluation import held_out_objective
     from translkit.training import train
 

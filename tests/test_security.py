@@ -17,7 +17,7 @@ from training_support import tiny_recipe
 from typer.testing import CliRunner
 
 import translkit
-from translkit.checkpoint import load_checkpoint, save_checkpoint
+from translkit.artifacts import load_checkpoint, save_checkpoint
 from translkit.cli import app
 from translkit.errors import CheckpointError
 
@@ -62,7 +62,7 @@ def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 def _safetensors_naming_evil(src: Path, dst: Path) -> None:
     from safetensors.torch import save_file
 
-    from translkit.checkpoint import SAFETENSORS_FORMAT
+    from translkit.artifacts import SAFETENSORS_FORMAT
 
     spec = load_checkpoint(src)["generators"]["a2b"]
     meta = {

@@ -13,7 +13,7 @@ import pytest
 import torch
 from training_support import make_data, tiny_recipe
 
-from translkit.checkpoint import load_checkpoint
+from translkit.artifacts import load_checkpoint
 from translkit.training import train
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ import pytest
 import torch
 from training_support import tiny_recipe
 
-from translkit.checkpoint import load_checkpoint
+from translkit.artifacts import load_checkpoint
 from translkit.rundir import RunDir
 from translkit.training import train
 

@@ -14,7 +14,7 @@ from training_support import tiny_recipe
 from typer.testing import CliRunner
 
 import translkit
-from translkit.checkpoint import load_checkpoint, load_model, save_checkpoint
+from translkit.artifacts import load_checkpoint, load_model, save_checkpoint
 from translkit.cli import app
 from translkit.errors import MissingComponentError
 from translkit.pretrained import load_generators

@@ -24,7 +24,7 @@ from training_support import needs_cpu_bf16, tiny_recipe
 
 import translkit
 from translkit import get_registry
-from translkit.checkpoint import load_checkpoint
+from translkit.artifacts import TrainingSnapshot, load_checkpoint
 from translkit.training import train
 from translkit.training.engine import Engine, NonFiniteLossError
 
@@ -83,7 +83,8 @@ def test_bf16_keeps_weights_optimiser_state_and_checkpoints_fp32(tmp_path: Path)
     gens = translkit.load_generators(result.run_dir, get_registry()).nets  # plain fp32 nets
     assert gens["a2b"](torch.zeros(1, 3, 32, 32)).dtype == torch.float32
     fp32 = Engine(tiny_recipe(tmp_path, name="fp32"), torch.device("cpu"), get_registry())
-    fp32.load_state_dict(ckpt)  # a bf16-trained checkpoint loads into an fp32 engine
+    snapshot = TrainingSnapshot.load(result.run_dir / "checkpoints/latest.pt")
+    fp32.load_state_dict(snapshot.state)  # a bf16-trained checkpoint loads into an fp32 engine
     assert fp32.precision.name == "fp32"
 
 

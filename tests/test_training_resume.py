@@ -9,7 +9,7 @@ import torch
 from training_support import needs_cpu_bf16, tiny_recipe
 
 from translkit import get_registry
-from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, save_checkpoint
+from translkit.artifacts import TRAINING_FORMAT, load_checkpoint, save_checkpoint
 from translkit.errors import CheckpointError, TranslkitError
 from translkit.pretrained import load_generators
 from translkit.rundir import RunDir
@@ -143,6 +143,7 @@ def test_prune_keeps_newest(tmp_path: Path):
 def _as_written_before_methods(path: Path) -> None:
     """Rewrite a snapshot in the layout of translkit 0.1 (no method, CycleGAN pools per rank)."""
     ckpt = load_checkpoint(path)
+    ckpt["format"] = "translkit.training/1"
     ckpt["recipe"].pop("method")
     ckpt.pop("components")
     ckpt["ranks"] = [{"pools": r["method"]["pools"], "rng": r["rng"]} for r in ckpt["ranks"]]
@@ -168,10 +169,11 @@ def test_checkpoint_from_before_methods_loads_and_resumes(tmp_path: Path):
 def test_a_run_resumes_with_another_process_count(tmp_path: Path):
     """Each new process continues an old process's method state (pools) and keeps its RNG
     stream where that rank existed; a new rank gets a fresh one."""
-    from translkit.training.snapshots import rank_state
+    from translkit.artifacts import EngineState, RankState, TrainingSnapshot
 
-    ckpt = {"ranks": [{"method": {"pools": i}, "rng": {"tag": i}} for i in range(2)]}
-    assert [rank_state(ckpt, r, 1)["method"] for r in range(1)] == [{"pools": 0}]
-    three = [rank_state(ckpt, r, 3) for r in range(3)]
-    assert [s["method"] for s in three] == [{"pools": 0}, {"pools": 1}, {"pools": 0}]
-    assert [s["rng"] for s in three] == [{"tag": 0}, {"tag": 1}, None]
+    ranks = tuple(RankState({"pools": i}, {"tag": i}) for i in range(2))
+    ckpt = TrainingSnapshot({}, EngineState({}), epoch=1, step=1, ranks=ranks)
+    assert [ckpt.rank_state(r).method for r in range(1)] == [{"pools": 0}]
+    three = [ckpt.rank_state(r) for r in range(3)]
+    assert [s.method for s in three] == [{"pools": 0}, {"pools": 1}, {"pools": 0}]
+    assert [s.rng for s in three] == [{"tag": 0}, {"tag": 1}, None]

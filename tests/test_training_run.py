@@ -14,7 +14,7 @@ from training_support import AVX2_CPU, tiny_recipe
 from typer.testing import CliRunner
 
 from translkit import get_registry
-from translkit.checkpoint import load_model
+from translkit.artifacts import load_model
 from translkit.cli import _normalise_argv, app
 from translkit.evaluation import held_out_objective
 from translkit.training import train
@@ -90,7 +90,7 @@ def test_eval_records_and_best(finished_run):
         assert e["objective"] == pytest.approx(e["objective/G_total"])
         assert {"objective/D_A", "objective/cycle_A", "objective/idt_B"} <= set(e)
     best_epoch = min(evals, key=lambda e: e["objective"])["epoch"]
-    from translkit.checkpoint import load_checkpoint
+    from translkit.artifacts import load_checkpoint
 
     best = load_checkpoint(result.run_dir / "checkpoints/best.pt")
     assert best["epoch"] == best_epoch
@@ -191,7 +191,7 @@ def test_non_finite_run_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(CycleGAN, "phase_losses", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"step 3: loss term 'D_B'"):
         train(recipe, progress=False)
-    from translkit.checkpoint import load_checkpoint
+    from translkit.artifacts import load_checkpoint
 
     ckpt = load_checkpoint(recipe.run_dir / "checkpoints/latest.pt")
     assert ckpt["step"] == 2 and all(

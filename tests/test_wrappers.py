@@ -16,7 +16,7 @@ from training_support import tiny_recipe
 from typer.testing import CliRunner
 
 import translkit
-from translkit.checkpoint import load_checkpoint
+from translkit.artifacts import load_checkpoint
 from translkit.cli import app
 from translkit.errors import ComponentError
 from translkit.registry import Inner, Registries

@@ -119,7 +119,7 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(
 
 
 def test_torch_save_on_a_full_disk_is_one_line_not_unexpected_pos(tmp_path, disk_full) -> None:
-    from translkit.checkpoint import save_checkpoint
+    from translkit.artifacts import save_checkpoint
 
     with pytest.raises(OutputError, match=f"cannot write .*c.pt: {NO_SPACE}"):
         save_checkpoint({"w": torch.zeros(100, 100)}, tmp_path / "c.pt")

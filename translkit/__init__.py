@@ -30,11 +30,11 @@ __version__ = "0.2.0"
 
 #: Heavier public names, imported on first use so ``import translkit`` stays light.
 _LAZY = {
-    "load_checkpoint": "translkit.checkpoint",
+    "load_checkpoint": "translkit.artifacts",
     "load_generators": "translkit.pretrained",
-    "load_model": "translkit.checkpoint",
-    "load_weights_only": "translkit.checkpoint",
-    "save_generators": "translkit.checkpoint",
+    "load_model": "translkit.artifacts",
+    "load_weights_only": "translkit.artifacts",
+    "save_generators": "translkit.artifacts",
     "load_recipe": "translkit.recipe",
     "recipe_from_dict": "translkit.recipe",
     "resolve_recipe": "translkit.recipe",

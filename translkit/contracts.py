@@ -593,13 +593,16 @@ class PretrainedModel:
 # -- importers --------------------------------------------------------------------------
 @dataclass
 class GeneratorSpec:
-    """A generator as the generators checkpoint format stores it; ``notes`` (plain data)
-    are recorded with the import (e.g. how many stale keys were dropped)."""
+    """A generator as translkit's files store it (:mod:`translkit.artifacts`): its registered
+    name, options and weights; ``notes`` (plain data) are recorded with an import (e.g. how
+    many stale keys were dropped); ``module`` is the plugin module that provided it (``""``
+    when unknown; it only names that plugin in an error, it is never imported)."""
 
     name: str
     options: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
     notes: dict[str, Any] = field(default_factory=dict)
+    module: str = ""
 
 
 @runtime_checkable

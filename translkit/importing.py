@@ -1,5 +1,6 @@
 """Importing generators trained with other code: an importer plugin reads the weights, the
-core writes a ``translkit.generators/1`` checkpoint that every command loads.
+core writes a generators file (:class:`translkit.artifacts.GeneratorsFile`) that every
+command loads.
 
 Example::
 
@@ -17,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from translkit.checkpoint import GENERATORS_FORMAT, save_checkpoint
+from translkit.artifacts import GeneratorsFile
+from translkit.contracts import GeneratorSpec
 from translkit.errors import CheckpointError, ComponentError
 from translkit.models import DIRECTIONS
 from translkit.registry import Registries
@@ -85,23 +87,14 @@ def import_generators(
         spec = plugin.convert(path, build, generator=name, options=dict(options or {}))
         entry = registries.generators.get(spec.name)
         full = {**{k: v for k, v in entry.defaults().items()}, **spec.options}
-        specs[d] = {
-            "name": spec.name,
-            "options": full,
-            "state_dict": spec.state_dict,
-            "module": entry.module,
-        }
+        specs[d] = GeneratorSpec(spec.name, full, spec.state_dict, module=entry.module)
         sources_meta[d] = {"path": str(path), "sha256": _sha256(path), **spec.notes}
     from translkit import __version__
 
-    ckpt = {
-        "format": GENERATORS_FORMAT,
-        "generators": specs,
-        "meta": {
-            "importer": importer,
-            "method": getattr(plugin, "method", ""),
-            "sources": sources_meta,
-            "translkit_version": __version__,
-        },
+    meta = {
+        "importer": importer,
+        "method": getattr(plugin, "method", ""),
+        "sources": sources_meta,
+        "translkit_version": __version__,
     }
-    return save_checkpoint(ckpt, dst)
+    return GeneratorsFile(specs, meta).save(dst)

@@ -9,7 +9,7 @@ generators:
 - else a registered model name: each direction's file is found (package data) or
   downloaded into ``<cache>/models/NAME/`` (resumable, through
   :mod:`translkit.data.download`), verified against its size and sha256 *every time it is
-  loaded*, then read by :func:`translkit.checkpoint.read_generators` like any export — the
+  loaded*, then read by :func:`translkit.artifacts.read_generators` like any export — the
   file is data: its metadata names a registered generator, nothing is imported;
 - else one line: no such file, no such model, the close matches.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from translkit.checkpoint import Generators, read_generators
+from translkit.artifacts import Generators, read_generators
 from translkit.contracts import ModelWeights, PretrainedModel
 from translkit.data.checksums import is_sha256, sha256_of
 from translkit.data.download import DownloadError, DownloadProgress, fetch, format_bytes

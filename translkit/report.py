@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from translkit.artifacts import RunSummary, Scores
 from translkit.errors import TranslkitError
 from translkit.fileio import ensure_writable, read_jsonl, write_text_atomic
 from translkit.rundir import RunDir
@@ -192,10 +193,10 @@ def _pivot_table(scores: dict[str, Any], goals: dict[str, str]) -> str:
 
 def _scores_section(run: RunDir) -> str:
     parts = []
-    scores = _read_json(run.scores_file)
-    if isinstance(scores, dict) and scores.get("scores"):
-        parts.append(f"<p>checkpoint <code>{_esc(scores.get('checkpoint', '?'))}</code></p>")
-        parts.append(_pivot_table(scores["scores"], scores.get("goals", {})))
+    scores = Scores.load(run.scores_file) if run.scores_file.is_file() else None
+    if scores is not None and scores.scores:
+        parts.append(f"<p>checkpoint <code>{_esc(scores.checkpoint or '?')}</code></p>")
+        parts.append(_pivot_table(scores.scores, scores.goals))
     evals = _read_jsonl(run.eval_file)
     if evals:
         last = {k: v for k, v in evals[-1].items() if k not in ("epoch", "step", "time")}
@@ -219,9 +220,13 @@ def _directions_note(summary: Mapping[str, Any]) -> str:
 
 
 def _summary_section(run: RunDir) -> str:
-    summary = _read_json(run.summary_file)
-    if not isinstance(summary, dict):
+    record = RunSummary.load(run.summary_file) if run.summary_file.is_file() else None
+    if record is None:
         return _section("Summary", '<p class="muted">no summary.json: the run has not ended.</p>')
+    unknown = (None, "", [], {})  # fields an older summary.json did not record
+    summary = {
+        k: v for k, v in sorted(record.to_dict().items()) if k != "format" and v not in unknown
+    }
     rows = list(summary.items())
     speed = _curves(_read_jsonl(run.metrics_file), re.compile(r"^images_per_s$"), "step")
     plot = _plot(speed, "training throughput (images/s)", "step") if speed else ""

@@ -190,16 +190,6 @@ class RunDir:
         except RecipeError as err:
             raise TranslkitError(f"run directory {self.path}: {err}") from None
 
-    def read_summary(self) -> dict[str, Any]:
-        """``summary.json`` as a dict; ``{}`` when it is missing or not a JSON object."""
-        if not self.summary_file.is_file():
-            return {}
-        try:
-            summary = json.loads(self.summary_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return {}
-        return summary if isinstance(summary, dict) else {}
-
     # -- writing ---------------------------------------------------------------------------
     def write_json(self, path: Path, obj: Any) -> Path:
         return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")

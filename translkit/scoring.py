@@ -466,7 +466,7 @@ def score_run(
         the raw weights of its step.
     :returns: what ``scores.json`` holds: ``scores``, ``goals``, ``info``, ``checkpoint``...
     """
-    from translkit.checkpoint import load_model
+    from translkit.artifacts import Scores, load_model
     from translkit.evaluation import held_out_objective
     from translkit.rundir import RunDir
 
@@ -530,23 +530,22 @@ def score_run(
         result.update(part)
     if not result.values:
         raise MetricError(_nothing_scored(result.skipped))
-    out = {
-        "run_dir": str(run.path),
-        "checkpoint": str(path),
-        "data_root": data.root,
-        "resize": resize,
-        "ema": ema,
-        "metrics": names,
-        "scores": result.values,
-        "goals": result.goals,
-        "info": result.info,
-        "skipped": result.skipped,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    if folder_metrics and baselines:
-        out["baselines"] = _baseline_record(extra)
-    run.write_json(run.scores_file, out)
-    return out
+    scores = Scores(
+        run_dir=str(run.path),
+        checkpoint=str(path),
+        data_root=data.root,
+        resize=resize,
+        ema=ema,
+        metrics=names,
+        scores=result.values,
+        goals=result.goals,
+        info=result.info,
+        skipped=result.skipped,
+        seconds=round(time.perf_counter() - started, 3),
+        baselines=_baseline_record(extra) if folder_metrics and baselines else None,
+    )
+    scores.save(run.scores_file)
+    return scores.to_dict()
 
 
 def score_model(

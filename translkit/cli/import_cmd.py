@@ -44,7 +44,7 @@ def import_weights(
     plugin: list[str] = plugin_option(),
 ) -> None:
     """Import generator weights saved by other code into a translkit checkpoint."""
-    from translkit.checkpoint import load_checkpoint
+    from translkit.artifacts import GeneratorsFile
     from translkit.importing import import_generators
     from translkit.plugin_manager import load_plugins
 
@@ -64,9 +64,9 @@ def import_weights(
         direction=direction,
         overwrite=overwrite,
     )
-    spec = next(iter(load_checkpoint(dst)["generators"].values()))
-    shown = ", ".join(f"{k} {spec['options'][k]}" for k in ("norm", "ngf") if k in spec["options"])
-    typer.echo(f"wrote {dst} ({', '.join(sorted(sources))}: {spec['name']}, {shown})")
+    spec = next(iter(GeneratorsFile.load(dst).generators.values()))
+    shown = ", ".join(f"{k} {spec.options[k]}" for k in ("norm", "ngf") if k in spec.options)
+    typer.echo(f"wrote {dst} ({', '.join(sorted(sources))}: {spec.name}, {shown})")
 
 
 def register(app: typer.Typer) -> None:

@@ -78,7 +78,7 @@ def run(
         typer.echo(f"{recipe_path} → {recipe.run_dir}: importing torch and the plugins", err=True)
     plugins = load_plugins(modules)
     if recipe_path.is_dir() or resume is not None:  # name the plugin a resumed run needs
-        from translkit.checkpoint import require_components, run_made_with
+        from translkit.artifacts import require_components, run_made_with
 
         run = RunDir(recipe.run_dir)
         made_with = run_made_with(run) if run.environment_file.is_file() else {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit import __version__
-from translkit.checkpoint import Generators
+from translkit.artifacts import Generators
 from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
 from translkit.demo.model import (
     APP_FORMAT,

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from translkit.checkpoint import Generators, read_generators
+from translkit.artifacts import Generators, TrainingSnapshot, read_generators
 from translkit.data.io import TEST_SPLITS, list_images, load_rgb
 from translkit.errors import CheckpointError, DataError, TranslkitError
 from translkit.inference.files import check_resize
@@ -119,7 +119,7 @@ def describe(loaded: Generators) -> dict[str, Any]:
         weights = f"imported ({info['importer']})"
     elif info.get("model"):
         weights = f"pretrained model {info['model']}"
-    elif info.get("format") != "translkit.training/1":
+    elif info.get("format") != TrainingSnapshot.FORMAT:
         weights = "generators"
     return {
         "name": str(info.get("recipe") or loaded.source.stem),

@@ -3,8 +3,9 @@
 - ``onnx`` — ``torch.onnx.export(dynamo=True)`` with dynamic batch, height and width;
 - ``torchscript`` — the network traced, wrapped in a scripted module (dynamic shapes);
 - ``safetensors`` — the weights only, with the generator's name, options and direction in
-  the header metadata, so :func:`translkit.checkpoint.read_generators` (and therefore
-  ``translkit translate``) rebuilds it from the registries — never importing anything.
+  the header metadata (:class:`translkit.artifacts.SafetensorsExport`), so
+  :func:`translkit.load_generators` (and therefore ``translkit translate``) rebuilds it
+  from the registries — never importing anything.
 
 ONNX and TorchScript graphs contain the same reflect-pad-to-``size_multiple`` and
 crop-back as :class:`~translkit.inference.Translator`, so they accept any height and
@@ -15,8 +16,8 @@ sides of at least ``size_multiple``). Outputs equal PyTorch's within 1e-4 (teste
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
-import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translkit.checkpoint import SAFETENSORS_FORMAT, read_generator_specs, read_generators
+from translkit.artifacts import SafetensorsExport, read_generator_specs, read_generators
 from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
 from translkit.inference.translate import pad_to_multiple
@@ -105,15 +106,6 @@ def _export_torchscript(wrapped: PadCrop, sample: torch.Tensor, tmp: Path) -> No
             torch.jit.save(scripted, fh)
 
 
-def _export_safetensors(spec: Any, meta: dict[str, str], tmp: Path, half: bool = False) -> None:
-    from safetensors.torch import save
-
-    tensors = {k: v.detach().contiguous().cpu() for k, v in spec.state_dict.items()}
-    if half:  # floating tensors only (counters stay integers); loading casts back to fp32
-        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    tmp.write_bytes(save(tensors, metadata=meta))  # a write error is an OSError (fileio)
-
-
 def export_generator(
     source: str | Path,
     output: str | Path,
@@ -144,22 +136,16 @@ def export_generator(
     if format == "safetensors":
         specs, info, path = read_generator_specs(source, registries, use_ema=ema)
         spec = pick_direction(specs, direction, path)
-        module = (
-            registries.generators.get(spec.name).module
-            if spec.name in registries.generators
-            else spec.module
+        if spec.name in registries.generators:
+            spec = dataclasses.replace(spec, module=registries.generators.get(spec.name).module)
+        export = SafetensorsExport(
+            direction,
+            spec,
+            method=str(info.get("method") or ""),
+            source=path.name,  # a file name, not a local path that would leak
         )
-        meta = {
-            "format": SAFETENSORS_FORMAT,
-            "direction": direction,
-            "generator": spec.name,
-            "options": json.dumps(spec.options, sort_keys=True),
-            "plugin_module": module,
-            "method": str(info.get("method") or ""),
-            "source": path.name,  # a file name, not a local path that would leak
-        }
         with atomic_path(output) as tmp:
-            _export_safetensors(spec, meta, tmp, half)
+            tmp.write_bytes(export.to_bytes(half=half))  # a write error is an OSError (fileio)
             _umask_permissions(tmp)
         return output
     loaded = read_generators(source, registries, use_ema=ema)

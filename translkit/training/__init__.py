@@ -71,8 +71,11 @@ def train(
         with RunDir(recipe.run_dir).lock():
             pass  # fail now, not in every worker, when another run holds the directory
         launch(recipe, nproc, resume=resume, overwrite=overwrite)
+        from translkit.artifacts import RunSummary
+
         run = RunDir(recipe.run_dir)
-        summary = run.read_summary()
+        record = RunSummary.read(run.summary_file)
+        summary = record.to_dict() if record is not None else {}
         return TrainResult(
             run.path,
             summary.get("epochs", 0),

@@ -25,10 +25,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from translkit.artifacts import EngineState, state_dict_problem
 from translkit.augment import Augmented, DiffAugment
 from translkit.contracts import MethodContext, Phase
 from translkit.devices import parse_device
-from translkit.errors import RecipeError, TranslkitError
+from translkit.errors import CheckpointError, RecipeError, TranslkitError
 from translkit.models import Model, build_model
 from translkit.precision import choose_precision
 from translkit.recipe import Recipe, TrainSection
@@ -294,37 +295,36 @@ class Engine:
         """Direction -> generator for evaluation (the EMA copies when enabled)."""
         return self.eval_model(use_ema).generators()
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "models": {k: v.state_dict() for k, v in self.nets.items()},
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "ema_updates": self.ema.updates if self.ema is not None else 0,
-            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
-            "scaler": self.scaler.state_dict(),
-        }
+    def state_dict(self) -> EngineState:
+        return EngineState(
+            models={k: v.state_dict() for k, v in self.nets.items()},
+            ema=self.ema.state_dict() if self.ema is not None else None,
+            ema_updates=self.ema.updates if self.ema is not None else 0,
+            optimizers={k: v.state_dict() for k, v in self.optimizers.items()},
+            scaler=self.scaler.state_dict(),
+        )
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a snapshot; a ``CheckpointError`` names the first role and key that do
-        not fit (another architecture)."""
-        from translkit.checkpoint import state_dict_problem
-        from translkit.errors import CheckpointError
-
+    def load_state_dict(self, state: EngineState) -> None:
+        """Restore a snapshot's state; a ``CheckpointError`` names the first role and key
+        that do not fit (another architecture)."""
         for k, net in self.nets.items():
             try:
-                net.load_state_dict(state["models"][k])
+                net.load_state_dict(state.models[k])
             except (KeyError, RuntimeError) as err:
                 raise CheckpointError(f"{k}: {state_dict_problem(err)}") from None
         if self.ema is not None:
-            if state.get("ema"):
-                self.ema.load_state_dict(state["ema"])
-                # checkpoints written before the warm-up existed: their EMA is past it
-                self.ema.updates = int(state.get("ema_updates", 10**6))
+            if state.ema:
+                self.ema.load_state_dict(state.ema)
+                self.ema.updates = state.ema_updates
             else:  # EMA switched on when resuming: start it from the weights
                 self.ema = EMA({k: self.nets[k] for k in self.ema.nets}, self.ema.decay)
         for k, opt in self.optimizers.items():
-            opt.load_state_dict(state["optimizers"][k])
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
+            try:
+                opt.load_state_dict(state.optimizers[k])
+            except KeyError:
+                raise CheckpointError(f"it holds no state of optimiser {k!r}") from None
+        if state.scaler:
+            self.scaler.load_state_dict(state.scaler)
 
     def method_state(self) -> dict[str, Any]:
         return self.method.state_dict()

@@ -1,12 +1,10 @@
-"""Training snapshots (format ``translkit.training/1``): build, write, keep, find, restore.
+"""Training snapshots in a run directory: write, keep, find, restore RNG states.
 
-A snapshot holds every network of the method, its optimisers, the schedule position,
-GradScaler, EMA, epoch/step and the data position, the resolved recipe, which plugin
-provided each component, and, for every process, the method's own state (CycleGAN's
-history pools) and RNG states (Python, NumPy, torch, CUDA) — all as tensors and plain
-types, so :func:`translkit.checkpoint.load_checkpoint` reads it with ``weights_only=True``.
-Files are written atomically; the last ``keep_last`` epoch files, ``best.pt`` and
-``latest.pt`` are kept.
+A snapshot is a :class:`~translkit.artifacts.TrainingSnapshot` (its file layout and
+versions are documented there); this module captures the RNG states it holds for every
+process (Python, NumPy, torch, CUDA, as tensors and plain types), writes ``latest.pt``
+(and ``epoch_NNNN.pt``, ``best.pt``) atomically, keeps the last ``keep_last`` epoch
+files, and finds the one ``--resume`` names.
 """
 
 from __future__ import annotations
@@ -18,14 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from translkit.checkpoint import TRAINING_FORMAT, load_checkpoint, one_line, save_checkpoint
+from translkit.artifacts import TrainingSnapshot, read_file
 from translkit.errors import CheckpointError
 from translkit.rundir import RunDir
 
 __all__ = [
     "capture_rng",
     "prune",
-    "rank_state",
     "resolve_resume",
     "restore_rng",
     "write_snapshot",
@@ -75,16 +72,15 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def write_snapshot(
-    run: RunDir, snapshot: dict[str, Any], *, epoch_file: bool, best: bool, keep_last: int
+    run: RunDir, snapshot: TrainingSnapshot, *, epoch_file: bool, best: bool, keep_last: int
 ) -> Path:
     """Write ``latest.pt`` (and ``epoch_NNNN.pt``, ``best.pt`` when asked); prune old epochs."""
-    snapshot = {"format": TRAINING_FORMAT, **snapshot}
-    latest = save_checkpoint(snapshot, run.latest)
+    latest = snapshot.save(run.latest)
     if epoch_file:
-        save_checkpoint(snapshot, run.epoch_checkpoint(snapshot["epoch"]))
+        snapshot.save(run.epoch_checkpoint(snapshot.epoch))
         prune(run, keep_last)
     if best:
-        save_checkpoint(snapshot, run.best)
+        snapshot.save(run.best)
     return latest
 
 
@@ -97,25 +93,9 @@ def prune(run: RunDir, keep_last: int) -> list[Path]:
     return doomed
 
 
-def rank_state(ckpt: dict[str, Any], rank: int, world_size: int) -> dict[str, Any]:
-    """This process's ``{"method": ..., "rng": ...}`` from a snapshot.
-
-    Written by as many processes: each its own (bit-identical resume). Written by another
-    count: process ``rank`` continues from the method state of old process
-    ``rank % old_count`` (CycleGAN: that process's history pools) and keeps old rank
-    ``rank``'s RNG states where that rank existed; elsewhere ``rng`` is ``None`` and the
-    caller derives a fresh stream. Snapshots written before methods became plugins stored
-    CycleGAN's pools as ``{"pools": ...}``; they are read as the method state.
-    """
-    ranks = ckpt["ranks"]
-    donor = ranks[rank % len(ranks)]
-    method = donor["method"] if "method" in donor else {"pools": donor["pools"]}
-    rng = ranks[rank]["rng"] if rank < len(ranks) else None
-    return {"method": method, "rng": rng}
-
-
-def resolve_resume(resume: str, run: RunDir) -> dict[str, Any]:
-    """Load the checkpoint ``--resume`` names ("latest": the run directory's ``latest.pt``)."""
+def resolve_resume(resume: str, run: RunDir) -> TrainingSnapshot:
+    """Load the snapshot ``--resume`` names ("latest": the run directory's ``latest.pt``);
+    a generators-only file, or a snapshot without the state resuming needs, is refused."""
     if resume == "latest":
         path = run.latest
         if not path.is_file():
@@ -125,12 +105,11 @@ def resolve_resume(resume: str, run: RunDir) -> dict[str, Any]:
             )
     else:
         path = Path(resume)
-    ckpt = load_checkpoint(path)
-    if ckpt.get("format") != TRAINING_FORMAT:
+    snapshot = read_file(path)
+    if not isinstance(snapshot, TrainingSnapshot):
         raise CheckpointError(
-            f"--resume {path}: format {one_line(repr(ckpt.get('format')), 60)} is not a training "
-            "checkpoint "
-            f"({TRAINING_FORMAT}); generator-only files cannot resume training"
+            f"--resume {path}: format {snapshot.FORMAT} is not a training checkpoint "
+            f"({TrainingSnapshot.FORMAT}); generator-only files cannot resume training"
         )
-    ckpt["_path"] = str(path)
-    return ckpt
+    snapshot.require_resumable()
+    return snapshot

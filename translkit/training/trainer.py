@@ -32,7 +32,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from translkit.checkpoint import component_provenance, generator_index
+from translkit.artifacts import (
+    RankState,
+    RunSummary,
+    TrainingSnapshot,
+    component_provenance,
+    generator_index,
+)
 from translkit.errors import CheckpointError, MetricUnavailable, TranslkitError
 from translkit.fileio import remove_stale_temporaries
 from translkit.recipe import Recipe
@@ -146,7 +152,7 @@ class Trainer:
         ckpt = self._prepare_run_dir(resume, overwrite)
         _seed_everything(recipe.run.seed + info.rank)
         total = recipe.optim.epochs * self.batches_per_epoch
-        steps = min(total, recipe.train.max_steps or total) - (ckpt["step"] if ckpt else 0)
+        steps = min(total, recipe.train.max_steps or total) - (ckpt.step if ckpt else 0)
         self.engine = Engine(recipe, device, registries, info, steps=max(steps, 0))
         self.threads.cap(self.engine.runtime.threads)  # fewer where they measured faster
         self.pace = _Pace()
@@ -240,7 +246,7 @@ class Trainer:
             return
         import shutil
 
-        size = sum(_tensor_bytes(v) for v in self.engine.state_dict().values())
+        size = self.engine.state_dict().nbytes()
         files = max(self.recipe.train.keep_last, 0) + 3
         free = shutil.disk_usage(self.run.path).free
         if size * files > free:
@@ -252,7 +258,7 @@ class Trainer:
                 "train.keep_last, or set run.output_dir elsewhere"
             )
 
-    def _prepare_run_dir(self, resume: str | None, overwrite: bool) -> dict[str, Any] | None:
+    def _prepare_run_dir(self, resume: str | None, overwrite: bool) -> TrainingSnapshot | None:
         run = self.run
         used = run.path.is_dir() and any(p.name != RunDir.LOCK for p in run.path.iterdir())
         if used and resume is None and not overwrite:
@@ -273,32 +279,32 @@ class Trainer:
             remove_stale_temporaries(run.path)  # the torn writes of a killed run
             if ckpt is not None:
                 for path in (run.metrics_file, run.eval_file):
-                    truncate_jsonl(path, ckpt["step"])
+                    truncate_jsonl(path, ckpt.step)
         self.info.barrier()
         return ckpt
 
-    def _restore(self, ckpt: dict[str, Any]) -> None:
+    def _restore(self, ckpt: TrainingSnapshot) -> None:
         """Weights, optimisers, schedule position, method state and RNG states."""
         try:
-            self.engine.load_state_dict(ckpt)
+            self.engine.load_state_dict(ckpt.state)
         except (CheckpointError, KeyError, RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
             raise CheckpointError(
-                f"--resume {ckpt['_path']}: the checkpoint does not fit this recipe's model "
+                f"--resume {ckpt.path}: the checkpoint does not fit this recipe's model "
                 f"({first}); resume with the recipe it was trained with: "
                 f"translkit run {self.run.path} --resume"
             ) from None
-        self.epoch, self.batch, self.step = ckpt["epoch"], ckpt["batch"], ckpt["step"]
-        self.best, self.elapsed = ckpt.get("best"), float(ckpt.get("elapsed", 0.0))
-        written_by, world = len(ckpt["ranks"]), self.info.world_size
-        mine = snap.rank_state(ckpt, self.info.rank, world)
-        self.engine.load_method_state(mine["method"])
-        if mine["rng"] is not None:
-            snap.restore_rng(mine["rng"])
+        self.epoch, self.batch, self.step = ckpt.epoch, ckpt.batch, ckpt.step
+        self.best, self.elapsed = ckpt.best, ckpt.elapsed
+        written_by, world = len(ckpt.ranks), self.info.world_size
+        mine = ckpt.rank_state(self.info.rank)
+        self.engine.load_method_state(mine.method)
+        if mine.rng is not None:
+            snap.restore_rng(mine.rng)
         else:  # a rank the snapshot did not have: a fresh stream for this rank and step
             _seed_everything(self.recipe.run.seed + self.info.rank + 7919 * self.step)
         if self.info.is_main:
-            print(f"resumed from {ckpt['_path']} at epoch {self.epoch + 1}, step {self.step}")
+            print(f"resumed from {ckpt.path} at epoch {self.epoch + 1}, step {self.step}")
             if written_by != world:
                 print(
                     f"note: the checkpoint was written by {written_by} process(es), this run "
@@ -461,9 +467,8 @@ class Trainer:
     def _checkpoint_and_evaluate(self, *, due: bool, evaluating: bool) -> None:
         if due or evaluating or self.stopped:
             snapshot = self._snapshot(epoch_file=due)
-            if evaluating and self._evaluate():
-                snapshot["best"] = self.best  # record the new best in latest.pt as well
-                self._write(snapshot, epoch_file=False, best=True)
+            if evaluating and self._evaluate():  # record the new best in latest.pt as well
+                self._write(snapshot.with_best(self.best), epoch_file=False, best=True)
             if evaluating and self.info.main_says(bool(self._requested_stop)):
                 self.stopped = self.stopped or self._requested_stop or "stopped by the callback"
                 self._write_summary(finished=False, interrupted=0)
@@ -507,27 +512,27 @@ class Trainer:
         if self.log is not None:
             self.log.image("samples", grid, self.step)
 
-    def _snapshot(self, *, epoch_file: bool) -> dict[str, Any]:
-        """Gather every process's state and write ``latest.pt`` (rank 0); return the data."""
+    def _snapshot(self, *, epoch_file: bool) -> TrainingSnapshot:
+        """Gather every process's state and write ``latest.pt`` (rank 0); return it."""
         ranks = self.info.gather({"method": self.engine.method_state(), "rng": snap.capture_rng()})
-        snapshot = {
-            "recipe": self.recipe.to_dict(),
-            "components": component_provenance(self.recipe, self.registries),
-            "generators": generator_index(self.engine.model, self.registries),
-            **self.engine.state_dict(),
-            "schedulers": {k: {"epoch": self.epoch, "lr": v} for k, v in self.lr.items()},
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "step": self.step,
-            "world_size": self.info.world_size,
-            "ranks": ranks,
-            "best": self.best,
-            "elapsed": time.perf_counter() - self._t0,
-        }
+        snapshot = TrainingSnapshot(
+            recipe=self.recipe.to_dict(),
+            components=component_provenance(self.recipe, self.registries),
+            generators=generator_index(self.engine.model, self.registries),
+            state=self.engine.state_dict(),
+            schedulers={k: {"epoch": self.epoch, "lr": v} for k, v in self.lr.items()},
+            epoch=self.epoch,
+            batch=self.batch,
+            step=self.step,
+            world_size=self.info.world_size,
+            ranks=tuple(RankState(r["method"], r["rng"]) for r in ranks),
+            best=self.best,
+            elapsed=time.perf_counter() - self._t0,
+        )
         self._write(snapshot, epoch_file=epoch_file, best=False)
         return snapshot
 
-    def _write(self, snapshot: dict[str, Any], *, epoch_file: bool, best: bool) -> None:
+    def _write(self, snapshot: TrainingSnapshot, *, epoch_file: bool, best: bool) -> None:
         if not self.info.is_main:
             return
         snap.write_snapshot(
@@ -539,34 +544,34 @@ class Trainer:
         )
         self._write_summary(finished=False, interrupted=0)
 
-    def _summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
+    def _summary(self, *, finished: bool, interrupted: int) -> RunSummary:
         seconds = time.perf_counter() - self._t0
-        return {
-            "method": self.recipe.method.name,
-            "directions": list(self.engine.model.directions),
-            "epochs": self.epoch,
-            "steps": self.step,
-            "seconds": round(seconds, 3),
-            "images_per_s": round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
-            "device": str(self.device),
-            "precision": self.engine.precision.to_dict(),
-            "runtime": self.engine.runtime.to_dict(),
-            "threads": {"last": self.threads.threads, "changes": self.threads.changes},
-            "world_size": self.info.world_size,
-            "process_group": self.info.backend or None,
-            "finished": finished,
-            "interrupted": bool(interrupted),
-            "signal": interrupted or None,
-            "stopped": self.stopped or None,
-            "best": self.best,
-            "run_dir": str(self.run.path),
-        }
+        return RunSummary(
+            method=self.recipe.method.name,
+            directions=list(self.engine.model.directions),
+            epochs=self.epoch,
+            steps=self.step,
+            seconds=round(seconds, 3),
+            images_per_s=round(self.step * self.recipe.optim.batch_size / max(seconds, 1e-9), 3),
+            device=str(self.device),
+            precision=self.engine.precision.to_dict(),
+            runtime=self.engine.runtime.to_dict(),
+            threads={"last": self.threads.threads, "changes": self.threads.changes},
+            world_size=self.info.world_size,
+            process_group=self.info.backend or None,
+            finished=finished,
+            interrupted=bool(interrupted),
+            signal=interrupted or None,
+            stopped=self.stopped or None,
+            best=self.best,
+            run_dir=str(self.run.path),
+        )
 
     def _write_summary(self, *, finished: bool, interrupted: int) -> dict[str, Any]:
         summary = self._summary(finished=finished, interrupted=interrupted)
         if self.info.is_main:
-            self.run.write_json(self.run.summary_file, summary)
-        return summary
+            summary.save(self.run.summary_file)
+        return summary.to_dict()
 
     def _finish(self, *, finished: bool, interrupted: int) -> TrainResult:
         self.pace.record(self.recipe, self.engine.runtime)
@@ -613,17 +618,6 @@ class _Pace:
             record_step_times(step_key(recipe, runtime), compiled_s=pace, compile_s=extra)
         else:
             record_step_times(step_key(recipe, runtime), eager_s=pace)
-
-
-def _tensor_bytes(obj: Any) -> int:
-    """Bytes of every tensor inside nested dicts and lists."""
-    if isinstance(obj, torch.Tensor):
-        return obj.numel() * obj.element_size()
-    if isinstance(obj, dict):
-        return sum(_tensor_bytes(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(_tensor_bytes(v) for v in obj)
-    return 0
 
 
 def _clear(run: RunDir) -> None:

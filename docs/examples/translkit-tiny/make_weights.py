@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 
 import translkit
-from translkit.checkpoint import GENERATORS_FORMAT, save_checkpoint
 from translkit.inference.export import export_generator
 
 HERE = Path(__file__).resolve().parent / "translkit_tiny" / "weights"
@@ -37,12 +36,15 @@ def swap_red_blue() -> dict[str, torch.Tensor]:
 
 
 def main() -> None:
-    spec = {"name": "tiny", "options": {"width": 4}, "state_dict": swap_red_blue()}
+    net = translkit.get_registry().generators.create("tiny", width=4)
+    net.load_state_dict(swap_red_blue())
     HERE.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = save_checkpoint(
-            {"format": GENERATORS_FORMAT, "generators": {"a2b": spec, "b2a": spec}},
+        ckpt = translkit.save_generators(
+            {"a2b": net, "b2a": net},
             Path(tmp) / "tiny_warm_cool.pt",
+            generator="tiny",
+            options={"width": 4},
         )
         for d in ("a2b", "b2a"):
             out = HERE / f"tiny_warm_cool_{d}.safetensors"

@@ -1,0 +1,166 @@
+"""Files written by earlier translkit versions load through the artifacts' migrations and
+translate a fixed input to the very pixels the version that wrote them computed
+(tests/fixtures/legacy/README.md says which commits wrote them, and how)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import translkit
+from translkit.artifacts import (
+    GeneratorsFile,
+    RunSummary,
+    SafetensorsExport,
+    Scores,
+    TrainingSnapshot,
+    load_checkpoint,
+    load_model,
+    read_generators,
+)
+from translkit.artifacts.snapshot import PAST_WARMUP
+from translkit.errors import CheckpointError
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy"
+#: commit folder -> (how its snapshot stored the method state, whether it described its
+#: generators on their own, whether its exports named their plugin module)
+WRITERS = {
+    "2026-11-25-6137994": ("pools", False, False),
+    "2026-11-30-8000659": ("method", False, True),
+    "2026-12-07-bd12645": ("method", True, True),
+}
+REGISTRIES = translkit.get_registry()
+
+
+def _same_pixels(folder: Path, key: str, source: Path, *, use_ema: bool = True) -> None:
+    x = torch.load(folder / "input.pt", weights_only=True)
+    expected = torch.load(folder / "expected.pt", weights_only=True)[key]
+    with torch.no_grad():
+        got = read_generators(source, REGISTRIES, use_ema=use_ema).nets["a2b"](x)
+    assert torch.equal(got, expected), f"{folder.name} {key}: {(got - expected).abs().max()}"
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_old_files_translate_to_the_same_pixels(writer: str) -> None:
+    folder = LEGACY / writer
+    _same_pixels(folder, "training", folder / "run")  # a run directory: its latest.pt, EMA
+    _same_pixels(folder, "training_raw", folder / "run", use_ema=False)
+    _same_pixels(folder, "generators", folder / "generators.pt")
+    _same_pixels(folder, "safetensors", folder / "a2b.safetensors")
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_old_snapshots_are_upgraded_by_migrate_v1(writer: str) -> None:
+    state_key, described, _ = WRITERS[writer]
+    path = LEGACY / writer / "run" / "checkpoints" / "latest.pt"
+    raw = load_checkpoint(path)
+    assert raw["format"] == "translkit.training/1" and state_key in raw["ranks"][0]
+    snapshot = TrainingSnapshot.load(path)
+    assert snapshot.rank_state(0).method.keys() == {"pools"}  # CycleGAN's history pools
+    assert snapshot.ranks[0].rng is not None
+    assert (snapshot.generators is not None) == described
+    assert snapshot.state.ema_updates == raw.get("ema_updates", PAST_WARMUP)
+    snapshot.require_resumable()
+    model, loaded, _ = load_model(path, REGISTRIES, use_ema=False)
+    for role, weights in raw["models"].items():
+        for key, value in weights.items():
+            assert torch.equal(model.nets[role].state_dict()[key], value), f"{role}.{key}"
+    assert loaded.step == raw["step"] == 1
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_old_exports_and_generator_files_are_upgraded(writer: str) -> None:
+    _, _, named_module = WRITERS[writer]
+    export = SafetensorsExport.load(LEGACY / writer / "a2b.safetensors")
+    assert export.direction == "a2b" and export.spec.name == "resnet"
+    assert bool(export.spec.module) == named_module
+    assert "plugins" not in export.metadata()  # old files named modules to import: dropped
+    gens = GeneratorsFile.load(LEGACY / writer / "generators.pt")
+    assert set(gens.generators) == {"a2b", "b2a"}
+    assert gens.meta == {"importer": "legacy-fixture"}
+
+
+def test_an_upgraded_file_saves_in_todays_format_with_the_same_pixels(tmp_path: Path) -> None:
+    folder = LEGACY / "2026-11-25-6137994"
+    run = tmp_path / "run"
+    shutil.copytree(folder / "run", run)
+    TrainingSnapshot.load(run / "checkpoints" / "latest.pt").save(run / "checkpoints" / "latest.pt")
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["format"] == "translkit.training/2"
+    _same_pixels(folder, "training", run)
+    export = SafetensorsExport.load(folder / "a2b.safetensors")
+    export.save(tmp_path / "a2b.safetensors")
+    _same_pixels(folder, "safetensors", tmp_path / "a2b.safetensors")
+    GeneratorsFile.load(folder / "generators.pt").save(tmp_path / "g.pt")
+    _same_pixels(folder, "generators", tmp_path / "g.pt")
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("translkit.training/3", "newer than this translkit reads"),
+        ("translkit.training/0", "newer than this translkit reads"),
+        ("translkit.trainingx/1", "is not a translkit.training file"),
+    ],
+)
+def test_a_format_this_version_cannot_read_is_one_line(tmp_path: Path, tag, message) -> None:
+    raw = load_checkpoint(LEGACY / "2026-12-07-bd12645" / "run" / "checkpoints" / "latest.pt")
+    raw["format"] = tag
+    path = tmp_path / "future.pt"
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match=message) as err:
+        TrainingSnapshot.load(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_missing_field_is_named(tmp_path: Path) -> None:
+    raw = load_checkpoint(LEGACY / "2026-12-07-bd12645" / "run" / "checkpoints" / "latest.pt")
+    del raw["models"]
+    torch.save(raw, tmp_path / "no_models.pt")
+    with pytest.raises(CheckpointError, match=r"no_models\.pt has no 'models'"):
+        TrainingSnapshot.load(tmp_path / "no_models.pt")
+
+
+def test_the_fixtures_readme_names_every_writer() -> None:
+    readme = (LEGACY / "README.md").read_text(encoding="utf-8")
+    for writer in WRITERS:
+        assert writer.rsplit("-", 1)[1] in readme
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_old_run_summaries_are_upgraded(writer: str, tmp_path: Path) -> None:
+    path = LEGACY / writer / "run" / "summary.json"
+    assert "format" not in json.loads(path.read_text())  # version 1 had no tag
+    summary = RunSummary.load(path)
+    assert (summary.epochs, summary.steps, summary.finished) == (1, 1, True)
+    summary.save(tmp_path / "summary.json")
+    assert json.loads((tmp_path / "summary.json").read_text())["format"] == "translkit.summary/2"
+    assert RunSummary.load(tmp_path / "summary.json") == summary
+
+
+def test_scores_round_trip_and_old_scores_load(tmp_path: Path) -> None:
+    old = {  # what translkit 0.1 (d925971) wrote
+        "run_dir": "runs/r",
+        "checkpoint": "runs/r/checkpoints/best.pt",
+        "data_root": "data/x",
+        "metrics": ["psnr"],
+        "scores": {"a2b/psnr": 20.5},
+        "goals": {"a2b/psnr": "max"},
+        "info": {},
+        "seconds": 1.5,
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    scores = Scores.load(tmp_path / "old.json")
+    assert scores.scores == {"a2b/psnr": 20.5} and scores.resize == 0 and scores.ema
+    assert scores.baselines is None and "baselines" not in scores.to_dict()
+    scores.save(tmp_path / "new.json")
+    assert Scores.load(tmp_path / "new.json") == scores
+    (tmp_path / "future.json").write_text(json.dumps({**old, "format": "translkit.scores/9"}))
+    with pytest.raises(CheckpointError, match="newer than this translkit reads"):
+        Scores.load(tmp_path / "future.json")
+    (tmp_path / "bad.json").write_text(json.dumps({**old, "scores": [1]}))
+    with pytest.raises(CheckpointError, match=r"bad\.json: 'scores' is a list"):
+        Scores.load(tmp_path / "bad.json")
