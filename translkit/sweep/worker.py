@@ -55,108 +55,134 @@ def best_value(values: dict[int, float], direction: str) -> float | None:
     return max(finite) if direction == "maximize" else min(finite)
 
 
-def run_trial(args: argparse.Namespace) -> int:
-    from translkit.sweep.spec import violations as constraint_values
-    from translkit.sweep.study import (
-        ATTR_CONSTRAINTS,
-        ATTR_EPOCHS,
-        ATTR_MINUTES,
-        ATTR_PROJECTED,
-        ATTR_REASON,
-        ENV_STORAGE,
-        make_pruner,
-        make_sampler,
-        open_storage,
-        optuna_module,
-    )
+class _Trial:
+    """One Optuna trial seen from its worker: what it reports, and how it ends."""
 
-    optuna = optuna_module()
-    config = json.loads(args.config)
-    storage = open_storage(os.environ[ENV_STORAGE])
-    constraints = config.get("constraints") or {}
-    sampler = config.get("sampler")  # its constraints_func stores them as the trial ends
-    study = optuna.load_study(
-        study_name=args.study,
-        storage=storage,
-        pruner=make_pruner(config["pruner"]),
-        sampler=make_sampler(sampler, constrained=bool(constraints)) if sampler else None,
-    )
-    trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, args.trial)
-    trial = optuna.trial.Trial(study, trial_id)
-    metric, direction = config["metric"], config["direction"]
-    #: per evaluated epoch, the [constraints] values (≤ 0 where met)
-    violations: dict[int, list[float]] = {}
+    def __init__(self, args: argparse.Namespace) -> None:
+        from translkit.sweep.study import (
+            ENV_STORAGE,
+            make_pruner,
+            make_sampler,
+            open_storage,
+            optuna_module,
+        )
 
-    def fail(reason: str) -> int:
-        trial.set_user_attr(ATTR_REASON, reason)
-        study.tell(args.trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+        self.optuna = optuna = optuna_module()
+        self.number = args.trial
+        self.config = config = json.loads(args.config)
+        self.storage = open_storage(os.environ[ENV_STORAGE])
+        self.constraints = config.get("constraints") or {}
+        sampler = config.get("sampler")  # its constraints_func stores them as the trial ends
+        self.study = optuna.load_study(
+            study_name=args.study,
+            storage=self.storage,
+            pruner=make_pruner(config["pruner"]),
+            sampler=make_sampler(sampler, constrained=bool(self.constraints)) if sampler else None,
+        )
+        self.trial_id = self.storage.get_trial_id_from_study_id_trial_number(
+            self.study._study_id, args.trial
+        )
+        self.trial = optuna.trial.Trial(self.study, self.trial_id)
+        self.metric, self.direction = config["metric"], config["direction"]
+        #: per evaluated epoch, the [constraints] values (≤ 0 where met)
+        self.violations: dict[int, list[float]] = {}
+
+    def on_evaluation(self, record: dict[str, Any]) -> str | None:
+        """The trainer's callback: report the objective; a reason to stop when pruned."""
+        from translkit.sweep.spec import violations
+
+        if self.constraints:
+            self.violations[int(record["epoch"])] = violations(self.constraints, record)
+        value = record.get(self.metric)
+        if value is None or not math.isfinite(float(value)):
+            return None
+        self.trial.report(float(value), int(record["epoch"]))
+        if self.trial.should_prune():
+            return f"pruned at epoch {record['epoch']} ({self.metric} {float(value):.4g})"
+        return None
+
+    def fail(self, reason: str) -> int:
+        from translkit.sweep.study import ATTR_REASON
+
+        self.trial.set_user_attr(ATTR_REASON, reason)
+        self.study.tell(self.number, state=self.optuna.trial.TrialState.FAIL, skip_if_finished=True)
         print(f"error: {reason}", file=sys.stderr)
         return 1
 
+    def prune(self, recipe: Any, result: Any, minutes: float) -> int:
+        """Pruned: record the minutes the whole trial would have taken, for the report."""
+        from translkit.sweep.study import ATTR_PROJECTED, ATTR_REASON
+
+        projected = minutes * recipe.optim.epochs / max(result.epochs, 1)
+        if recipe.train.max_minutes:
+            projected = min(projected, recipe.train.max_minutes)
+        self.trial.set_user_attr(ATTR_PROJECTED, round(max(projected, minutes), 3))
+        self.trial.set_user_attr(ATTR_REASON, result.stopped)
+        self.study.tell(
+            self.number, state=self.optuna.trial.TrialState.PRUNED, skip_if_finished=True
+        )
+        return 0
+
+    def complete(self, result: Any) -> int:
+        """Finished: the best evaluation is the trial's value (constraints judged there)."""
+        from translkit.sweep.study import ATTR_CONSTRAINTS, ATTR_REASON
+
+        if result.stopped:
+            self.trial.set_user_attr(ATTR_REASON, result.stopped)
+        values = self.storage.get_trial(self.trial_id).intermediate_values
+        value = best_value(values, self.direction)
+        if value is None:
+            return self.fail(f"no finite {self.metric} in any evaluation")
+        if self.constraints:  # judged at the evaluation the objective picks (best.pt)
+            epoch = next(e for e, v in sorted(values.items()) if v == value)
+            self.trial.set_user_attr(ATTR_CONSTRAINTS, self.violations.get(epoch, [1e9]))
+        self.study.tell(self.number, value, skip_if_finished=True)
+        return 0
+
+
+def _train(args: argparse.Namespace, trial: _Trial) -> tuple[Any, Any]:
+    """Train the trial's recipe as ``translkit run`` would (resuming when asked)."""
+    from translkit.plugin_manager import load_plugins
+    from translkit.recipe import load_recipe, resolve_recipe
+    from translkit.training import train
+
+    recipe = load_recipe(args.recipe)
+    plugins = load_plugins([*recipe.plugins, *trial.config.get("plugins", [])])
+    recipe = resolve_recipe(recipe, plugins.registries)
+    latest = recipe.run_dir / "checkpoints" / "latest.pt"
+    resume = "latest" if args.resume and latest.is_file() else None
+    result = train(
+        recipe,
+        registries=plugins.registries,
+        plugins=plugins,
+        resume=resume,
+        overwrite=resume is None,
+        progress=False,
+        on_evaluation=trial.on_evaluation,
+    )
+    return recipe, result
+
+
+def run_trial(args: argparse.Namespace) -> int:
+    from translkit.sweep.study import ATTR_EPOCHS, ATTR_MINUTES
+
+    trial = _Trial(args)
     try:
-        from translkit.plugin_manager import load_plugins
-        from translkit.recipe import load_recipe, resolve_recipe
-        from translkit.training import train
-
-        recipe = load_recipe(args.recipe)
-        plugins = load_plugins([*recipe.plugins, *config.get("plugins", [])])
-        recipe = resolve_recipe(recipe, plugins.registries)
-
-        def on_evaluation(record: dict[str, Any]) -> str | None:
-            if constraints:
-                violations[int(record["epoch"])] = constraint_values(constraints, record)
-            value = record.get(metric)
-            if value is None or not math.isfinite(float(value)):
-                return None
-            trial.report(float(value), int(record["epoch"]))
-            if trial.should_prune():
-                return f"pruned at epoch {record['epoch']} ({metric} {float(value):.4g})"
-            return None
-
-        run_dir = recipe.run_dir
-        resume = (
-            "latest" if args.resume and (run_dir / "checkpoints" / "latest.pt").is_file() else None
-        )
-        result = train(
-            recipe,
-            registries=plugins.registries,
-            plugins=plugins,
-            resume=resume,
-            overwrite=resume is None,
-            progress=False,
-            on_evaluation=on_evaluation,
-        )
+        recipe, result = _train(args, trial)
     except Exception as err:
         traceback.print_exc()
-        return fail(one_line(err))
+        return trial.fail(one_line(err))
     if result.interrupted:
         print(
             f"trial {args.trial} interrupted; it resumes when the sweep runs again", file=sys.stderr
         )
         return 128 + result.interrupted
     minutes = float(result.summary.get("seconds", 0.0)) / 60.0
-    trial.set_user_attr(ATTR_MINUTES, round(minutes, 3))
-    trial.set_user_attr(ATTR_EPOCHS, result.epochs)
-    values = storage.get_trial(trial_id).intermediate_values
+    trial.trial.set_user_attr(ATTR_MINUTES, round(minutes, 3))
+    trial.trial.set_user_attr(ATTR_EPOCHS, result.epochs)
     if result.stopped.startswith("pruned"):
-        total = recipe.optim.epochs
-        projected = minutes * total / max(result.epochs, 1)
-        if recipe.train.max_minutes:
-            projected = min(projected, recipe.train.max_minutes)
-        trial.set_user_attr(ATTR_PROJECTED, round(max(projected, minutes), 3))
-        trial.set_user_attr(ATTR_REASON, result.stopped)
-        study.tell(args.trial, state=optuna.trial.TrialState.PRUNED, skip_if_finished=True)
-        return 0
-    if result.stopped:
-        trial.set_user_attr(ATTR_REASON, result.stopped)
-    value = best_value(values, direction)
-    if value is None:
-        return fail(f"no finite {metric} in any evaluation")
-    if constraints:  # judged at the evaluation the objective picks (the trial's best.pt)
-        epoch = next(e for e, v in sorted(values.items()) if v == value)
-        trial.set_user_attr(ATTR_CONSTRAINTS, violations.get(epoch, [1e9]))
-    study.tell(args.trial, value, skip_if_finished=True)
-    return 0
+        return trial.prune(recipe, result, minutes)
+    return trial.complete(result)
 
 
 def main(argv: list[str] | None = None) -> int:
