@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from translkit_plugins.inception import write_random_weights
 
 from translkit import get_registry
 from translkit.artifacts import GENERATORS_FORMAT, TRAINING_FORMAT, save_checkpoint
 from translkit.recipe import recipe_from_dict, resolve_recipe
-from translkit.testing import write_random_inception_weights
 
 _WEIGHTS: Path | None = None
 
@@ -28,7 +28,7 @@ def inception_weights() -> Path:
     global _WEIGHTS
     if _WEIGHTS is None or not _WEIGHTS.is_file():
         folder = Path(tempfile.mkdtemp(prefix="translkit-test-inception-"))
-        _WEIGHTS = write_random_inception_weights(folder / "inception.pth", seed=0)
+        _WEIGHTS = write_random_weights(folder / "inception.pth", seed=0)
     return _WEIGHTS
 
 
@@ -79,7 +79,7 @@ def make_run_dir(
         "run": {"name": run_dir.name, "output_dir": str(run_dir.parent)},
         "data": {"root": str(data_root)},
         "generator": {"name": "resnet_6blocks", "ngf": 4},
-        "eval": {"metrics": metrics or [], "inception_weights": weights},
+        "eval": {"metrics": metrics or [], "inception_weights": weights},  # its old name
     }
     recipe = resolve_recipe(recipe_from_dict(raw), get_registry())
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,12 @@
 """The import graph: layers of the core import only downwards, built-in plugins import only
-the public API, the core never imports a built-in (docs/architecture.md); only
-translkit.artifacts reads translkit's files or handles a checkpoint's data."""
+the public API, the core never imports a built-in, the core names no metric family, and
+only translkit.artifacts reads translkit's files or handles a checkpoint's data
+(docs/architecture.md)."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.bounds",
         "translkit.cache",
         "translkit.contracts",
+        "translkit.compat",
+        "translkit.metric_adapter",
         "translkit.registry",
         "translkit.hookspecs",
         "translkit.fileio",
@@ -32,7 +36,6 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.plugin_manager",
         "translkit.recipe",
         "translkit.recipe_docs",
-        "translkit.inception",
         "translkit.data",
     ),
     ("translkit.models", "translkit.rundir", "translkit.runtime"),
@@ -52,7 +55,6 @@ PUBLIC = {
     "translkit.bounds",
     "translkit.data",
     "translkit.data.io",
-    "translkit.inception",
     "translkit.pretrained",
     "translkit.testing",
 }
@@ -182,3 +184,38 @@ def f(path, ckpt):
     fine = "def f(x, d):\n    torch.save(x, 'f')\n    return d['models'], d.get('step')\n"
     assert _checkpoint_handling(ast.parse(fine)) == []
     assert len(_checkpoint_handling(ast.parse("safetensors.torch.load_file(p)"))) == 1
+
+
+#: What only a metric plugin may know: a feature extractor and its library, a baseline's
+#: method, the domain metric's classifiers and its key conventions. (Names of registered
+#: metrics and of their keys stay, as defaults and examples: they are configuration, like
+#: the default method ``cyclegan``.)
+METRIC_FAMILY = re.compile(
+    r"inception|fidelity|fr[eé]chet|vgg|colou?r[ _-]transfer|domain[ _]classifier"
+    r"|@real|_untrusted",
+    re.IGNORECASE,
+)
+#: The one place old names are read, each turned into its generic replacement.
+COMPATIBILITY = {"translkit.compat"}
+
+
+def _metric_family_names(text: str) -> list[str]:
+    return [
+        f"line {text.count(chr(10), 0, m.start()) + 1}: {m.group(0)!r}"
+        for m in METRIC_FAMILY.finditer(text)
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(set(CORE) - COMPATIBILITY))
+def test_the_core_names_no_metric_family(module: str) -> None:
+    """Code, strings and comments alike; the compatibility module is the one exception."""
+    found = _metric_family_names(CORE[module].read_text(encoding="utf-8"))
+    assert not found, f"{module} names a metric family ({', '.join(found)}): move it to a plugin"
+
+
+def test_the_metric_family_check_can_fail() -> None:
+    assert _metric_family_names("x = 'a2b/domain_texture_fd@real'\n# torch-fidelity") == [
+        "line 1: '@real'",
+        "line 2: 'fidelity'",
+    ]
+    assert not _metric_family_names("DEFAULT_METRICS = ('fid', 'kid', 'is')\nvalue < 0")

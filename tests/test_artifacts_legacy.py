@@ -164,3 +164,20 @@ def test_scores_round_trip_and_old_scores_load(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps({**old, "scores": [1]}))
     with pytest.raises(CheckpointError, match=r"bad\.json: 'scores' is a list"):
         Scores.load(tmp_path / "bad.json")
+
+
+def test_old_scores_reference_values_and_trust_marks_become_fields(tmp_path: Path) -> None:
+    """Until 0.2 the domain metric's real-image values and trust marks were info keys."""
+    old = {
+        "scores": {"a2b/domain_rate": 0.9},
+        "info": {
+            "a2b/domain_rate@real": 0.95,
+            "a2b/domain_texture_untrusted": 1.0,
+            "a2b/domain_colour_accuracy": 0.96,
+        },
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    scores = Scores.load(tmp_path / "old.json")
+    assert scores.reference == {"a2b/domain_rate": 0.95}
+    assert list(scores.untrusted) == ["a2b/domain_texture_untrusted"]
+    assert scores.info == {"a2b/domain_colour_accuracy": 0.96}

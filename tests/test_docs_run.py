@@ -234,7 +234,7 @@ def test_doc_examples_import_only_the_public_api(block: Block) -> None:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tiny stand-ins for every path the docs' runnable blocks name."""
-    from translkit.testing import write_random_inception_weights
+    from translkit_plugins.inception import write_random_weights
 
     box = tmp_path_factory.mktemp("docs")
     (box / "recipes").symlink_to(ROOT / "recipes")
@@ -245,7 +245,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_images(box / "out" / "a2b", 4, seed=8)
     write_images(box / "photos", 3, [(40, 32), (33, 47), (64, 64)], seed=9)
     write_images(box, 1, (48, 40), seed=10, suffix=".jpg")[0].rename(box / "photo.jpg")
-    weights = write_random_inception_weights(box / "weights-inception-2015-12-05-6726825d.pth")
+    weights = write_random_weights(box / "weights-inception-2015-12-05-6726825d.pth")
     generators_checkpoint(box / "best.pt", ngf=4)
     for name in ("quickstart", "leather2denim", "x", "l2d"):
         run = make_run_dir(box / "runs" / name, data, weights=str(weights))

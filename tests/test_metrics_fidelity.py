@@ -10,11 +10,12 @@ import torch_fidelity
 import torch_fidelity.utils
 from PIL import Image
 from scoring_support import inception_weights, write_images
+from translkit_plugins import inception
+from translkit_plugins.inception import ENV_INCEPTION_WEIGHTS, WeightsError, resolve_weights
 
-from translkit import get_registry, inception
+from translkit import get_registry
 from translkit.contracts import KEY_FID, KEY_IS, KEY_KID, Metric
 from translkit.errors import MetricError, TranslkitError
-from translkit.inception import ENV_INCEPTION_WEIGHTS, WeightsError, resolve_weights
 from translkit.scoring import score_folders
 
 N = 4
@@ -49,7 +50,7 @@ def test_fid_kid_is_equal_torch_fidelity_exactly(folders, tmp_path: Path) -> Non
         ["fid", "kid", "is"],
         batch_size=4,
         cache_dir=tmp_path / "cache",
-        inception_weights=inception_weights(),
+        metric_weights=inception_weights(),
         registries=get_registry(),
     )
     theirs = _direct(
@@ -78,7 +79,7 @@ def test_precision_recall_equal_torch_fidelity(folders, tmp_path: Path) -> None:
         ["prc"],
         batch_size=4,
         cache_dir=tmp_path / "c",
-        inception_weights=inception_weights(),
+        metric_weights=inception_weights(),
         registries=get_registry(),
         options={"prc": {"extractor": "inception"}},
     )
@@ -111,7 +112,7 @@ def test_real_statistics_are_cached_by_folder_content(folders, tmp_path, monkeyp
     cache = tmp_path / "cache"
     kw = {
         "cache_dir": cache,
-        "inception_weights": inception_weights(),
+        "metric_weights": inception_weights(),
         "batch_size": N,
         "registries": get_registry(),
     }
@@ -138,7 +139,7 @@ def test_small_sets_adapt_kid_subset_and_is_splits(tmp_path: Path) -> None:
         real,
         ["kid", "is"],
         cache_dir=tmp_path / "c",
-        inception_weights=inception_weights(),
+        metric_weights=inception_weights(),
         registries=get_registry(),
     )
     assert result.info["kid_subset_size"] == 3
@@ -156,7 +157,7 @@ def test_mixed_sizes_are_resized_consistently(tmp_path: Path) -> None:
         real,
         ["kid"],
         cache_dir=tmp_path / "c",
-        inception_weights=inception_weights(),
+        metric_weights=inception_weights(),
         registries=get_registry(),
     )
     assert result.info["resized_to"] == 299
@@ -171,7 +172,7 @@ def test_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
             tmp_path / "empty",
             tmp_path / "r",
             ["fid"],
-            inception_weights=inception_weights(),
+            metric_weights=inception_weights(),
             registries=get_registry(),
         )
 
@@ -216,7 +217,7 @@ def test_offline_without_weights_names_the_file_and_the_fix(empty_hub: Path, mon
         resolve_weights(None, online=False)
     msg = str(err.value)
     assert "weights-inception-2015-12-05-6726825d.pth" in msg
-    assert "--inception-weights" in msg and ENV_INCEPTION_WEIGHTS in msg
+    assert "--metric-weights" in msg and ENV_INCEPTION_WEIGHTS in msg
     monkeypatch.setattr(inception, "is_online", lambda url, timeout=3.0: False)
     with pytest.raises(TranslkitError, match="offline"):
         score_folders(Path("unused"), Path("unused"), ["fid"], get_registry())

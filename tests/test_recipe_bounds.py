@@ -89,7 +89,7 @@ BAD: dict[str, tuple[Any, Any]] = {
     "eval.metrics": (["nosuch_metric"], "fid"),
     "eval.select": ("fid", 1),  # fid is not among eval.metrics: the evaluation never yields it
     "eval.num_samples": (-1, "x"),
-    "eval.inception_weights": (None, 1),
+    "eval.metric_weights": (None, 1),
 }
 
 
@@ -116,7 +116,7 @@ def test_the_table_covers_every_recipe_key() -> None:
     keys = recipe_keys()
     assert set(BAD) == set(keys)
     unbounded = {k for k, (out_of_range, _) in BAD.items() if out_of_range is None}
-    assert unbounded == {k for k, tp in keys.items() if tp is bool} | {"eval.inception_weights"}
+    assert unbounded == {k for k, tp in keys.items() if tp is bool} | {"eval.metric_weights"}
 
 
 def _nest(key: str, value: Any) -> dict[str, Any]:

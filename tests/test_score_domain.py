@@ -17,12 +17,14 @@ import pytest
 from PIL import Image
 from scoring_support import make_run_dir
 from translkit_plugins import _domain
+from translkit_plugins._baselines import colour_transfer
+from translkit_plugins._domain.metric import UNTRUSTED_WHY as UNTRUSTED
 from typer.testing import CliRunner
 
 from translkit import get_registry
 from translkit.cli import app
 from translkit.errors import MetricError
-from translkit.scoring import colour_transfer, score_folders
+from translkit.scoring import score_folders
 
 runner = CliRunner()
 SIZE = 32
@@ -99,33 +101,36 @@ def _metric_values(root: Path, fake: Path, direction: str = "a2b", **options) ->
         direction=direction,
         options={"domain": {**FAST, **options}},
     )
-    return result.values, result.info
+    return result.values, result
 
 
 def test_views_separate_colour_from_texture(data_root: Path, recoloured: Path) -> None:
     """Real test images are told apart in both views; a colour transfer of A towards B's
     statistics fools the colour view, not the texture view; copying the input fools none."""
-    copy, info = _metric_values(data_root, data_root / "testA")
-    assert info["domain_colour_accuracy@real"] >= 0.95
-    assert info["domain_texture_accuracy@real"] >= 0.9
-    assert info["domain_texture_rate@real"] >= 0.9 and info["domain_colour_rate@real"] >= 0.9
-    assert not any(k.endswith("_untrusted") for k in info)
+    copy, scored = _metric_values(data_root, data_root / "testA")
+    assert scored.reference["domain_colour_accuracy"] >= 0.95
+    assert scored.reference["domain_texture_accuracy"] >= 0.9
+    assert (
+        scored.reference["domain_texture_rate"] >= 0.9
+        and scored.reference["domain_colour_rate"] >= 0.9
+    )
+    assert not scored.untrusted
     assert copy["domain_colour_rate"] <= 0.1 and copy["domain_texture_rate"] <= 0.1
     fooled, _ = _metric_values(data_root, recoloured)
     assert fooled["domain_colour_rate"] >= 0.8  # warm stripes turned cool read as B by colour
     assert fooled["domain_texture_rate"] <= 0.2  # ... but they are still stripes
     # distances: real-vs-real floor < copy input; in the texture view the colour transfer
     # stays about as far as copying the input
-    assert info["domain_texture_fd@real"] < copy["domain_texture_fd"]
-    assert info["domain_colour_kid@real"] < copy["domain_colour_kid"]
+    assert scored.reference["domain_texture_fd"] < copy["domain_texture_fd"]
+    assert scored.reference["domain_colour_kid"] < copy["domain_colour_kid"]
     assert fooled["domain_texture_fd"] > 0.5 * copy["domain_texture_fd"]
     # the real target images themselves: rate as on real, FD 0
     real, _ = _metric_values(data_root, data_root / "testB")
-    assert real["domain_colour_rate"] == info["domain_colour_rate@real"]
+    assert real["domain_colour_rate"] == scored.reference["domain_colour_rate"]
     assert real["domain_texture_fd"] == pytest.approx(0, abs=1e-6)
     # b2a: the rate counts images assigned to A
-    back, back_info = _metric_values(data_root, data_root / "testA", direction="b2a")
-    assert back["domain_colour_rate"] == back_info["domain_colour_rate@real"] >= 0.9
+    back, back_scored = _metric_values(data_root, data_root / "testA", direction="b2a")
+    assert back["domain_colour_rate"] == back_scored.reference["domain_colour_rate"] >= 0.9
 
 
 def test_both_rate_counts_only_images_that_fool_every_view(
@@ -135,8 +140,8 @@ def test_both_rate_counts_only_images_that_fool_every_view(
     in A's colours) the texture view only; neither counts, real target images do."""
     warm_dots = tmp_path / "warm_dots"
     write_domain(warm_dots, 16, "dots", warm=True, seed=7)
-    real, info = _metric_values(data_root, data_root / "testB")
-    assert real["domain_both_rate"] == info["domain_both_rate@real"] >= 0.9
+    real, scored = _metric_values(data_root, data_root / "testB")
+    assert real["domain_both_rate"] == scored.reference["domain_both_rate"] >= 0.9
     for fooled_view, folder in (("colour", recoloured), ("texture", warm_dots)):
         values, _ = _metric_values(data_root, folder)
         assert values[f"domain_{fooled_view}_rate"] >= 0.8, fooled_view
@@ -160,20 +165,20 @@ def test_structure_tells_a_kept_picture_from_a_replaced_one(
         strict=True,
     ):
         (replaced / src.name).write_bytes(tgt.read_bytes())
-    copy, info = _metric_values(data_root, data_root / "testA")
+    copy, scored = _metric_values(data_root, data_root / "testA")
     assert copy["domain_structure"] == pytest.approx(1.0)
-    assert info["domain_structure_pairs"] == 16
+    assert scored.info["domain_structure_pairs"] == 16
     assert _metric_values(data_root, recoloured)[0]["domain_structure"] >= 0.9
     fooled, _ = _metric_values(data_root, replaced)
     assert fooled["domain_colour_rate"] >= 0.9 and fooled["domain_texture_rate"] >= 0.9
     assert fooled["domain_structure"] <= 0.3
-    assert info["domain_structure@real"] <= 0.3
+    assert scored.reference["domain_structure"] <= 0.3
     unnamed = tmp_path / "unnamed"
     unnamed.mkdir()
     for src in sorted((data_root / "testB").iterdir()):
         (unnamed / f"out_{src.name}").write_bytes(src.read_bytes())
-    values, info = _metric_values(data_root, unnamed)
-    assert "domain_structure" not in values and info["domain_structure_pairs"] == 0
+    values, scored = _metric_values(data_root, unnamed)
+    assert "domain_structure" not in values and scored.info["domain_structure_pairs"] == 0
 
 
 def test_classifier_is_cached_by_training_content_and_settings(tmp_path: Path, data_root) -> None:
@@ -187,7 +192,7 @@ def test_classifier_is_cached_by_training_content_and_settings(tmp_path: Path, d
 
     def counting(*args, **kwargs):
         calls.append(1)
-        return _domain.train_classifier(*args, **kwargs)
+        return _domain.training.train_classifier(*args, **kwargs)
 
     cache = tmp_path / "c"
     _, path = _domain.ensure_classifier(root, settings, cache, trainer=counting)
@@ -215,13 +220,13 @@ def test_training_never_reads_the_test_split(
         for p in sorted((data_root / split).iterdir())[:10]:
             (root / split / p.name).write_bytes(p.read_bytes())
     opened: list[Path] = []
-    real_load = _domain.load_rgb
+    real_load = _domain.classifier.load_rgb
 
     def spy(path, *args, **kwargs):
         opened.append(Path(path))
         return real_load(path, *args, **kwargs)
 
-    monkeypatch.setattr(_domain, "load_rgb", spy)
+    monkeypatch.setattr(_domain.classifier, "load_rgb", spy)
     settings = _domain.ClassifierSettings(view="colour", size=SIZE, width=4, epochs=1)
     _domain.ensure_classifier(root, settings, tmp_path / "c")
     assert opened and {p.parent.name for p in opened} == {"trainA", "trainB"}
@@ -241,12 +246,12 @@ def test_spectral_numbers_catch_a_grid_the_classifiers_accept(
         yy, xx = np.mgrid[0 : img.shape[0], 0 : img.shape[1]]
         grid = (((yy % 4) < 2) ^ ((xx % 4) < 2))[..., None] - 0.5
         Image.fromarray(np.clip(img + 50 * grid, 0, 255).astype(np.uint8)).save(gridded / path.name)
-    clean, info = _metric_values(data_root, data_root / "testB")
+    clean, scored = _metric_values(data_root, data_root / "testB")
     grid, _ = _metric_values(data_root, gridded)
     assert grid["domain_colour_rate"] >= 0.9 and grid["domain_texture_rate"] >= 0.8
-    assert clean["domain_spectral_peak"] == pytest.approx(info["domain_spectral_peak@real"])
+    assert clean["domain_spectral_peak"] == pytest.approx(scored.reference["domain_spectral_peak"])
     assert grid["domain_spectral_peak"] >= clean["domain_spectral_peak"]
-    assert grid["domain_spectral_distance"] >= 1.5 * info["domain_spectral_distance@real"]
+    assert grid["domain_spectral_distance"] >= 1.5 * scored.reference["domain_spectral_distance"]
     assert clean["domain_spectral_distance"] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -256,7 +261,7 @@ def test_cli_prints_model_baselines_and_real_columns(
     from translkit_plugins import metrics
 
     _fast_defaults(metrics, monkeypatch)
-    monkeypatch.setitem(_domain.TRUST, "texture", 1.01)  # no classifier is that good
+    monkeypatch.setitem(_domain.metric.TRUST, "texture", 1.01)  # no classifier is that good
     run = make_run_dir(tmp_path / "runs" / "d", data_root, metrics=["domain"])
     result = runner.invoke(app, ["score", str(run)])  # metrics from the recipe's eval.metrics
     assert result.exit_code == 0, result.output
@@ -275,7 +280,11 @@ def test_cli_prints_model_baselines_and_real_columns(
     assert copy["a2b/domain_colour_rate"] <= 0.1
     assert saved["baselines"]["colour_transfer"]["scores"]["a2b/domain_both_rate"] <= 0.2
     assert saved["baselines"]["colour_transfer"]["scores"]["a2b/domain_colour_rate"] >= 0.8
-    assert "a2b/domain_texture_fd@real" in saved["info"]
+    assert "a2b/domain_texture_fd" in saved["reference"]
+    assert saved["untrusted"] == {
+        "a2b/domain_texture_untrusted": UNTRUSTED,
+        "b2a/domain_texture_untrusted": UNTRUSTED,
+    }
     # classifiers are cached: a second score does not train again
     cached = sorted((tmp_path / "cache" / "metrics" / "domain").iterdir())
     assert len(cached) == 2
@@ -382,13 +391,13 @@ def test_training_trains_the_classifiers_first_and_evaluates_with_them(
 
     _fast_defaults(metrics, monkeypatch)
     trained: list[str] = []
-    real_train = _domain.train_classifier
+    real_train = _domain.training.train_classifier
 
     def recording(images_a, images_b, settings, **kw):
         trained.append(settings.view)
         return real_train(images_a, images_b, settings, **kw)
 
-    monkeypatch.setattr(_domain, "train_classifier", recording)
+    monkeypatch.setattr(_domain.training, "train_classifier", recording)
     recipe = tiny_recipe(
         tmp_path,
         data={"root": str(data_root)},
@@ -437,9 +446,9 @@ def test_test_time_features_are_mirror_averaged() -> None:
 def test_a_kid_below_zero_reads_as_an_estimate_of_zero() -> None:
     from translkit.cli.score_cmd import _cell
 
-    assert _cell("domain_colour_kid", -0.000112) == "≈0 (-0.0001)"
-    assert _cell("domain_colour_kid", 0.0012634) == "0.001263"
-    assert _cell("domain_colour_fd", -1.0) == "-1" and _cell("x_kid", None) == "-"
+    assert _cell("min", -0.000112) == "≈0 (-0.0001)"  # a KID: lower is better
+    assert _cell("min", 0.0012634) == "0.001263"
+    assert _cell("max", -1.0) == "-1" and _cell("", -1.0) == "-1" and _cell("min", None) == "-"
 
 
 def test_patch_grid_judges_textured_patches_only() -> None:
@@ -482,8 +491,8 @@ def test_texture_view_judges_the_surface_not_the_garment_shape(tmp_path: Path) -
     write_garments(tmp_path / "dotted_squares", 16, "dots", "square", 5)
     write_garments(tmp_path / "striped_discs", 16, "stripes", "disc", 6)
     options = {"size": 32, "width": 8, "epochs": 12, "texture_size": 64, "patch": 16}
-    dotted, info = _metric_values(root, tmp_path / "dotted_squares", **options)
-    assert info["domain_texture_accuracy@real"] >= 0.9
+    dotted, scored = _metric_values(root, tmp_path / "dotted_squares", **options)
+    assert scored.reference["domain_texture_accuracy"] >= 0.9
     assert dotted["domain_texture_rate"] >= 0.8  # B's surface, whatever the shape
     striped, _ = _metric_values(root, tmp_path / "striped_discs", **options)
     assert striped["domain_texture_rate"] <= 0.2  # A's surface in B's shape is not B

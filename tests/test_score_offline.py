@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from scoring_support import make_run_dir, write_images
 from training_support import tiny_recipe
+from translkit_plugins import inception
 from typer.testing import CliRunner
 
 import translkit
-from translkit import inception
 from translkit.cli import app
 from translkit.errors import MetricUnavailable
 from translkit.scoring import check_metrics, score_run
@@ -23,6 +23,7 @@ runner = CliRunner()
 
 UNAVAILABLE_PLUGIN = """
 import translkit
+from translkit_plugins import inception
 from translkit.errors import MetricUnavailable
 
 class NeedsAClassifier:
@@ -69,7 +70,7 @@ def test_default_metrics_that_cannot_run_are_skipped_in_one_line(run_dir: Path) 
     assert {"a2b/psnr", "b2a/ssim", "a2b/l1"} <= set(out["scores"])  # the truth metrics
     assert set(out["skipped"]) == {"fid", "kid", "is"}
     (line,) = _not_scored(result.stderr)
-    assert line.startswith("not scored: fid, kid, is — ") and "--inception-weights" in line
+    assert line.startswith("not scored: fid, kid, is — ") and "--metric-weights" in line
     saved = json.loads((run_dir / "scores.json").read_text())
     assert set(saved["skipped"]) == {"fid", "kid", "is"}
     table = runner.invoke(app, ["score", str(run_dir)])  # the table, same one line
@@ -81,7 +82,7 @@ def test_a_named_metric_that_cannot_run_is_the_error(run_dir: Path) -> None:
         result = runner.invoke(app, ["score", str(run_dir), "-m", names])
         assert result.exit_code == 1, result.output
         (line,) = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
-        assert "offline" in line and "--inception-weights" in line
+        assert "offline" in line and "--metric-weights" in line
     named = runner.invoke(app, ["score", str(run_dir), "-m", "psnr"])
     assert named.exit_code == 0, named.output
 

@@ -161,7 +161,7 @@ def test_cli_passes_options_to_score_run(monkeypatch: pytest.MonkeyPatch, tmp_pa
     )
     assert result.exit_code == 0, result.output
     assert seen["checkpoint"] == "latest" and seen["metrics"] == ["fid", "kid"]
-    assert seen["inception_weights"] == "w.pth" and seen["progress"] is False
+    assert seen["metric_weights"] == "w.pth" and seen["progress"] is False
 
 
 def test_scores_table_has_a_column_per_direction() -> None:
@@ -176,7 +176,7 @@ def test_scores_table_has_a_column_per_direction() -> None:
 def test_cli_scores_a_run_with_the_recipe_weights(tmp_path: Path, data_root: Path) -> None:
     run = make_run_dir(
         tmp_path / "runs" / "w", data_root, metrics=["kid"], weights=str(inception_weights())
-    )  # eval.inception_weights
+    )  # eval.inception_weights, the old name of eval.metric_weights
     result = runner.invoke(app, ["score", str(run)])  # metrics from eval.metrics
     assert result.exit_code == 0, result.output
     assert "kid_subset_size" in result.output  # the adapted subset size is reported

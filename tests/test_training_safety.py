@@ -78,7 +78,7 @@ def test_a_killed_run_does_not_block_the_next(tmp_path: Path) -> None:
 def test_missing_inception_weights_stop_the_run_before_the_first_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from translkit import inception
+    from translkit_plugins import inception
 
     monkeypatch.setattr(inception, "is_online", lambda *a, **k: False)
     monkeypatch.setattr(inception, "hub_checkpoint_dir", lambda: tmp_path / "empty-hub")
@@ -109,10 +109,10 @@ def test_a_failing_evaluation_does_not_cost_its_epoch(
 
     original = evaluate.evaluate_engine
 
-    def failing(engine, run, epoch, registries):
+    def failing(engine, run, epoch, registries, metrics=None):
         if epoch == 2:
             raise TranslkitError("evaluation broke")
-        return original(engine, run, epoch, registries)
+        return original(engine, run, epoch, registries, metrics)
 
     monkeypatch.setattr(evaluate, "evaluate_engine", failing)
     recipe = tiny_recipe(tmp_path, train={"sample_every": 0})

@@ -9,8 +9,8 @@ Public API::
 Plugins implement hooks marked with :data:`translkit.hookimpl`. The modules a plugin may
 import are the public ones: ``translkit`` itself, :mod:`translkit.contracts`,
 :mod:`translkit.errors`, :mod:`translkit.registry`, :mod:`translkit.bounds`,
-:mod:`translkit.data.io`,
-:mod:`translkit.inception` and :mod:`translkit.testing` (see ``docs/architecture.md``).
+:mod:`translkit.data.io`, :mod:`translkit.pretrained` and :mod:`translkit.testing` (see
+``docs/architecture.md``).
 """
 
 from translkit.errors import (

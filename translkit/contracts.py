@@ -23,9 +23,10 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   loss slot says which one it needs.
 - **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`); below its
   ``min_images`` :func:`translkit.scoring.score_folders` refuses a folder with one line, and
-  it refuses any result that is not a finite number. Its ``prepare`` raising
-  :class:`~translkit.errors.MetricUnavailable` marks it as unable to run here (skipped
-  where it was not named).
+  it refuses any result that is not a finite number. Its optional parts (preflight, data
+  preparation, baselines, reference values, trust marks) are declared by inheriting
+  :class:`MetricBase`; a ``preflight`` raising :class:`~translkit.errors.MetricUnavailable`
+  marks it as unable to run here (skipped where it was not named).
 - **wrappers** (any kind) — a factory option annotated with
   :class:`translkit.registry.Inner` names the component it wraps; the options the factory
   does not declare go to that one (checked when the recipe is resolved).
@@ -49,6 +50,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import torch
@@ -68,6 +70,7 @@ __all__ = [
     "KEY_RECALL",
     "KEY_SSIM",
     "Archive",
+    "Baseline",
     "DatasetSource",
     "FeatureGenerator",
     "GANLoss",
@@ -78,7 +81,9 @@ __all__ = [
     "Method",
     "MethodContext",
     "Metric",
+    "MetricBase",
     "MetricInputs",
+    "MetricSetup",
     "ModelWeights",
     "NetworkSlot",
     "OptimizerGroup",
@@ -94,7 +99,7 @@ __all__ = [
     "satisfies",
 ]
 
-# -- metric result keys (torch-fidelity's long names shortened to these) -------------------
+# -- result keys of the built-in metrics, short and stable --------------------------------
 KEY_IS = "is"
 KEY_IS_STD = "is_std"
 KEY_FID = "fid"
@@ -242,10 +247,12 @@ class MetricInputs:
     ``fake`` holds translated images; ``real`` real images of the target domain;
     ``truth`` (optional) the ground-truth twins of ``fake`` under the same file names.
     ``cache_dir`` is where a metric may keep features between calls (always set by the
-    core); ``inception_weights`` a local weights file when the user gave one.
-    ``data_root`` (the dataset with ``trainA/ trainB/ testA/ testB/``) and ``direction``
-    (``a2b``/``b2a``) are set when the core scores a model on a dataset, for metrics
-    that learn from the dataset's training split; ``None`` when scoring bare folders.
+    core); ``weights`` the local weights file the user gave for the metrics
+    (``--metric-weights``, ``eval.metric_weights``), passed as is to every metric, which
+    decides what it is. ``data_root`` (the dataset with ``trainA/ trainB/ testA/
+    testB/``) and ``direction`` (``a2b``/``b2a``) are set when the core scores a model on
+    a dataset, for metrics that learn from the dataset's training split; ``None`` when
+    scoring bare folders.
     """
 
     fake: Path
@@ -254,11 +261,46 @@ class MetricInputs:
     truth: Path | None = None
     device: str = "cpu"
     batch_size: int = 32
-    inception_weights: Path | None = None
+    weights: Path | None = None
     progress: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
     data_root: Path | None = None
     direction: str | None = None
+
+    def __getattr__(self, name: str) -> Any:  # attributes under their old names
+        from translkit.compat import old_attribute
+
+        return old_attribute(self, name)
+
+
+@dataclass(frozen=True)
+class MetricSetup:
+    """What a metric's :meth:`MetricBase.preflight` is told before any long work.
+
+    :param weights: the local weights file the user gave for the metrics, as
+        :attr:`MetricInputs.weights`; ``None`` when none was given.
+    :param data_root: the dataset a model will be scored on (``None``: bare folders).
+    """
+
+    weights: Path | None = None
+    data_root: Path | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A translation that learnt nothing, scored like a model beside it (``translkit score
+    --baselines``): a model that does no better has not learnt the target domain.
+
+    :param name: its key in results (``copy_input``); the table's column is the name
+        with spaces for underscores.
+    :param translate: ``translate(source, out, target_train)`` "translates" the folder of
+        test images ``source`` into the empty folder ``out`` (PNG, same relative names),
+        given the target domain's training folder, and returns the folder of results
+        (``out``, or ``source`` itself for a copy).
+    """
+
+    name: str
+    translate: Callable[[Path, Path, Path], Path]
 
 
 @runtime_checkable
@@ -267,7 +309,8 @@ class Metric(Protocol):
 
     Called once per translation direction with :class:`MetricInputs`; returns
     ``{key: value}``. A metric with fewer than ``min_images`` images in ``fake`` (or
-    ``real``) must raise :class:`translkit.errors.MetricError` instead of a number.
+    ``real``) must raise :class:`translkit.errors.MetricError` instead of a number. The
+    optional parts are declared by inheriting :class:`MetricBase`.
     """
 
     #: For each result key, whether lower (``"min"``) or higher (``"max"``) is better.
@@ -277,19 +320,46 @@ class Metric(Protocol):
     #: Notes on what was adapted in the last call (e.g. ``kid_subset_size``), for reports.
     info: Mapping[str, float]
 
-    def prepare(self, inception_weights: Path | None) -> None:
-        """Called before training or scoring starts: raise a ``TranslkitError`` now if
-        something the metric will need later is missing (e.g. its network's weights).
-
-        Raise :class:`translkit.errors.MetricUnavailable` when the metric cannot run on
-        this machine as set up (weights not given, cached nor downloadable): ``translkit
-        score`` then skips it where it was only a default, with one line saying why.
-
-        A metric that learns from the dataset may also define ``prepare_data(data_root,
-        cache_dir, progress=False)``; training calls it before step 1 when present."""
-        ...
-
     def __call__(self, inputs: MetricInputs) -> dict[str, float]: ...
+
+
+class MetricBase:
+    """A :class:`Metric` with its optional parts declared, each with its default.
+
+    Inherit it and override what the metric uses; the core reads these as attributes. A
+    metric that does not inherit it is read by the older contract, adapted in one place
+    (:mod:`translkit.metric_adapter`).
+    """
+
+    goals: Mapping[str, Literal["min", "max"]] = MappingProxyType({})
+    min_images: int = 1
+    info: Mapping[str, float] = MappingProxyType({})
+    #: Baselines worth scoring beside this metric when baselines are asked for.
+    baselines: Sequence[Baseline] = ()
+    #: Score :attr:`baselines` even when not asked (``--no-baselines`` still turns them off).
+    show_baselines: bool = False
+    #: Whether :meth:`prepare_data` does anything (training runs it as a named step).
+    prepares_data: bool = False
+    #: After a call: what real target-domain images score on a key (a floor or a ceiling),
+    #: shown in the ``real`` column beside the model; a key need not be a result key.
+    reference: Mapping[str, float] = MappingProxyType({})
+    #: After a call: marks on numbers not to trust (name -> why), printed in red.
+    untrusted: Mapping[str, str] = MappingProxyType({})
+
+    def preflight(self, setup: MetricSetup) -> None:
+        """Called before training or scoring starts, and cheap: raise a ``TranslkitError``
+        now if something the metric will need later is missing (e.g. its network's
+        weights). Raise :class:`translkit.errors.MetricUnavailable` when the metric cannot
+        run on this machine as set up: ``translkit score`` then skips it where it was only
+        a default, with one line saying why."""
+
+    def prepare_data(self, data_root: Path, cache_dir: Path, progress: bool = False) -> None:
+        """Long work on the dataset a model will be scored on (e.g. training the metric's
+        own networks), when :attr:`prepares_data`: training runs it as a named step
+        before step 1 so that evaluation does not stall mid-run."""
+
+    def __call__(self, inputs: MetricInputs) -> dict[str, float]:
+        raise NotImplementedError
 
 
 # -- methods ----------------------------------------------------------------------------

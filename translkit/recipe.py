@@ -34,6 +34,7 @@ from translkit.bounds import (
     is_text,
     option_types,
 )
+from translkit.compat import upgrade_recipe
 from translkit.errors import ComponentError, RecipeError, suggest
 
 __all__ = [
@@ -297,9 +298,9 @@ class EvalSection:
         Range(min=1, off=0),
         default=4,
     )
-    inception_weights: str = _doc(
-        "Local torch-fidelity Inception weights file for is/fid/kid (or env "
-        "TRANSLKIT_INCEPTION_WEIGHTS).",
+    metric_weights: str = _doc(
+        "Local weights file for the metrics, passed to each as is (the built-in is/fid/kid "
+        "read it as their feature extractor's).",
         default="",
     )
 
@@ -464,6 +465,7 @@ def _check_together(recipe: Recipe) -> None:
 
 def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
     """Validate plain data (as parsed from TOML) into a :class:`Recipe`."""
+    raw = upgrade_recipe(raw)  # keys under their old names
     train = raw.get("train")
     if isinstance(train, dict) and train.get("compile") in (True, False, "true", "false"):
         on = train["compile"] in (True, "true")  # recipes before compile had "auto"

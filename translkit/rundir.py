@@ -38,16 +38,8 @@ from translkit.fileio import write_text_atomic
 __all__ = ["RunDir", "RunLockedError", "environment_info"]
 
 _EPOCH = re.compile(r"^epoch_(\d+)\.pt$")
-_PACKAGES = (
-    "translkit",
-    "torch",
-    "torchvision",
-    "timm",
-    "torch-fidelity",
-    "pluggy",
-    "numpy",
-    "pillow",
-)
+#: Recorded first; then the rest of what translkit's distribution requires (its metadata).
+_PACKAGES = ("translkit", "torch", "torchvision", "timm", "pluggy", "numpy", "pillow")
 
 
 class RunLockedError(TranslkitError):
@@ -252,6 +244,16 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _packages() -> list[str]:
+    """:data:`_PACKAGES`, then every other distribution translkit requires (no extras)."""
+    try:
+        required = metadata.requires("translkit") or []
+    except metadata.PackageNotFoundError:
+        required = []
+    names = [re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0] for r in required if "extra" not in r]
+    return list(dict.fromkeys([*_PACKAGES, *names]))
+
+
 def environment_info(plugins: Any = None) -> dict[str, Any]:
     """Python, package and plugin versions, and the compute device.
 
@@ -265,7 +267,7 @@ def environment_info(plugins: Any = None) -> dict[str, Any]:
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": {p: _version(p) for p in _PACKAGES},
+        "packages": {p: _version(p) for p in _packages()},
         "plugins": [
             {
                 "name": p.name,

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from translkit.contracts import GANLoss, PatchLoss, PixelLoss, gan_penalty, satisfies
-from translkit.fileio import atomic_path
 
 __all__ = [
     "HEAD_FEATURES",
@@ -39,7 +37,6 @@ __all__ = [
     "check_registered",
     "fit_size",
     "small_options",
-    "write_random_inception_weights",
 ]
 
 #: Options that make a component quick to test, applied when its factory accepts them.
@@ -296,38 +293,3 @@ def check_registered(
     for size in sizes:
         hw = _hw(size)
         check(obj, fit_size(hw, multiple, non_square=hw[0] != hw[1]))
-
-
-def write_random_inception_weights(path: str | Path, *, seed: int = 0) -> Path:
-    """Save a randomly initialised torch-fidelity InceptionV3 state dict to ``path``.
-
-    For offline tests and smoke runs only: the numbers it yields mean nothing. The
-    layers are re-initialised with Kaiming-normal weights (unit BatchNorm statistics),
-    because torch's default initialisation makes the deep features vanish (FID ≈ 0).
-    """
-    import tempfile
-
-    import torch_fidelity.feature_extractor_inceptionv3 as fe_module
-
-    class _Unloaded(fe_module.FeatureExtractorInceptionV3):  # skip loading real weights
-        def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
-            return None
-
-    with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "empty.pth"
-        torch.save({}, empty)
-        net = _Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
-    gen = torch.Generator().manual_seed(seed)
-    for module in net.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            fan_in = module.weight[0].numel()
-            with torch.no_grad():
-                module.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=gen)
-                if module.bias is not None:
-                    module.bias.zero_()
-        elif isinstance(module, nn.BatchNorm2d):
-            module.reset_parameters()
-    path = Path(path)
-    with atomic_path(path) as tmp_file:
-        torch.save(net.state_dict(), tmp_file)
-    return path

@@ -44,11 +44,14 @@ from translkit.contracts import (
     KEY_KID_STD,
     KEY_PRECISION,
     KEY_RECALL,
+    MetricBase,
     MetricInputs,
+    MetricSetup,
 )
 from translkit.data.io import list_images, load_rgb, oriented_size
 from translkit.errors import MetricError, TranslkitError
-from translkit.inception import EXTRACTORS, resolve_weights, weights_digest
+from translkit_plugins._baselines import BUILTIN_BASELINES
+from translkit_plugins.inception import EXTRACTORS, resolve_weights, weights_digest
 
 __all__ = ["FidelityMetric", "ImageFolderDataset", "folder_digest"]
 
@@ -159,7 +162,7 @@ def _progress(enabled: bool, bars: list[tuple[str, int]]) -> Iterator[list[Calla
         yield [functools.partial(progress.advance, task) for task in tasks]
 
 
-class FidelityMetric:
+class FidelityMetric(MetricBase):
     """One torch-fidelity metric (``is``, ``fid``, ``kid`` or ``prc``) over two folders.
 
     Options (defaults): ``kid_subsets`` (100), ``kid_subset_size`` (1000, lowered to the
@@ -167,6 +170,8 @@ class FidelityMetric:
     ``prc`` (``"vgg16"`` as in the paper, or ``"inception"`` to reuse the FID features),
     ``seed`` (2020, torch-fidelity's).
     """
+
+    baselines = BUILTIN_BASELINES
 
     def __init__(
         self,
@@ -204,12 +209,10 @@ class FidelityMetric:
     def __repr__(self) -> str:
         return f"FidelityMetric({self.kind!r})"
 
-    def prepare(self, inception_weights: Path | None) -> None:
-        """Find (or download) the feature extractor's weights now, before any long work."""
-        extractor = "inception" if self.kind != "prc" else self.extractor
-        resolve_weights(
-            inception_weights if extractor == "inception" else None, extractor=extractor
-        )
+    def preflight(self, setup: MetricSetup) -> None:
+        """Find the feature extractor's weights now (or that they can be downloaded),
+        before any long work."""
+        self._resolve(setup.weights)
 
     # -- the call ----------------------------------------------------------------------
     def __call__(self, inputs: MetricInputs) -> dict[str, float]:
@@ -239,9 +242,13 @@ class FidelityMetric:
 
     def weights(self, inputs: MetricInputs) -> Path | None:
         """The weights file of this metric's feature extractor (``None``: download)."""
+        return self._resolve(inputs.weights)
+
+    def _resolve(self, given: Path | None) -> Path | None:
+        """The user's weights file is the Inception network's (VGG16's come from its
+        environment variable or the hub cache)."""
         extractor = "inception" if self.kind != "prc" else self.extractor
-        explicit = inputs.inception_weights if extractor == "inception" else None
-        return resolve_weights(explicit, extractor=extractor)
+        return resolve_weights(given if extractor == "inception" else None, extractor=extractor)
 
     def fidelity_kwargs(
         self, n_fake: int, n_real: int, inputs: MetricInputs, weights: Path | None

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from translkit.contracts import KEY_L1, KEY_PSNR, KEY_SSIM, MetricInputs
+from translkit.contracts import KEY_L1, KEY_PSNR, KEY_SSIM, MetricBase, MetricInputs
 from translkit.data.io import list_images, load_rgb
 from translkit.errors import MetricError
+from translkit_plugins._baselines import BUILTIN_BASELINES
 
 __all__ = ["TruthMetric", "psnr", "ssim"]
 
@@ -82,8 +83,11 @@ def _twin(truth: Path, rel: Path) -> Path:
     raise MetricError(f"no ground-truth twin for {rel} in {truth} (expected {exact})")
 
 
-class TruthMetric:
-    """``psnr``, ``ssim`` or ``l1`` between each translated image and its ground truth."""
+class TruthMetric(MetricBase):
+    """``psnr``, ``ssim`` or ``l1`` between each translated image and its ground truth.
+    Nothing to fetch before scoring: the ground truth is checked when scoring."""
+
+    baselines = BUILTIN_BASELINES
 
     def __init__(self, kind: Literal["psnr", "ssim", "l1"]) -> None:
         self.kind = kind
@@ -96,9 +100,6 @@ class TruthMetric:
 
     def __repr__(self) -> str:
         return f"TruthMetric({self.kind!r})"
-
-    def prepare(self, inception_weights: Path | None) -> None:
-        """Nothing to fetch: the ground truth is checked when scoring."""
 
     def __call__(self, inputs: MetricInputs) -> dict[str, float]:
         if inputs.truth is None or not Path(inputs.truth).is_dir():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from translkit.artifacts.files import format_version, migrated, require
+from translkit.compat import split_old_info
 from translkit.errors import CheckpointError
 from translkit.fileio import write_text_atomic
 
@@ -157,6 +158,10 @@ class Scores(_JsonRecord):
     info: dict[str, Any]
     skipped: dict[str, str]
     seconds: float
+    #: what real target-domain images score on a key, where a metric says (``real`` column)
+    reference: dict[str, float] = field(default_factory=dict)
+    #: key -> why its number is not to be trusted
+    untrusted: dict[str, str] = field(default_factory=dict)
     #: the baselines scored on the same metrics (``--baselines``); absent when none were
     baselines: dict[str, Any] | None = field(default=None)
 
@@ -184,7 +189,16 @@ def migrate_scores_v1(data: dict[str, Any]) -> dict[str, Any]:
         "skipped": {},
         "seconds": 0.0,
     }
-    return {**defaults, **data, "format": "translkit.scores/2"}
+    # reference values and trust marks were info keys then (compat.split_old_info)
+    info, reference, untrusted = split_old_info(data.get("info") or {})
+    return {
+        **defaults,
+        **data,
+        "info": info,
+        "reference": reference,
+        "untrusted": untrusted,
+        "format": "translkit.scores/2",
+    }
 
 
 RunSummary.MIGRATIONS = {1: migrate_summary_v1}

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from translkit.cli.options import plugin_option
 from translkit.cli.output import PipeConsole
+from translkit.compat import METRIC_WEIGHTS_FLAGS
 from translkit.errors import TranslkitError
 
 __all__ = ["register", "score"]
@@ -52,9 +53,12 @@ def score(
         help="Ground-truth twins of --fake (psnr/ssim/l1).",
         rich_help_panel="Two folders",
     ),
-    inception_weights: Path = typer.Option(
-        None, "--inception-weights", help="Local torch-fidelity InceptionV3 weights file."
+    metric_weights: Path = typer.Option(
+        None,
+        "--metric-weights",
+        help="Local weights file for the metrics (is/fid/kid: their feature extractor's).",
     ),
+    old_weights: Path = typer.Option(None, *METRIC_WEIGHTS_FLAGS, hidden=True),
     data_root: Path = typer.Option(
         None,
         "--data-root",
@@ -70,8 +74,8 @@ def score(
     baselines: bool = typer.Option(
         None,
         "--baselines/--no-baselines",
-        help="Also score copying the input and a colour transfer (default: when a metric "
-        "asks for them, e.g. domain).",
+        help="Also score translations that learnt nothing: copying the input, and those the "
+        "metrics offer (default: when a metric asks for them, e.g. domain).",
         rich_help_panel="Baselines",
     ),
     resize: int = typer.Option(
@@ -108,7 +112,8 @@ def score(
     registries = load_plugins(plugin).registries
 
     names = _names(metrics)
-    weights = str(inception_weights) if inception_weights else None
+    metric_weights = metric_weights or old_weights  # its earlier name (translkit.compat)
+    weights = str(metric_weights) if metric_weights else None
     if real is not None or fake is not None:
         if real is None or fake is None or run_dir is not None:
             raise TranslkitError(
@@ -127,20 +132,13 @@ def score(
             truth=truth,
             device=device,
             batch_size=batch_size,
-            inception_weights=weights,
+            metric_weights=weights,
             progress=not as_json,
             skip_unavailable=names is None,  # defaults that cannot run here are skipped
             data_root=data_root,
             direction=_direction(direction),
         )
-        out = {
-            "fake": str(fake),
-            "real": str(real),
-            "scores": result.values,
-            "goals": result.goals,
-            "info": result.info,
-            "skipped": result.skipped,
-        }
+        out = {"fake": str(fake), "real": str(real), **result.record()}
     elif run_dir is None:
         raise TranslkitError("give a RUN_DIR, or --real DIR and --fake DIR")
     elif model_name(run_dir, registries) is not None:  # a path that exists wins
@@ -150,7 +148,7 @@ def score(
             data_root=data_root,
             metrics=names,
             device=device,
-            inception_weights=weights,
+            metric_weights=weights,
             progress=not as_json,
             resize=resize,
             baselines=baselines,
@@ -162,7 +160,7 @@ def score(
             checkpoint=checkpoint,
             metrics=names,
             device=device,
-            inception_weights=weights,
+            metric_weights=weights,
             data_root=data_root,
             progress=not as_json,
             baselines=baselines,
@@ -175,22 +173,15 @@ def score(
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
         return
     console = PipeConsole()
-    info = out["info"]
-    if out.get("baselines") or any(k.endswith(REAL_SUFFIX) for k in info):
+    if out.get("baselines") or out.get("reference"):
         for table in baseline_tables(out):
             console.print(table)
-        info = {k: v for k, v in info.items() if not k.endswith(REAL_SUFFIX)}
     else:
         console.print(scores_table(out["scores"], out["goals"]))
-    for key, value in sorted(info.items()):
-        if key.endswith("_untrusted") and value:
-            console.print(
-                f"[bold red]{key}: the classifier's accuracy on the real test split is below "
-                "its threshold; do not trust these numbers[/]",
-                highlight=False,
-            )
-        else:
-            console.print(f"[dim]{key} = {value:g}[/]", highlight=False)
+    lines = {key: f"[dim]{key} = {value:g}[/]" for key, value in out["info"].items()}
+    lines.update({k: f"[bold red]{k}: {why}[/]" for k, why in (out.get("untrusted") or {}).items()})
+    for _, line in sorted(lines.items()):  # notes and trust marks, by key
+        console.print(line, highlight=False)
     if out.get("run_dir"):
         console.print(f"wrote {Path(run_dir) / 'scores.json'}", highlight=False)
 
@@ -210,18 +201,13 @@ def scores_table(scores: Mapping[str, float], goals: Mapping[str, str] | None = 
     return table
 
 
-#: ``info`` keys ``<key>@real``: what real target-domain images score on ``<key>`` (a
-#: floor or a ceiling), shown in the ``real`` column beside the model.
-REAL_SUFFIX = "@real"
-_BASELINE_TITLES = {"copy_input": "copy input", "colour_transfer": "colour transfer"}
-
-
 def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
     """One table per direction: a row per metric key; columns for the model, each
-    baseline (``out["baselines"]``) and the real images (``info`` ``<key>@real``)."""
+    baseline (``out["baselines"]``) and the real images (``out["reference"]``)."""
     from translkit.data.io import TEST_SPLITS
 
-    scores, goals, info = out["scores"], out["goals"], out["info"]
+    scores, goals = out["scores"], out["goals"]
+    reference = out.get("reference") or {}
     baselines = out.get("baselines") or {}
     tables = []
     splits: dict[str, tuple[str, str] | None] = dict(TEST_SPLITS)
@@ -229,12 +215,11 @@ def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
         splits = {"": None}
     for direction, split in splits.items():
         prefix = f"{direction}/" if direction else ""
-        keys = [k[len(prefix) :] for k in scores if k.startswith(prefix)]
-        keys += [
-            k[len(prefix) : -len(REAL_SUFFIX)]
-            for k in info
-            if k.startswith(prefix) and k.endswith(REAL_SUFFIX) and (prefix or "/" not in k)
-        ]
+
+        def mine(key: str, prefix: str = prefix) -> bool:
+            return key.startswith(prefix) and (bool(prefix) or "/" not in key)
+
+        keys = [k[len(prefix) :] for k in [*scores, *reference] if mine(k)]
         keys = list(dict.fromkeys(keys))
         if not keys:
             continue
@@ -245,14 +230,15 @@ def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
         if has_model:
             table.add_column("model", justify="right")
         for name in baselines:
-            table.add_column(_BASELINE_TITLES.get(name, name), justify="right")
+            table.add_column(name.replace("_", " "), justify="right")
         table.add_column("real", justify="right")
         for key in keys:
             full = prefix + key
-            arrow = {"min": " ↓", "max": " ↑"}.get(goals.get(full, ""), "")
-            row = [_cell(key, scores.get(full))] if has_model else []
-            row += [_cell(key, b["scores"].get(full)) for b in baselines.values()]
-            row.append(_cell(key, info.get(full + REAL_SUFFIX)))
+            goal = goals.get(full, "")
+            arrow = {"min": " ↓", "max": " ↑"}.get(goal, "")
+            row = [_cell(goal, scores.get(full))] if has_model else []
+            row += [_cell(goal, b["scores"].get(full)) for b in baselines.values()]
+            row.append(_cell(goal, reference.get(full)))
             table.add_row(key + arrow, *row)
         tables.append(table)
     return tables
@@ -268,9 +254,10 @@ def _fmt(value: Any, digits: int = 6) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
-def _cell(key: str, value: Any) -> str:
-    """A table cell; a KID below zero is what it is, an unbiased estimate of zero."""
-    if value is not None and key.endswith("kid") and value < 0:
+def _cell(goal: str, value: Any) -> str:
+    """A table cell; a lower-is-better value below zero (an unbiased estimate, such as a
+    KID, of a distance that cannot be) is what it is, an estimate of zero."""
+    if value is not None and goal == "min" and value < 0:
         return f"≈0 ({value:.1g})"
     return _fmt(value, 4)
 

@@ -6,12 +6,14 @@ The objective comes from :func:`translkit.evaluation.held_out_objective` and the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from translkit.contracts import KEY_OBJECTIVE
 from translkit.evaluation import held_out_objective
+from translkit.metric_adapter import AdaptedMetric, build_metrics
 from translkit.recipe import selection_goal
 from translkit.registry import Registries
 from translkit.rundir import RunDir
@@ -20,9 +22,16 @@ __all__ = ["evaluate_engine", "selection_goal"]
 
 
 def evaluate_engine(
-    engine: Any, run: RunDir, epoch: int, registries: Registries
+    engine: Any,
+    run: RunDir,
+    epoch: int,
+    registries: Registries,
+    metrics: Mapping[str, AdaptedMetric] | None = None,
 ) -> dict[str, float]:
     """Test objective (EMA generators when enabled) plus ``eval.metrics`` for a live engine.
+
+    ``metrics``: the ``eval.metrics`` already built (the trainer keeps them, and their
+    caches, for the whole run); built here when not given.
 
     Metric translations go to ``run/eval/epoch_NNNN/<direction>/``. When ``eval.select``
     names a bare metric key (``fid``), the mean of its directions is added under that key.
@@ -31,7 +40,10 @@ def evaluate_engine(
     model = engine.eval_model()
     with torch.random.fork_rng(devices=[]):
         record = held_out_objective(model, recipe.data, device=engine.device)
-        metrics = [m for m in recipe.eval.metrics if m != KEY_OBJECTIVE]
+        if metrics is None:
+            metrics = build_metrics(
+                [m for m in recipe.eval.metrics if m != KEY_OBJECTIVE], registries
+            )
         if metrics:
             from translkit.scoring import score_generators
 
@@ -44,7 +56,7 @@ def evaluate_engine(
                     registries,
                     out_dir=run.eval_outputs(epoch),
                     device=str(engine.device),
-                    inception_weights=recipe.eval.inception_weights or None,
+                    metric_weights=recipe.eval.metric_weights or None,
                 )
             finally:
                 engine.train_mode(True)

@@ -39,8 +39,10 @@ from translkit.artifacts import (
     component_provenance,
     generator_index,
 )
+from translkit.contracts import MetricSetup
 from translkit.errors import CheckpointError, MetricUnavailable, TranslkitError
 from translkit.fileio import remove_stale_temporaries
+from translkit.metric_adapter import AdaptedMetric, build_metrics
 from translkit.recipe import Recipe
 from translkit.registry import Registries
 from translkit.rundir import RunDir
@@ -211,33 +213,42 @@ class Trainer:
         self.batches_per_epoch = len(loader)
 
     def _check_metrics(self) -> None:
-        """Preflight: everything evaluation will need (e.g. Inception weights) exists now."""
+        """Preflight, cheap: everything evaluation will need (e.g. a metric's weights file)
+        exists now. The metrics are built here once and kept for every evaluation."""
+        self.metrics: dict[str, AdaptedMetric] = {}
         if not (self.info.is_main and self.recipe.eval.every):
             return
-        from translkit.scoring import check_metrics
+        from translkit.scoring import preflight_metrics
 
-        metrics = self.recipe.eval.metrics
+        eval_ = self.recipe.eval
+        names = [m for m in eval_.metrics if m != "objective"]
+        self.metrics = build_metrics(names, self.registries)
+        setup = MetricSetup(
+            weights=Path(eval_.metric_weights) if eval_.metric_weights else None,
+            data_root=Path(self.recipe.data.root).expanduser(),
+        )
         try:  # configured on purpose: a metric that cannot run here is an error, not a skip
-            check_metrics(
-                metrics,
-                self.registries,
-                inception_weights=self.recipe.eval.inception_weights or None,
-                required=metrics,
-            )
+            preflight_metrics(self.metrics, setup, required=names)
         except MetricUnavailable as err:
             raise MetricUnavailable(
                 f"recipe {self.recipe.source}: [eval] metrics: {err} (or remove it from "
                 "eval.metrics)"
             ) from None
-        for name in metrics:
-            if name != "objective":
-                metric = self.registries.metrics.create(name)
-                if hasattr(metric, "prepare_data"):  # e.g. trains the domain classifiers
-                    from translkit.cache import cache_dir
 
-                    metric.prepare_data(
-                        Path(self.recipe.data.root), cache_dir("metrics"), progress=True
-                    )
+    def _prepare_metric_data(self) -> None:
+        """The metrics' long work on the dataset (e.g. training their own classifiers), as
+        a step of its own before step 1, so that evaluation does not stall mid-run."""
+        preparing = [m for m in self.metrics.values() if m.prepares_data]
+        if not preparing:
+            return
+        from translkit.cache import cache_dir
+
+        root = Path(self.recipe.data.root).expanduser()
+        names = ", ".join(m.name for m in preparing)
+        if self.log is not None:
+            self.log.print(f"preparing the data of metric {names} on {root}")
+        for metric in preparing:
+            metric.prepare_data(root, cache_dir("metrics"), progress=True)
 
     def _check_disk(self) -> None:
         """Preflight: room for the checkpoints ``keep_last`` implies (plus best, latest and
@@ -346,6 +357,7 @@ class Trainer:
     def run_loop(self) -> TrainResult:
         optim, train = self.recipe.optim, self.recipe.train
         self.stop.install()
+        self._prepare_metric_data()
         self._t0 = time.perf_counter() - self.elapsed
         why = Stop.NONE
         try:
@@ -485,7 +497,9 @@ class Trainer:
         self._requested_stop = ""
         if self.info.is_main:
             record = {"epoch": self.epoch, "step": self.step}
-            record.update(evaluate_engine(self.engine, self.run, self.epoch, self.registries))
+            record.update(
+                evaluate_engine(self.engine, self.run, self.epoch, self.registries, self.metrics)
+            )
             assert self.log is not None
             self.log.evaluation(record)
             if self.on_evaluation is not None:

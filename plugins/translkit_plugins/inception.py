@@ -1,4 +1,4 @@
-"""Where the feature-extractor weights for IS/FID/KID/PRC come from.
+"""Where the feature-extractor weights for IS/FID/KID/PRC come from (the built-in metrics).
 
 torch-fidelity (Obukhov et al., https://github.com/toshas/torch-fidelity) computes the
 metrics with an InceptionV3 ported bit-exactly from the TensorFlow graph of Heusel et
@@ -6,7 +6,8 @@ al. (FID, 2017), and with torchvision's VGG16 for precision/recall (Kynkäännie
 2019). Its own code downloads the weights on first use; translkit looks for a local
 file first so scoring works offline:
 
-1. an explicit path (``--inception-weights PATH`` or the recipe's ``eval.inception_weights``);
+1. an explicit path: the metrics' weights file (``--metric-weights PATH`` or the recipe's
+   ``eval.metric_weights``; earlier ``--inception-weights`` and ``eval.inception_weights``);
 2. the environment variable ``TRANSLKIT_INCEPTION_WEIGHTS``;
 3. the torch hub cache (``$TORCH_HOME/hub/checkpoints/<file>``), where torch-fidelity's
    own download lands;
@@ -16,6 +17,9 @@ With none of these, :func:`resolve_weights` raises one :class:`WeightsUnavailabl
 :class:`~translkit.errors.MetricUnavailable`: ``translkit score`` skips such metrics unless
 they were named) naming the file needed, where to get it and how to hand it over. A file
 that was named but does not exist is a plain :class:`WeightsError`.
+
+In translkit 0.2 and earlier this module was ``translkit.inception``; the core names no metric
+family now, and it lives with the metrics that use it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from translkit.errors import MetricUnavailable, TranslkitError
 
@@ -41,6 +46,7 @@ __all__ = [
     "is_online",
     "resolve_weights",
     "weights_digest",
+    "write_random_weights",
 ]
 
 #: Environment variable naming a local InceptionV3 weights file.
@@ -144,7 +150,7 @@ def resolve_weights(
         online = is_online(spec.url)
     if online:
         return None
-    how = f"--inception-weights PATH, eval.inception_weights or ${spec.env}"
+    how = f"--metric-weights PATH, eval.metric_weights or ${spec.env}"
     if extractor != "inception":
         how = f"${spec.env}"
     raise WeightsUnavailable(
@@ -169,3 +175,43 @@ def weights_digest(path: Path | None) -> str:
                 h.update(chunk)
         _DIGESTS[key] = h.hexdigest()[:16]
     return _DIGESTS[key]
+
+
+def write_random_weights(path: str | Path, *, seed: int = 0) -> Path:
+    """Save a randomly initialised torch-fidelity InceptionV3 state dict to ``path``.
+
+    For offline tests and smoke runs only: the numbers it yields mean nothing. The
+    layers are re-initialised with Kaiming-normal weights (unit BatchNorm statistics),
+    because torch's default initialisation makes the deep features vanish (FID ≈ 0).
+    """
+    import tempfile
+    from typing import Any
+
+    import torch_fidelity.feature_extractor_inceptionv3 as fe_module
+
+    class _Unloaded(fe_module.FeatureExtractorInceptionV3):  # skip loading real weights
+        def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+            return None
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty.pth"
+        torch.save({}, empty)
+        net = _Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    gen = torch.Generator().manual_seed(seed)
+    for module in net.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            fan_in = module.weight[0].numel()
+            with torch.no_grad():
+                module.weight.normal_(0.0, (2.0 / fan_in) ** 0.5, generator=gen)
+                if module.bias is not None:
+                    module.bias.zero_()
+        elif isinstance(module, nn.BatchNorm2d):
+            module.reset_parameters()
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(net.state_dict(), partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
