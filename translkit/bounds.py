@@ -9,8 +9,11 @@ component factory declares them on an option with :data:`typing.Annotated`::
     def cycle(weight: Annotated[float, Range(min=0)] = 10.0): ...
 
 Both are checked when a recipe is loaded and resolved, so ``translkit run --dry-run``
-refuses ``loss.cycle.weight = -10`` before anything is trained. Each bound answers
-:meth:`problem` (``None`` when the value is fine) and :meth:`describe` (for the docs).
+refuses ``loss.cycle.weight = -10`` before anything is trained, and
+:meth:`Registry.create <translkit.registry.Registry.create>` checks a factory's options
+(:func:`check_options`) before it calls the factory, which therefore need not check them.
+Each bound answers :meth:`problem` (``None`` when the value is fine) and :meth:`describe`
+(for the docs).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
@@ -36,6 +39,7 @@ __all__ = [
     "Range",
     "Resolved",
     "check_bounds",
+    "check_options",
     "checkable",
     "convert",
     "is_text",
@@ -111,10 +115,12 @@ class Range:
 
 @dataclass(frozen=True)
 class NonEmpty:
-    """A string with at least one non-blank character."""
+    """A string with at least one non-blank character, or a list with at least one item."""
 
     def problem(self, value: Any) -> str | None:
         if isinstance(value, str) and not value.strip():
+            return "must not be empty"
+        if isinstance(value, (list, tuple)) and not value:
             return "must not be empty"
         return None
 
@@ -306,6 +312,21 @@ def option_types(factory: Any) -> dict[str, Any]:
     except Exception:  # unresolvable annotations: leave the checks to the factory itself
         return {}
     return {n: p.annotation for n, p in sig.parameters.items() if p.annotation is not p.empty}
+
+
+def check_options(factory: Any, options: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """``options`` checked against ``factory``'s annotations and returned converted: each
+    option's type, then its ``Annotated`` bounds (:func:`convert`; ints widen to a declared
+    float). An option without an annotation :func:`checkable` understands passes as given,
+    so a factory without annotations is left to check its own options. A problem raises
+    :class:`~translkit.errors.RecipeError` naming ``prefix + option`` (``generator.ngf``)."""
+    declared = option_types(factory)
+    out = dict(options)
+    for name, value in options.items():
+        tp = declared.get(name)
+        if tp is not None and checkable(tp):
+            out[name] = convert(value, tp, f"{prefix}{name}")
+    return out
 
 
 def checkable(tp: Any) -> bool:

@@ -29,10 +29,9 @@ from translkit.bounds import (
     Range,
     Resolved,
     check_bounds,
-    checkable,
+    check_options,
     convert,
     is_text,
-    option_types,
 )
 from translkit.errors import ComponentError, RecipeError, suggest
 
@@ -713,16 +712,13 @@ def _check_option_values(
     options the wrapper does not declare."""
     entry = registry.get(comp.name)
     own, inner = registry.split_inner(comp.name, comp.options)
-    declared = option_types(entry.factory)
-    for name, value in own.items():
-        tp = declared.get(name)
-        if inner is not None and name == inner[0]:
-            if not isinstance(value, str) or not value:
-                raise RecipeError(
-                    f"{key}.{name} must name a registered {inner[1].singular}, got {value!r}"
-                )
-        elif tp is not None and checkable(tp):
-            comp.options[name] = convert(value, tp, f"{key}.{name}")
+    if inner is not None and inner[0] in own:
+        name, value = inner[0], own[inner[0]]
+        if not isinstance(value, str) or not value:
+            raise RecipeError(
+                f"{key}.{name} must name a registered {inner[1].singular}, got {value!r}"
+            )
+    comp.options.update(check_options(entry.factory, own, f"{key}."))
     for name, param in entry.parameters().items():
         if param.default is param.empty and name not in comp.options and name not in supplied:
             raise ComponentError(f"{comp.name!r} needs option {name!r}; set {key}.{name}")
