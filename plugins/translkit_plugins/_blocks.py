@@ -129,12 +129,7 @@ def preset(factory: Callable[..., Any], fixed: dict[str, Any], doc: str) -> Call
     sig = inspect.signature(factory, eval_str=True)  # real types, for resolve-time checks
     params = [p for name, p in sig.parameters.items() if name not in fixed]
 
-    def build(**options: Any) -> Any:
-        for name in fixed:
-            if name in options:
-                raise ComponentError(
-                    f"option {name!r} is fixed by this preset; use the general form"
-                )
+    def build(**options: Any) -> Any:  # a pinned option is refused by Registry.create
         return factory(**fixed, **options)
 
     build.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
