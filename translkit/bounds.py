@@ -87,7 +87,8 @@ class Range:
         if self.off is not None and value == self.off:
             return None
         if not math.isfinite(value):
-            return f"must be a finite number {self.describe()}"
+            bounded = self.min is not None or self.max is not None
+            return f"must be a finite number {self.describe()}" if bounded else "must be finite"
         if not self._inside(value):
             return f"must be {self.describe()}"
         return None
@@ -226,6 +227,10 @@ def type_name(tp: Any) -> str:
         return " or ".join(type_name(a) for a in typing.get_args(tp))
     if origin is list:
         return f"list of {type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a table"
+    if tp is Any:
+        return "any value"
     if tp is type(None):
         return "none"
     return getattr(tp, "__name__", str(tp))
@@ -234,8 +239,11 @@ def type_name(tp: Any) -> str:
 def convert(value: Any, tp: Any, where: str) -> Any:
     """Check ``value`` against type ``tp``; return it (ints widen to float).
 
-    ``Annotated[T, bound, ...]`` checks ``T``, then each :mod:`bound <translkit.bounds>`.
+    ``Annotated[T, bound, ...]`` checks ``T``, then each :mod:`bound <translkit.bounds>`;
+    ``dict[str, T]`` is a table whose values are each a ``T``; ``Any`` is any value.
     """
+    if tp is Any:
+        return value
     origin = typing.get_origin(tp)
     if origin is Annotated:
         base, *bounds = typing.get_args(tp)
@@ -263,6 +271,11 @@ def convert(value: Any, tp: Any, where: str) -> Any:
             raise _type_error(value, tp, where)
         (item,) = typing.get_args(tp)
         return [convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _type_error(value, tp, where)
+        item = typing.get_args(tp)[1]
+        return {k: convert(v, item, f"{where}.{k}") for k, v in value.items()}
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _type_error(value, tp, where)
@@ -335,6 +348,8 @@ def checkable(tp: Any) -> bool:
     if origin in (Annotated, typing.Union, types.UnionType, list):
         args = typing.get_args(tp)
         return bool(args) and all(checkable(a) for a in args[: 1 if origin is Annotated else None])
+    if origin is dict:
+        return typing.get_args(tp)[:1] == (str,) and checkable(typing.get_args(tp)[1])
     if origin is Literal:
         return True
-    return tp in (int, float, str, bool, type(None))
+    return tp in (int, float, str, bool, type(None)) or tp is Any

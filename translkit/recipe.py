@@ -44,7 +44,10 @@ __all__ = [
     "RunSection",
     "TrainSection",
     "apply_overrides",
+    "declared_keys",
+    "key_type",
     "load_recipe",
+    "read_table",
     "recipe_from_dict",
     "resolve_recipe",
 ]
@@ -407,36 +410,58 @@ def _component_table(raw: Any, where: str) -> dict[str, Component]:
 
 
 def _field_default(f: dataclasses.Field) -> Any:
+    """The field's default (``dataclasses.MISSING`` for a field that must be given)."""
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
 
 
-def _section(cls: type, raw: Any, where: str) -> Any:
-    label = f"[{where}]" if where else "the recipe's top level"
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{label} must be a table, got {raw!r}")
+def read_table(cls: type, raw: Any, where: str, *, top: str = "the recipe's top level") -> Any:
+    """Plain data (a TOML table) checked into the dataclass ``cls``, the way every recipe
+    section is read: an unknown key is refused with the nearest valid one, a field without
+    a default must be given (a missing table is read as empty, so its own missing keys are
+    named), and each value is checked against the field's type and bounds — ``Annotated``
+    ones and those in its metadata (:func:`_doc`) — by :func:`translkit.bounds.convert`.
+    Fields that are dataclasses, or tables of them, are read the same way.
+
+    :param where: the table's dotted name (``optim``; ``""`` for the top level, called
+        ``top`` in messages). Errors are :class:`~translkit.errors.RecipeError`s naming
+        ``[where]`` or ``where.key``.
+    """
+    label = f"[{where}]" if where else top
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    hints = typing.get_type_hints(cls)
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{label} must be a table of {', '.join(fields)}, got {raw!r}")
+    hints = typing.get_type_hints(cls, include_extras=True)
     for key in raw:
         if key not in fields:
             hint = suggest(key, fields)
             valid = "" if hint else f"; valid keys: {', '.join(fields)}"
             raise RecipeError(f"{label}: unknown key {key!r}{hint}{valid}")
     kwargs = {}
-    for key, value in raw.items():
-        tp = hints[key]
+    for key, f in fields.items():
         dotted = f"{where}.{key}" if where else key
-        if tp is Component or tp == Component | None:
-            kwargs[key] = _component(value, dotted, _field_default(fields[key]))
-        elif tp == dict[str, Component]:
-            kwargs[key] = _component_table(value, dotted)
-        elif dataclasses.is_dataclass(tp):
-            kwargs[key] = _section(tp, value, dotted)
-        else:
-            converted = convert(value, tp, dotted)
-            kwargs[key] = check_bounds(converted, fields[key].metadata.get("bounds", ()), dotted)
+        if key in raw:
+            kwargs[key] = _read_value(hints[key], f, raw[key], dotted)
+        elif _field_default(f) is dataclasses.MISSING:
+            if not dataclasses.is_dataclass(hints[key]):
+                raise RecipeError(f"{label} needs key {key!r}")
+            kwargs[key] = read_table(hints[key], {}, dotted)
     return cls(**kwargs)
+
+
+def _read_value(tp: Any, f: dataclasses.Field, value: Any, dotted: str) -> Any:
+    """One value of :func:`read_table`, by the kind of its field."""
+    if tp is Component or tp == Component | None:
+        return _component(value, dotted, _field_default(f))
+    if tp == dict[str, Component]:
+        return _component_table(value, dotted)
+    if dataclasses.is_dataclass(tp):
+        return read_table(tp, value, dotted)
+    if typing.get_origin(tp) is dict and dataclasses.is_dataclass(typing.get_args(tp)[1]):
+        table = convert(value, dict[str, Any], dotted)
+        return {k: read_table(typing.get_args(tp)[1], v, f"{dotted}.{k}") for k, v in table.items()}
+    return check_bounds(convert(value, tp, dotted), f.metadata.get("bounds", ()), dotted)
 
 
 def _check_together(recipe: Recipe) -> None:
@@ -468,7 +493,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
         on = train["compile"] in (True, "true")  # recipes before compile had "auto"
         raw = {**raw, "train": {**train, "compile": "on" if on else "off"}}
     try:
-        recipe = _section(Recipe, raw, "")
+        recipe = read_table(Recipe, raw, "")
         _check_together(recipe)
     except RecipeError as err:
         raise RecipeError(f"recipe {source}: {err}") from None
@@ -492,8 +517,9 @@ def _parse_value(text: str, target: Any = None) -> Any:
     return value
 
 
-def _key_type(path: list[str]) -> Any:
-    """The declared type of the recipe key at ``path``; ``None`` for component options."""
+def key_type(path: list[str]) -> Any:
+    """The declared type of the recipe key at ``path`` (``["optim", "lr"]``); ``None`` for
+    component options, which their factories declare."""
     tp: Any = Recipe
     for part in path:
         if not dataclasses.is_dataclass(tp):
@@ -503,6 +529,25 @@ def _key_type(path: list[str]) -> Any:
             return None
         tp = hints[part]
     return tp
+
+
+def declared_keys() -> set[str]:
+    """Every key the recipe declares, dotted: each section and its keys (``optim``,
+    ``optim.lr``, ...) and each component section (``generator``; its options are its
+    factory's)."""
+
+    def walk(cls: type, prefix: str) -> set[str]:
+        keys: set[str] = set()
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("internal"):
+                continue
+            keys.add(prefix + f.name)
+            tp = typing.get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(tp) and tp is not Component:
+                keys |= walk(tp, f"{prefix}{f.name}.")
+        return keys
+
+    return walk(Recipe, "")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -522,7 +567,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             if not isinstance(child, dict):
                 raise RecipeError(f"override {item!r}: {'.'.join(parents[: i + 1])} is not a table")
             node = child
-        node[leaf] = _parse_value(value.strip(), _key_type([*parents, leaf]))
+        node[leaf] = _parse_value(value.strip(), key_type([*parents, leaf]))
     return out
 
 
