@@ -583,3 +583,11 @@ def test_constraints_are_judged_at_each_trials_best_evaluation(tmp_path: Path) -
     assert (
         "meeting objective &lt;= -1" in (tmp_path / "sweeps" / "sweep" / "report.html").read_text()
     )
+
+
+def test_a_sweep_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.toml"
+    path.write_bytes(b'[sweep]\nrecipe = "\xff.toml"\n')
+    result = runner.invoke(app, ["sweep", str(path), "--dry-run"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("error: sweep file") and "is not UTF-8 text" in result.output

@@ -44,10 +44,13 @@ __all__ = [
     "RunSection",
     "TrainSection",
     "apply_overrides",
+    "crop_problem",
     "declared_keys",
     "key_type",
     "load_recipe",
+    "parse_value",
     "read_table",
+    "read_toml",
     "recipe_from_dict",
     "resolve_recipe",
 ]
@@ -464,14 +467,22 @@ def _read_value(tp: Any, f: dataclasses.Field, value: Any, dotted: str) -> Any:
     return check_bounds(convert(value, tp, dotted), f.metadata.get("bounds", ()), dotted)
 
 
+def crop_problem(resize: str, load_size: int, crop_size: int) -> str | None:
+    """Why ``data.load_size`` and ``data.crop_size`` do not go together (``None`` when they
+    do): the one statement of the rule, for recipes and for the image transforms."""
+    if resize != "none" and load_size < crop_size:
+        return (
+            f"data.load_size ({load_size}) is smaller than data.crop_size ({crop_size}); "
+            "set load_size >= crop_size (the study: 286 and 256)"
+        )
+    return None
+
+
 def _check_together(recipe: Recipe) -> None:
     """Keys that are valid alone but not together."""
     data, optim = recipe.data, recipe.optim
-    if data.resize != "none" and data.load_size < data.crop_size:
-        raise RecipeError(
-            f"data.load_size ({data.load_size}) is smaller than data.crop_size "
-            f"({data.crop_size}); set load_size >= crop_size (the study: 286 and 256)"
-        )
+    if problem := crop_problem(data.resize, data.load_size, data.crop_size):
+        raise RecipeError(problem)
     # only the linear schedule reads decay_start; others keep a copied value harmlessly
     linear = optim.schedule == "linear"
     if linear and optim.decay_start is not None and optim.decay_start > optim.epochs:
@@ -502,7 +513,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
 
 
 # -- overrides ---------------------------------------------------------------------------
-def _parse_value(text: str, target: Any = None) -> Any:
+def parse_value(text: str, target: Any = None) -> Any:
     """A TOML value (``1e-4``, ``true``, ``[0.5, 0.99]``, ``"x"``); bare words stay strings.
 
     For a key declared as text (``run.name``), a bare scalar stays the text typed:
@@ -567,27 +578,34 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             if not isinstance(child, dict):
                 raise RecipeError(f"override {item!r}: {'.'.join(parents[: i + 1])} is not a table")
             node = child
-        node[leaf] = _parse_value(value.strip(), key_type([*parents, leaf]))
+        node[leaf] = parse_value(value.strip(), key_type([*parents, leaf]))
     return out
+
+
+def read_toml(path: Path, kind: str) -> dict[str, Any]:
+    """The tables of the TOML file at ``path``; a :class:`RecipeError` naming the ``kind``
+    of file (``recipe``, ``sweep``) and the path when it is missing, unreadable, not UTF-8
+    or not TOML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{kind} file {path} does not exist") from None
+    except OSError as err:
+        raise RecipeError(f"{kind} file {path} cannot be read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(
+            f"{kind} file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise RecipeError(f"{kind} {path} is not valid TOML: {err}") from None
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Read, override and validate a recipe file (components are checked by resolve)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError(f"recipe file {path} does not exist") from None
-    except OSError as err:
-        raise RecipeError(f"recipe file {path} cannot be read: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise RecipeError(
-            f"recipe file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8"
-        ) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise RecipeError(f"recipe {path} is not valid TOML: {err}") from None
+    raw = read_toml(path, "recipe")
     try:
         overridden = apply_overrides(raw, overrides)
     except RecipeError as err:

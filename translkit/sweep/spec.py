@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from translkit.recipe import (
     key_type,
     load_recipe,
     read_table,
+    read_toml,
     recipe_from_dict,
 )
 from translkit.sweep.tables import PARAM_KEYS, Limits, SpaceRange, SweepFile
@@ -268,18 +268,7 @@ def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
 
 def _read(path: Path, where: str) -> SweepFile:
     """The sweep file's tables, each checked as a recipe section is."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"sweep file {path} does not exist") from None
-    except OSError as err:
-        raise RecipeError(f"sweep file {path} cannot be read: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise RecipeError(
-            f"sweep file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8"
-        ) from None
-    except tomllib.TOMLDecodeError as err:
-        raise RecipeError(f"{where} is not valid TOML: {err}") from None
+    data = read_toml(path, "sweep")
     try:
         return read_table(SweepFile, data, "", top="the sweep file's top level")
     except RecipeError as err:
