@@ -334,16 +334,27 @@ NumPatches = Annotated[int, Range(min=1)]
 NceLayers = Annotated[list[int] | None, NonEmpty(), Range(min=0)]
 
 
-def _layers(nce_layers: list[int] | None) -> tuple[int, ...] | None:
-    """``nce_layers`` as a tuple; the same layer twice is refused (no bound says that)."""
-    if nce_layers is None:
-        return None
-    if len(set(nce_layers)) != len(nce_layers):
+def _options(
+    lambda_gan: float,
+    nce_idt: bool,
+    flip_equivariance: bool,
+    num_patches: int,
+    nce_layers: list[int] | None,
+) -> dict[str, Any]:
+    """The method's options (``Registry.create`` checked each one's type and bounds; the
+    same layer twice is what no bound says)."""
+    if nce_layers is not None and len(set(nce_layers)) != len(nce_layers):
         raise ComponentError(
             f"option nce_layers={nce_layers!r} must be a list of distinct layer indices "
             "≥ 0 (e.g. [0, 4, 7, 10, 14]), or left out for the generator's own"
         )
-    return tuple(nce_layers)
+    return {
+        "lambda_gan": lambda_gan,
+        "nce_idt": nce_idt,
+        "flip_equivariance": flip_equivariance,
+        "num_patches": num_patches,
+        "nce_layers": None if nce_layers is None else tuple(nce_layers),
+    }
 
 
 def cut(
@@ -359,15 +370,8 @@ def cut(
     (false), ``num_patches`` per layer (256), ``nce_layers`` (the generator's
     ``feature_layers``). λ_NCE is ``[loss.nce] weight`` (1.0).
     """
-    return CUT(
-        "cut",
-        nce_weight=1.0,
-        lambda_gan=lambda_gan,
-        nce_idt=nce_idt,
-        flip_equivariance=flip_equivariance,
-        num_patches=num_patches,
-        nce_layers=_layers(nce_layers),
-    )
+    opts = _options(lambda_gan, nce_idt, flip_equivariance, num_patches, nce_layers)
+    return CUT("cut", nce_weight=1.0, **opts)
 
 
 def fastcut(
@@ -382,12 +386,5 @@ def fastcut(
     Options as ``cut``, with defaults ``nce_idt`` false and ``flip_equivariance`` true;
     λ_NCE is ``[loss.nce] weight`` (10.0).
     """
-    return CUT(
-        "fastcut",
-        nce_weight=10.0,
-        lambda_gan=lambda_gan,
-        nce_idt=nce_idt,
-        flip_equivariance=flip_equivariance,
-        num_patches=num_patches,
-        nce_layers=_layers(nce_layers),
-    )
+    opts = _options(lambda_gan, nce_idt, flip_equivariance, num_patches, nce_layers)
+    return CUT("fastcut", nce_weight=10.0, **opts)
