@@ -94,7 +94,10 @@ def test_options_as_resnet():
     ):
         net = REG.generators.create("mobile_resnet", n_blocks=2, ngf=4, **options).eval()
         assert net(x).shape == x.shape, options
-    with pytest.raises(translkit.errors.ComponentError, match="transposed, resize_conv"):
+    with pytest.raises(
+        translkit.errors.ComponentError,
+        match=r"upsample must be one of 'transposed' \| 'resize_conv'",
+    ):
         REG.generators.create("mobile_resnet", upsample="bicubic")
 
 

@@ -158,21 +158,44 @@ def test_batch_norm_init_is_normal_around_one():
 @pytest.mark.parametrize(
     ("kind", "name", "options", "match"),
     [
-        ("generators", "resnet", {"norm": "layer"}, "norm='layer' is not valid"),
+        ("generators", "resnet", {"norm": "layer"}, "option norm must be one of .*got 'layer'"),
         ("generators", "resnet", {"padding": "reflection"}, "did you mean 'reflect'"),
-        ("generators", "resnet", {"upsample": "bicubic"}, "transposed, resize_conv, bilinear"),
-        ("generators", "resnet", {"init": "he"}, "normal, xavier, kaiming, orthogonal"),
-        ("generators", "resnet", {"init_gain": -1.0}, "positive"),
-        ("generators", "resnet", {"ngf": 0}, "ngf=0"),
-        ("generators", "resnet", {"dropout": 1.5}, "dropout=1.5"),
-        ("generators", "unet", {"num_downs": 4}, "≥ 5"),
-        ("discriminators", "patchgan", {"n_layers": 0}, "n_layers=0"),
-        ("discriminators", "five_layer", {"variant": "tf"}, "study, bansal"),
-        ("losses", "cycle", {"weight": -1.0}, "≥ 0"),
-        ("losses", "bce", {"real_label": 2.0}, r"\[0, 1\]"),
-        ("losses", "lsgan", {"real_label": "one"}, "must be a number"),
+        (
+            "generators",
+            "resnet",
+            {"upsample": "bicubic"},
+            r"'transposed' \| 'resize_conv' \| 'bilinear'",
+        ),
+        (
+            "generators",
+            "resnet",
+            {"init": "he"},
+            r"'normal' \| 'xavier' \| 'kaiming' \| 'orthogonal'",
+        ),
+        ("generators", "resnet", {"init_gain": -1.0}, "option init_gain must be > 0, got -1.0"),
+        ("generators", "resnet", {"ngf": 0}, "option ngf must be ≥ 1, got 0"),
+        ("generators", "resnet", {"dropout": 1.5}, r"option dropout must be in \[0, 1\), got 1.5"),
+        ("generators", "resnet", {"n_blocks": 2.5}, "option n_blocks must be int, got 2.5"),
+        ("generators", "resnet", {"antialias": "yes"}, "option antialias must be bool"),
+        ("generators", "unet", {"num_downs": 4}, "option num_downs must be ≥ 5, got 4"),
+        ("generators", "attention", {"mask_ngf": 0}, "option mask_ngf must be ≥ 1, got 0"),
+        ("generators", "attention", {"ngf": 0}, "generator 'resnet': option ngf must be ≥ 1"),
+        ("discriminators", "patchgan", {"n_layers": 0}, "option n_layers must be ≥ 1, got 0"),
+        ("discriminators", "patchgan", {"scales": 5}, r"option scales must be in \[1, 4\], got 5"),
+        ("discriminators", "five_layer", {"variant": "tf"}, r"'study' \| 'bansal', got 'tf'"),
+        ("discriminators", "timm", {"backbone": " "}, "option backbone must not be empty"),
+        ("heads", "mlp_sample", {"in_channels": [], "units": 4}, "in_channels must not be empty"),
+        ("heads", "mlp_sample", {"in_channels": [3], "units": 0}, "option units must be ≥ 1"),
+        ("losses", "cycle", {"weight": -1.0}, "loss 'cycle': option weight must be ≥ 0, got -1.0"),
+        ("losses", "bce", {"real_label": 2.0}, r"option real_label must be in \[0, 1\], got 2.0"),
+        ("losses", "lsgan", {"real_label": "one"}, "option real_label must be float, got 'one'"),
+        ("losses", "patchnce", {"temperature": 0.0}, "option temperature must be > 0, got 0.0"),
+        ("methods", "cut", {"num_patches": 0}, "method 'cut': option num_patches must be ≥ 1"),
+        ("methods", "cut", {"nce_layers": [0, 0]}, "nce_layers=.* must be a list of distinct"),
     ],
 )
 def test_bad_options_are_clear_errors(kind, name, options, match):
+    """``Registry.create`` checks each option's type and bounds, naming the component, the
+    option, the value and the valid range (the factories no longer check them)."""
     with pytest.raises(ComponentError, match=match):
         registry().kind(kind).create(name, **options)

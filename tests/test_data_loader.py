@@ -19,8 +19,8 @@ from translkit.data import (
     epoch_pairs,
     load_rgb,
 )
-from translkit.errors import DataError
-from translkit.recipe import DataSection
+from translkit.errors import DataError, RecipeError
+from translkit.recipe import DataSection, crop_problem, recipe_from_dict
 
 
 def _data(root: Path, **kw: object) -> DataSection:
@@ -153,6 +153,17 @@ def test_transform_options() -> None:
     )
     with pytest.raises(DataError, match="load_size"):
         ImageTransform("square", 16, 32)
+
+
+def test_the_crop_rule_is_one_rule_with_one_message() -> None:
+    """A recipe and the image transforms refuse load_size < crop_size in the same words."""
+    message = crop_problem("square", 16, 32)
+    assert message and crop_problem("none", 16, 32) is None
+    with pytest.raises(DataError) as transform:
+        ImageTransform("square", 16, 32)
+    with pytest.raises(RecipeError) as recipe:
+        recipe_from_dict({"data": {"load_size": 16, "crop_size": 32}})
+    assert str(transform.value) == message and str(recipe.value) == f"recipe <dict>: {message}"
 
 
 def test_ensure_dataset_explains_missing_data(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import translkit
 from translkit.bounds import Range, checkable, option_types
 from translkit.cli import app
-from translkit.errors import RecipeError
+from translkit.errors import ComponentError, RecipeError
 from translkit.recipe import (
     Component,
     OptimSection,
@@ -299,3 +299,15 @@ def test_component_option_ints_widen_to_declared_floats() -> None:
     resolved = resolve_recipe(recipe_from_dict(raw), translkit.get_registry())
     weight = resolved.loss["cycle"].options["weight"]
     assert isinstance(weight, float) and math.isclose(weight, 3.0)
+
+
+def test_one_bound_two_wordings_the_recipe_key_or_the_option() -> None:
+    """The factory's bound, checked once by ``translkit.bounds``: a recipe names its key,
+    ``Registry.create`` the component and its option."""
+    registries = translkit.get_registry()
+    raw = {"generator": {"name": "resnet", "ngf": 0}}
+    with pytest.raises(RecipeError, match=r"^recipe <dict>: generator.ngf must be ≥ 1, got 0$"):
+        resolve_recipe(recipe_from_dict(raw), registries)
+    wording = r"^generator 'resnet': option ngf must be ≥ 1, got 0$"
+    with pytest.raises(ComponentError, match=wording):
+        registries.generators.create("resnet", ngf=0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import pytest
 
+from translkit.bounds import Range
 from translkit.errors import ComponentError
 from translkit.registry import KINDS, Registries, Registry
 
@@ -96,3 +99,52 @@ def test_registries_expose_every_kind() -> None:
     assert regs.kind("losses") is regs.losses
     with pytest.raises(ComponentError, match="did you mean 'losses'"):
         regs.kind("loses")
+
+
+def bounded(
+    width: Annotated[int, Range(min=1)] = 4,
+    gain: Annotated[float, Range(min=0, min_open=True)] = 0.5,
+    mode: Literal["fast", "exact"] = "fast",
+):
+    """Options with types and bounds: the factory checks none of them."""
+    return {"width": width, "gain": gain, "mode": mode}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"width": 0}, "bounded_net 'b': option width must be ≥ 1, got 0"),
+        ({"gain": 0}, "bounded_net 'b': option gain must be > 0, got 0.0"),
+        ({"gain": float("nan")}, "option gain must be a finite number > 0, got nan"),
+        ({"width": "4"}, "option width must be int, got '4' (str)"),
+        ({"width": True}, "option width must be int, got True (bool)"),
+        ({"mode": "fats"}, "option mode must be one of 'fast' | 'exact', got 'fats' (did you mean"),
+    ],
+)
+def test_create_enforces_annotated_types_and_bounds(options, message) -> None:
+    reg: Registry = Registry("bounded_nets")
+    reg.add("b", bounded)
+    with pytest.raises(ComponentError) as err:
+        reg.create("b", **options)
+    assert message in str(err.value)
+
+
+def test_create_passes_checked_values_converted() -> None:
+    reg: Registry = Registry("bounded_nets")
+    reg.add("b", bounded)
+    built = reg.create("b", width=2, gain=1)
+    assert built == {"width": 2, "gain": 1.0, "mode": "fast"} and isinstance(built["gain"], float)
+
+
+def test_factories_without_annotations_check_their_own_options() -> None:
+    def bare(width=4, **rest):
+        return width
+
+    def unreadable(width: NoSuchType = 4):  # noqa: F821 - an annotation that cannot resolve
+        return width
+
+    reg: Registry = Registry("generators")
+    reg.add("bare", bare)
+    reg.add("unreadable", unreadable)
+    assert reg.create("bare", width="anything", extra=1) == "anything"
+    assert reg.create("unreadable", width=-3) == -3

@@ -85,6 +85,7 @@ def _sweep_cmd(*args: str) -> list[str]:
 
 # -- load-time checks ---------------------------------------------------------------------
 GOOD_SPACE = '[space]\n"optim.lr" = { low = 1e-4, high = 1e-2, log = true }\n'
+OBJECTIVE = "[objective]\nmetric = 'objective'\n"
 
 
 @pytest.mark.parametrize(
@@ -92,11 +93,11 @@ GOOD_SPACE = '[space]\n"optim.lr" = { low = 1e-4, high = 1e-2, log = true }\n'
     [
         (
             "[sweep]\ntrials = 2\n[sweeep]\n" + GOOD_SPACE,
-            "unknown table [sweeep] (did you mean 'sweep'?)",
+            "unknown key 'sweeep' (did you mean 'sweep'?)",
         ),
         (
             "[objective]\nmetric = 'objective'\nbogus = 1\n" + GOOD_SPACE,
-            "[objective] unknown key 'bogus'",
+            "[objective]: unknown key 'bogus'; valid keys: metric, direction",
         ),
         (
             "[objective]\nmetric = 'objective'\n[space]\n\"optim.lrr\" = { low = 1, high = 2 }\n",
@@ -128,7 +129,8 @@ GOOD_SPACE = '[space]\n"optim.lr" = { low = 1e-4, high = 1e-2, log = true }\n'
         ("[objective]\nmetric = 'a2b/psnrr'\n" + GOOD_SPACE, "is not produced by the evaluation"),
         (
             "[objective]\nmetric = 'objective'\n[pruner]\nname = 'medain'\n" + GOOD_SPACE,
-            "[pruner] name 'medain' is unknown (did you mean 'median'?)",
+            "pruner.name must be one of 'median' | 'halving' | 'none', got 'medain' "
+            "(did you mean 'median'?)",
         ),
         ("[objective]\nmetric = 'objective'\n", "[space] is missing or empty"),
         (
@@ -139,20 +141,54 @@ GOOD_SPACE = '[space]\n"optim.lr" = { low = 1e-4, high = 1e-2, log = true }\n'
         (
             "[objective]\nmetric = 'objective'\n[constraints]\nobjective = { below = 1 }\n"
             + GOOD_SPACE,
-            "[constraints] objective: unknown bound 'below'; use min or max",
+            "[constraints.objective]: unknown key 'below'; valid keys: min, max",
         ),
         (
             "[objective]\nmetric = 'objective'\n[constraints]\nobjective = { max = 'low' }\n"
             + GOOD_SPACE,
-            "[constraints] objective: max must be a number",
+            "constraints.objective.max must be float or none, got 'low' (str)",
         ),
         (
             "[objective]\nmetric = 'objective'\n[constraints]\nobjective = 2\n" + GOOD_SPACE,
-            "[constraints] objective must be a table of min and/or max",
+            "[constraints.objective] must be a table of min, max, got 2",
         ),
         (
             "[objective]\nmetric = 'objective'\n[set]\n\"train.max_minutes\" = -1\n" + GOOD_SPACE,
             "train.max_minutes",
+        ),
+        # the tables are typed dataclasses, read as recipe sections are
+        (
+            "[sweep]\ntrials = 0\n[objective]\nmetric = 'objective'\n" + GOOD_SPACE,
+            "sweep.trials must be ≥ 1, got 0",
+        ),
+        (
+            "[sweep]\nminutes = -1\n[objective]\nmetric = 'objective'\n" + GOOD_SPACE,
+            "sweep.minutes must be > 0, or 0 = off, got -1.0",
+        ),
+        ("[objective]\ndirection = 'up'\n" + GOOD_SPACE, "[objective] needs key 'metric'"),
+        (
+            OBJECTIVE + "direction = 'up'\n" + GOOD_SPACE,
+            "objective.direction must be one of 'maximize' | 'minimize', got 'up'",
+        ),
+        (
+            OBJECTIVE + "[sampler]\nseed = 'x'\n" + GOOD_SPACE,
+            "sampler.seed must be int, got 'x' (str)",
+        ),
+        (
+            OBJECTIVE + "[pruner]\nreduction_factor = 1\n" + GOOD_SPACE,
+            "pruner.reduction_factor must be ≥ 2, got 1",
+        ),
+        (
+            OBJECTIVE + '[space]\n"optim.lr" = { low = 1e-4, high = inf }\n',
+            "space.optim.lr.high must be finite, got inf",
+        ),
+        (
+            OBJECTIVE + '[space]\n"optim.lr" = { low = 0.1, high = 1, step = 0 }\n',
+            "space.optim.lr.step must be > 0, got 0",
+        ),
+        (
+            OBJECTIVE + '[space]\n"optim.lr" = { low = 0.1 }\n',
+            "[space.optim.lr] needs key 'high'",
         ),
     ],
 )
@@ -547,3 +583,11 @@ def test_constraints_are_judged_at_each_trials_best_evaluation(tmp_path: Path) -
     assert (
         "meeting objective &lt;= -1" in (tmp_path / "sweeps" / "sweep" / "report.html").read_text()
     )
+
+
+def test_a_sweep_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.toml"
+    path.write_bytes(b'[sweep]\nrecipe = "\xff.toml"\n')
+    result = runner.invoke(app, ["sweep", str(path), "--dry-run"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("error: sweep file") and "is not UTF-8 text" in result.output

@@ -9,8 +9,11 @@ component factory declares them on an option with :data:`typing.Annotated`::
     def cycle(weight: Annotated[float, Range(min=0)] = 10.0): ...
 
 Both are checked when a recipe is loaded and resolved, so ``translkit run --dry-run``
-refuses ``loss.cycle.weight = -10`` before anything is trained. Each bound answers
-:meth:`problem` (``None`` when the value is fine) and :meth:`describe` (for the docs).
+refuses ``loss.cycle.weight = -10`` before anything is trained, and
+:meth:`Registry.create <translkit.registry.Registry.create>` checks a factory's options
+(:func:`check_options`) before it calls the factory, which therefore need not check them.
+Each bound answers :meth:`problem` (``None`` when the value is fine) and :meth:`describe`
+(for the docs).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
@@ -36,6 +39,7 @@ __all__ = [
     "Range",
     "Resolved",
     "check_bounds",
+    "check_options",
     "checkable",
     "convert",
     "is_text",
@@ -83,7 +87,8 @@ class Range:
         if self.off is not None and value == self.off:
             return None
         if not math.isfinite(value):
-            return f"must be a finite number {self.describe()}"
+            bounded = self.min is not None or self.max is not None
+            return f"must be a finite number {self.describe()}" if bounded else "must be finite"
         if not self._inside(value):
             return f"must be {self.describe()}"
         return None
@@ -111,10 +116,12 @@ class Range:
 
 @dataclass(frozen=True)
 class NonEmpty:
-    """A string with at least one non-blank character."""
+    """A string with at least one non-blank character, or a list with at least one item."""
 
     def problem(self, value: Any) -> str | None:
         if isinstance(value, str) and not value.strip():
+            return "must not be empty"
+        if isinstance(value, (list, tuple)) and not value:
             return "must not be empty"
         return None
 
@@ -220,6 +227,10 @@ def type_name(tp: Any) -> str:
         return " or ".join(type_name(a) for a in typing.get_args(tp))
     if origin is list:
         return f"list of {type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a table"
+    if tp is Any:
+        return "any value"
     if tp is type(None):
         return "none"
     return getattr(tp, "__name__", str(tp))
@@ -228,8 +239,11 @@ def type_name(tp: Any) -> str:
 def convert(value: Any, tp: Any, where: str) -> Any:
     """Check ``value`` against type ``tp``; return it (ints widen to float).
 
-    ``Annotated[T, bound, ...]`` checks ``T``, then each :mod:`bound <translkit.bounds>`.
+    ``Annotated[T, bound, ...]`` checks ``T``, then each :mod:`bound <translkit.bounds>`;
+    ``dict[str, T]`` is a table whose values are each a ``T``; ``Any`` is any value.
     """
+    if tp is Any:
+        return value
     origin = typing.get_origin(tp)
     if origin is Annotated:
         base, *bounds = typing.get_args(tp)
@@ -257,6 +271,11 @@ def convert(value: Any, tp: Any, where: str) -> Any:
             raise _type_error(value, tp, where)
         (item,) = typing.get_args(tp)
         return [convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _type_error(value, tp, where)
+        item = typing.get_args(tp)[1]
+        return {k: convert(v, item, f"{where}.{k}") for k, v in value.items()}
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _type_error(value, tp, where)
@@ -308,12 +327,29 @@ def option_types(factory: Any) -> dict[str, Any]:
     return {n: p.annotation for n, p in sig.parameters.items() if p.annotation is not p.empty}
 
 
+def check_options(factory: Any, options: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """``options`` checked against ``factory``'s annotations and returned converted: each
+    option's type, then its ``Annotated`` bounds (:func:`convert`; ints widen to a declared
+    float). An option without an annotation :func:`checkable` understands passes as given,
+    so a factory without annotations is left to check its own options. A problem raises
+    :class:`~translkit.errors.RecipeError` naming ``prefix + option`` (``generator.ngf``)."""
+    declared = option_types(factory)
+    out = dict(options)
+    for name, value in options.items():
+        tp = declared.get(name)
+        if tp is not None and checkable(tp):
+            out[name] = convert(value, tp, f"{prefix}{name}")
+    return out
+
+
 def checkable(tp: Any) -> bool:
     """Whether :func:`convert` understands ``tp`` (other annotations are not checked)."""
     origin = typing.get_origin(tp)
     if origin in (Annotated, typing.Union, types.UnionType, list):
         args = typing.get_args(tp)
         return bool(args) and all(checkable(a) for a in args[: 1 if origin is Annotated else None])
+    if origin is dict:
+        return typing.get_args(tp)[:1] == (str,) and checkable(typing.get_args(tp)[1])
     if origin is Literal:
         return True
-    return tp in (int, float, str, bool, type(None))
+    return tp in (int, float, str, bool, type(None)) or tp is Any

@@ -29,10 +29,9 @@ from translkit.bounds import (
     Range,
     Resolved,
     check_bounds,
-    checkable,
+    check_options,
     convert,
     is_text,
-    option_types,
 )
 from translkit.compat import upgrade_recipe
 from translkit.errors import ComponentError, RecipeError, suggest
@@ -46,7 +45,13 @@ __all__ = [
     "RunSection",
     "TrainSection",
     "apply_overrides",
+    "crop_problem",
+    "declared_keys",
+    "key_type",
     "load_recipe",
+    "parse_value",
+    "read_table",
+    "read_toml",
     "recipe_from_dict",
     "resolve_recipe",
 ]
@@ -409,46 +414,76 @@ def _component_table(raw: Any, where: str) -> dict[str, Component]:
 
 
 def _field_default(f: dataclasses.Field) -> Any:
+    """The field's default (``dataclasses.MISSING`` for a field that must be given)."""
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
 
 
-def _section(cls: type, raw: Any, where: str) -> Any:
-    label = f"[{where}]" if where else "the recipe's top level"
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{label} must be a table, got {raw!r}")
+def read_table(cls: type, raw: Any, where: str, *, top: str = "the recipe's top level") -> Any:
+    """Plain data (a TOML table) checked into the dataclass ``cls``, the way every recipe
+    section is read: an unknown key is refused with the nearest valid one, a field without
+    a default must be given (a missing table is read as empty, so its own missing keys are
+    named), and each value is checked against the field's type and bounds — ``Annotated``
+    ones and those in its metadata (:func:`_doc`) — by :func:`translkit.bounds.convert`.
+    Fields that are dataclasses, or tables of them, are read the same way.
+
+    :param where: the table's dotted name (``optim``; ``""`` for the top level, called
+        ``top`` in messages). Errors are :class:`~translkit.errors.RecipeError`s naming
+        ``[where]`` or ``where.key``.
+    """
+    label = f"[{where}]" if where else top
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    hints = typing.get_type_hints(cls)
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{label} must be a table of {', '.join(fields)}, got {raw!r}")
+    hints = typing.get_type_hints(cls, include_extras=True)
     for key in raw:
         if key not in fields:
             hint = suggest(key, fields)
             valid = "" if hint else f"; valid keys: {', '.join(fields)}"
             raise RecipeError(f"{label}: unknown key {key!r}{hint}{valid}")
     kwargs = {}
-    for key, value in raw.items():
-        tp = hints[key]
+    for key, f in fields.items():
         dotted = f"{where}.{key}" if where else key
-        if tp is Component or tp == Component | None:
-            kwargs[key] = _component(value, dotted, _field_default(fields[key]))
-        elif tp == dict[str, Component]:
-            kwargs[key] = _component_table(value, dotted)
-        elif dataclasses.is_dataclass(tp):
-            kwargs[key] = _section(tp, value, dotted)
-        else:
-            converted = convert(value, tp, dotted)
-            kwargs[key] = check_bounds(converted, fields[key].metadata.get("bounds", ()), dotted)
+        if key in raw:
+            kwargs[key] = _read_value(hints[key], f, raw[key], dotted)
+        elif _field_default(f) is dataclasses.MISSING:
+            if not dataclasses.is_dataclass(hints[key]):
+                raise RecipeError(f"{label} needs key {key!r}")
+            kwargs[key] = read_table(hints[key], {}, dotted)
     return cls(**kwargs)
+
+
+def _read_value(tp: Any, f: dataclasses.Field, value: Any, dotted: str) -> Any:
+    """One value of :func:`read_table`, by the kind of its field."""
+    if tp is Component or tp == Component | None:
+        return _component(value, dotted, _field_default(f))
+    if tp == dict[str, Component]:
+        return _component_table(value, dotted)
+    if dataclasses.is_dataclass(tp):
+        return read_table(tp, value, dotted)
+    if typing.get_origin(tp) is dict and dataclasses.is_dataclass(typing.get_args(tp)[1]):
+        table = convert(value, dict[str, Any], dotted)
+        return {k: read_table(typing.get_args(tp)[1], v, f"{dotted}.{k}") for k, v in table.items()}
+    return check_bounds(convert(value, tp, dotted), f.metadata.get("bounds", ()), dotted)
+
+
+def crop_problem(resize: str, load_size: int, crop_size: int) -> str | None:
+    """Why ``data.load_size`` and ``data.crop_size`` do not go together (``None`` when they
+    do): the one statement of the rule, for recipes and for the image transforms."""
+    if resize != "none" and load_size < crop_size:
+        return (
+            f"data.load_size ({load_size}) is smaller than data.crop_size ({crop_size}); "
+            "set load_size >= crop_size (the study: 286 and 256)"
+        )
+    return None
 
 
 def _check_together(recipe: Recipe) -> None:
     """Keys that are valid alone but not together."""
     data, optim = recipe.data, recipe.optim
-    if data.resize != "none" and data.load_size < data.crop_size:
-        raise RecipeError(
-            f"data.load_size ({data.load_size}) is smaller than data.crop_size "
-            f"({data.crop_size}); set load_size >= crop_size (the study: 286 and 256)"
-        )
+    if problem := crop_problem(data.resize, data.load_size, data.crop_size):
+        raise RecipeError(problem)
     # only the linear schedule reads decay_start; others keep a copied value harmlessly
     linear = optim.schedule == "linear"
     if linear and optim.decay_start is not None and optim.decay_start > optim.epochs:
@@ -471,7 +506,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
         on = train["compile"] in (True, "true")  # recipes before compile had "auto"
         raw = {**raw, "train": {**train, "compile": "on" if on else "off"}}
     try:
-        recipe = _section(Recipe, raw, "")
+        recipe = read_table(Recipe, raw, "")
         _check_together(recipe)
     except RecipeError as err:
         raise RecipeError(f"recipe {source}: {err}") from None
@@ -480,7 +515,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source: str = "<dict>") -> Recipe:
 
 
 # -- overrides ---------------------------------------------------------------------------
-def _parse_value(text: str, target: Any = None) -> Any:
+def parse_value(text: str, target: Any = None) -> Any:
     """A TOML value (``1e-4``, ``true``, ``[0.5, 0.99]``, ``"x"``); bare words stay strings.
 
     For a key declared as text (``run.name``), a bare scalar stays the text typed:
@@ -495,8 +530,9 @@ def _parse_value(text: str, target: Any = None) -> Any:
     return value
 
 
-def _key_type(path: list[str]) -> Any:
-    """The declared type of the recipe key at ``path``; ``None`` for component options."""
+def key_type(path: list[str]) -> Any:
+    """The declared type of the recipe key at ``path`` (``["optim", "lr"]``); ``None`` for
+    component options, which their factories declare."""
     tp: Any = Recipe
     for part in path:
         if not dataclasses.is_dataclass(tp):
@@ -506,6 +542,25 @@ def _key_type(path: list[str]) -> Any:
             return None
         tp = hints[part]
     return tp
+
+
+def declared_keys() -> set[str]:
+    """Every key the recipe declares, dotted: each section and its keys (``optim``,
+    ``optim.lr``, ...) and each component section (``generator``; its options are its
+    factory's)."""
+
+    def walk(cls: type, prefix: str) -> set[str]:
+        keys: set[str] = set()
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("internal"):
+                continue
+            keys.add(prefix + f.name)
+            tp = typing.get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(tp) and tp is not Component:
+                keys |= walk(tp, f"{prefix}{f.name}.")
+        return keys
+
+    return walk(Recipe, "")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -525,27 +580,34 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             if not isinstance(child, dict):
                 raise RecipeError(f"override {item!r}: {'.'.join(parents[: i + 1])} is not a table")
             node = child
-        node[leaf] = _parse_value(value.strip(), _key_type([*parents, leaf]))
+        node[leaf] = parse_value(value.strip(), key_type([*parents, leaf]))
     return out
+
+
+def read_toml(path: Path, kind: str) -> dict[str, Any]:
+    """The tables of the TOML file at ``path``; a :class:`RecipeError` naming the ``kind``
+    of file (``recipe``, ``sweep``) and the path when it is missing, unreadable, not UTF-8
+    or not TOML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{kind} file {path} does not exist") from None
+    except OSError as err:
+        raise RecipeError(f"{kind} file {path} cannot be read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(
+            f"{kind} file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise RecipeError(f"{kind} {path} is not valid TOML: {err}") from None
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Read, override and validate a recipe file (components are checked by resolve)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError(f"recipe file {path} does not exist") from None
-    except OSError as err:
-        raise RecipeError(f"recipe file {path} cannot be read: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise RecipeError(
-            f"recipe file {path} is not UTF-8 text (byte {err.start}); save it as UTF-8"
-        ) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise RecipeError(f"recipe {path} is not valid TOML: {err}") from None
+    raw = read_toml(path, "recipe")
     try:
         overridden = apply_overrides(raw, overrides)
     except RecipeError as err:
@@ -715,16 +777,13 @@ def _check_option_values(
     options the wrapper does not declare."""
     entry = registry.get(comp.name)
     own, inner = registry.split_inner(comp.name, comp.options)
-    declared = option_types(entry.factory)
-    for name, value in own.items():
-        tp = declared.get(name)
-        if inner is not None and name == inner[0]:
-            if not isinstance(value, str) or not value:
-                raise RecipeError(
-                    f"{key}.{name} must name a registered {inner[1].singular}, got {value!r}"
-                )
-        elif tp is not None and checkable(tp):
-            comp.options[name] = convert(value, tp, f"{key}.{name}")
+    if inner is not None and inner[0] in own:
+        name, value = inner[0], own[inner[0]]
+        if not isinstance(value, str) or not value:
+            raise RecipeError(
+                f"{key}.{name} must name a registered {inner[1].singular}, got {value!r}"
+            )
+    comp.options.update(check_options(entry.factory, own, f"{key}."))
     for name, param in entry.parameters().items():
         if param.default is param.empty and name not in comp.options and name not in supplied:
             raise ComponentError(f"{comp.name!r} needs option {name!r}; set {key}.{name}")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from translkit.errors import ComponentError, suggest
+from translkit.errors import ComponentError, RecipeError, suggest
 
 __all__ = ["DIRECT", "KINDS", "Entry", "Inner", "Registries", "Registry"]
 
@@ -232,15 +232,28 @@ class Registry(Generic[T]):
                 )
 
     def create(self, name: str, **options: Any) -> T:
-        """Build the component ``name`` with ``options`` passed to its factory."""
+        """Build the component ``name`` with ``options`` passed to its factory.
+
+        Option names, then each option's type and ``Annotated`` bounds
+        (:mod:`translkit.bounds`) are checked first, so a factory need not check them
+        itself: a bad value is a :class:`~translkit.errors.ComponentError` naming the
+        component, the option, the value and the valid range. A wrapper's inner component
+        (:class:`Inner`) is built, and checked, the same way.
+        """
+        from translkit.bounds import check_options
+
         self.check_options(name, options)
         factory = self.get(name).factory
         own, inner = self.split_inner(name, options)
+        try:
+            own = check_options(factory, own, "option ")
+        except RecipeError as err:
+            raise ComponentError(f"{self.singular} {name!r}: {err}") from None
         if inner is not None and isinstance(inner[2], str):  # a wrapper: build what it wraps
             option, registry, inner_name, rest = inner
-            options = {**own, option: registry.create(inner_name, **rest)}
+            own[option] = registry.create(inner_name, **rest)
         try:
-            return factory(**options)
+            return factory(**own)
         except (TypeError, ValueError) as err:
             raise ComponentError(f"{self.singular} {name!r}: {err}") from err
 
@@ -265,7 +278,7 @@ class Registry(Generic[T]):
 
     @property
     def singular(self) -> str:
-        return {"heads": "head"}.get(self.kind, self.kind.removesuffix("s"))
+        return {"losses": "loss"}.get(self.kind, self.kind.removesuffix("s"))
 
 
 class Registries:

@@ -13,6 +13,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
+import torch
 from torch import nn
 
 from translkit.errors import ComponentError, suggest
@@ -27,7 +28,6 @@ __all__ = [
     "Padding",
     "Upsample",
     "check_choice",
-    "check_positive",
     "conv_bias",
     "dropout_rate",
     "init_weights",
@@ -58,21 +58,11 @@ def check_choice(what: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
-def check_positive(what: str, value: Any) -> int:
-    """Return ``value`` if it is an int ≥ 1; else raise a :class:`ComponentError`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ComponentError(f"option {what}={value!r} must be a whole number ≥ 1")
-    return value
-
-
-def dropout_rate(value: Any) -> float:
-    """``dropout`` as a probability: ``True`` → 0.5 (Zhu's), ``False`` → 0, else in [0, 1)."""
+def dropout_rate(value: bool | float) -> float:
+    """``dropout`` as a probability: ``True`` → 0.5 (Zhu's), ``False`` → 0, else itself
+    (its bounds, [0, 1), are the factory's annotation)."""
     if isinstance(value, bool):
         return 0.5 if value else 0.0
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ComponentError(
-            f"option dropout={value!r} must be true/false or a probability in [0, 1)"
-        )
     return float(value)
 
 
@@ -103,25 +93,25 @@ def make_pad(padding: str, amount: int) -> nn.Module:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_INITIALISERS: dict[str, Callable[[torch.Tensor, float], Any]] = {
+    "normal": lambda w, gain: nn.init.normal_(w, 0.0, gain),
+    "xavier": lambda w, gain: nn.init.xavier_normal_(w, gain=gain),
+    "kaiming": lambda w, gain: nn.init.kaiming_normal_(w, a=0, mode="fan_in"),
+    "orthogonal": lambda w, gain: nn.init.orthogonal_(w, gain=gain),
+}
+
+
 def init_weights(net: nn.Module, init: str = "normal", gain: float = 0.02) -> nn.Module:
     """Initialise conv/linear weights by ``init`` (biases 0) and batch norms ``N(1, gain)``.
 
     ``normal`` is ``N(0, gain)``; ``xavier`` and ``orthogonal`` use ``gain``; ``kaiming``
-    is fan-in He init (``gain`` unused), all as in Zhu et al.'s ``init_weights``.
+    is fan-in He init (``gain`` unused), all as in Zhu et al.'s ``init_weights``. Both are
+    the factories' options, checked against their annotations (``Init``, ``init_gain``).
     """
-    check_choice("init", init, INITS)
-    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or gain <= 0:
-        raise ComponentError(f"option init_gain={gain!r} must be a positive number")
+    initialise = _INITIALISERS[init]
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            if init == "normal":
-                nn.init.normal_(m.weight, 0.0, gain)
-            elif init == "xavier":
-                nn.init.xavier_normal_(m.weight, gain=gain)
-            elif init == "kaiming":
-                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
-            else:
-                nn.init.orthogonal_(m.weight, gain=gain)
+            initialise(m.weight, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):
@@ -139,12 +129,7 @@ def preset(factory: Callable[..., Any], fixed: dict[str, Any], doc: str) -> Call
     sig = inspect.signature(factory, eval_str=True)  # real types, for resolve-time checks
     params = [p for name, p in sig.parameters.items() if name not in fixed]
 
-    def build(**options: Any) -> Any:
-        for name in fixed:
-            if name in options:
-                raise ComponentError(
-                    f"option {name!r} is fixed by this preset; use the general form"
-                )
+    def build(**options: Any) -> Any:  # a pinned option is refused by Registry.create
         return factory(**fixed, **options)
 
     build.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]

@@ -29,11 +29,12 @@ plain path (the reference's separate calls).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
 from torch import nn
 
+from translkit.bounds import NonEmpty, Range
 from translkit.contracts import (
     FeatureGenerator,
     GANLoss,
@@ -327,43 +328,41 @@ class CUT:
 
 
 # -- factories -------------------------------------------------------------------------------
+#: Options of ``cut`` and ``fastcut`` (types and bounds are checked by ``Registry.create``).
+LambdaGan = Annotated[float, Range(min=0)]
+NumPatches = Annotated[int, Range(min=1)]
+NceLayers = Annotated[list[int] | None, NonEmpty(), Range(min=0)]
+
+
 def _options(
-    lambda_gan: Any, nce_idt: Any, flip_equivariance: Any, num_patches: Any, nce_layers: Any
+    lambda_gan: float,
+    nce_idt: bool,
+    flip_equivariance: bool,
+    num_patches: int,
+    nce_layers: list[int] | None,
 ) -> dict[str, Any]:
-    """Checked method options (a :class:`ComponentError` names the bad one)."""
-    if isinstance(lambda_gan, bool) or not isinstance(lambda_gan, (int, float)) or lambda_gan < 0:
-        raise ComponentError(f"option lambda_gan={lambda_gan!r} must be a number ≥ 0")
-    for key, value in (("nce_idt", nce_idt), ("flip_equivariance", flip_equivariance)):
-        if not isinstance(value, bool):
-            raise ComponentError(f"option {key}={value!r} must be true or false")
-    if isinstance(num_patches, bool) or not isinstance(num_patches, int) or num_patches < 1:
-        raise ComponentError(f"option num_patches={num_patches!r} must be a whole number ≥ 1")
-    if nce_layers is not None:
-        ok = isinstance(nce_layers, (list, tuple)) and nce_layers
-        ok = ok and all(
-            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in nce_layers
+    """The method's options (``Registry.create`` checked each one's type and bounds; the
+    same layer twice is what no bound says)."""
+    if nce_layers is not None and len(set(nce_layers)) != len(nce_layers):
+        raise ComponentError(
+            f"option nce_layers={nce_layers!r} must be a list of distinct layer indices "
+            "≥ 0 (e.g. [0, 4, 7, 10, 14]), or left out for the generator's own"
         )
-        if not ok or len(set(nce_layers)) != len(nce_layers):
-            raise ComponentError(
-                f"option nce_layers={nce_layers!r} must be a list of distinct layer indices "
-                "≥ 0 (e.g. [0, 4, 7, 10, 14]), or left out for the generator's own"
-            )
-        nce_layers = tuple(nce_layers)
     return {
-        "lambda_gan": float(lambda_gan),
+        "lambda_gan": lambda_gan,
         "nce_idt": nce_idt,
         "flip_equivariance": flip_equivariance,
         "num_patches": num_patches,
-        "nce_layers": nce_layers,
+        "nce_layers": None if nce_layers is None else tuple(nce_layers),
     }
 
 
 def cut(
-    lambda_gan: float = 1.0,
+    lambda_gan: LambdaGan = 1.0,
     nce_idt: bool = True,
     flip_equivariance: bool = False,
-    num_patches: int = 256,
-    nce_layers: list[int] | None = None,
+    num_patches: NumPatches = 256,
+    nce_layers: NceLayers = None,
 ) -> CUT:
     """CUT (Park et al. 2020): one generator, PatchNCE between input and output patches.
 
@@ -376,11 +375,11 @@ def cut(
 
 
 def fastcut(
-    lambda_gan: float = 1.0,
+    lambda_gan: LambdaGan = 1.0,
     nce_idt: bool = False,
     flip_equivariance: bool = True,
-    num_patches: int = 256,
-    nce_layers: list[int] | None = None,
+    num_patches: NumPatches = 256,
+    nce_layers: NceLayers = None,
 ) -> CUT:
     """FastCUT (Park et al. 2020): CUT without identity NCE, λ_NCE 10, flip-equivariance.
 

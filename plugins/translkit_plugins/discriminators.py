@@ -36,15 +36,11 @@ from torch import nn
 
 import translkit
 from translkit.bounds import Range
-from translkit.errors import ComponentError
 
 from ._antialias import BlurDownsample
 from ._blocks import (
-    NORMS,
     Init,
     Norm,
-    check_choice,
-    check_positive,
     conv_bias,
     init_weights,
     make_norm,
@@ -208,8 +204,6 @@ def _with_options(
 ) -> nn.Module:
     """``scales`` discriminators from ``build()``, each initialised, anti-aliased and
     spectrally normalised as asked (the single net itself when ``scales`` is 1)."""
-    if check_positive("scales", scales) > MAX_SCALES:
-        raise ComponentError(f"option scales={scales} must be at most {MAX_SCALES}")
     nets = []
     for _ in range(scales):
         net = init_weights(build(), init, init_gain)
@@ -236,9 +230,6 @@ def patchgan(
     ``antialias`` (false: blur before every stride), ``spectral_norm`` (false),
     ``scales`` (1: a multi-scale discriminator above; see the module).
     """
-    check_positive("ndf", ndf)
-    check_positive("n_layers", n_layers)
-    norm = check_choice("norm", norm, NORMS)
     return _with_options(
         lambda: NLayerDiscriminator(ndf, n_layers, norm),
         antialias,
@@ -260,9 +251,7 @@ def pixel(
     Options: ``ndf`` (64), ``norm`` instance|batch|none (instance), ``init``
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
     """
-    check_positive("ndf", ndf)
-    net = PixelDiscriminator(ndf, check_choice("norm", norm, NORMS))
-    return init_weights(net, init, init_gain)
+    return init_weights(PixelDiscriminator(ndf, norm), init, init_gain)
 
 
 def five_layer(
@@ -281,8 +270,7 @@ def five_layer(
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02), ``antialias``,
     ``spectral_norm``, ``scales`` (as ``patchgan``'s; see the module).
     """
-    check_positive("ndf", ndf)
-    spec = FIVE_LAYER_VARIANTS[check_choice("variant", variant, FIVE_LAYER_VARIANTS)]
+    spec = FIVE_LAYER_VARIANTS[variant]
     return _with_options(
         lambda: FiveLayerDiscriminator(ndf, **spec),
         antialias,

@@ -38,15 +38,10 @@ from translkit.registry import Inner
 
 from ._antialias import BlurDownsample, BlurUpsample
 from ._blocks import (
-    NORMS,
-    PADDINGS,
-    UPSAMPLES,
     Init,
     Norm,
     Padding,
     Upsample,
-    check_choice,
-    check_positive,
     conv_bias,
     dropout_rate,
     init_weights,
@@ -402,15 +397,12 @@ class UnetGenerator(nn.Module):
         return [taken[i] for i in wanted]
 
 
-def _common(ngf: int, norm: str, dropout: Any, padding: str, upsample: str) -> dict[str, Any]:
-    check_positive("ngf", ngf)
-    return {
-        "ngf": ngf,
-        "norm": check_choice("norm", norm, NORMS),
-        "dropout": dropout_rate(dropout),
-        "padding": check_choice("padding", padding, PADDINGS),
-        "upsample": check_choice("upsample", upsample, UPSAMPLES),
-    }
+def _common(
+    ngf: int, norm: str, dropout: bool | float, padding: str, upsample: str
+) -> dict[str, Any]:
+    """The options every built-in generator shares (checked by ``Registry.create``)."""
+    rate = dropout_rate(dropout)
+    return {"ngf": ngf, "norm": norm, "dropout": rate, "padding": padding, "upsample": upsample}
 
 
 def resnet(
@@ -436,22 +428,18 @@ def resnet(
 
 
 def _resnet(
-    n_blocks: Any,
-    ngf: Any,
+    n_blocks: int,
+    ngf: int,
     norm: str,
-    dropout: Any,
+    dropout: bool | float,
     padding: str,
     upsample: str,
-    antialias: Any,
+    antialias: bool,
     init: str,
     init_gain: float,
     *,
     separable: bool = False,
 ) -> ResnetGenerator:
-    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
-        raise ComponentError(f"option n_blocks={n_blocks!r} must be a whole number ≥ 0")
-    if not isinstance(antialias, bool):
-        raise ComponentError(f"option antialias={antialias!r} must be true or false")
     opts = _common(ngf, norm, dropout, padding, upsample)
     if antialias and upsample != "transposed":
         raise ComponentError(
@@ -503,8 +491,6 @@ def unet(
     (zeros), ``upsample`` transposed|resize_conv|bilinear (transposed), ``init``
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
     """
-    if isinstance(num_downs, bool) or not isinstance(num_downs, int) or num_downs < 5:
-        raise ComponentError(f"option num_downs={num_downs!r} must be a whole number ≥ 5")
     opts = _common(ngf, norm, dropout, padding, upsample)
     return init_weights(UnetGenerator(num_downs, **opts), init, init_gain)
 
@@ -576,7 +562,7 @@ def attention(
     bias (0: the mask starts at about ½; 3: at 0.95, so training starts as the plain
     generator and learns where to keep the input), ``init``/``init_gain`` of the mask head.
     """
-    net = AttentionGenerator(inner, check_positive("mask_ngf", mask_ngf))
+    net = AttentionGenerator(inner, mask_ngf)
     init_weights(net.mask_head, init, init_gain)
     with torch.no_grad():
         net.mask_head[-1].bias.fill_(mask_bias)

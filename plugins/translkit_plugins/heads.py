@@ -15,15 +15,16 @@ of at the first forward pass, so the optimiser, checkpoints and ``--dry-run`` se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
 import translkit
+from translkit.bounds import NonEmpty, Range
 from translkit.errors import ComponentError
 
-from ._blocks import check_positive, init_weights
+from ._blocks import Init, init_weights
 
 __all__ = ["PatchSampleMLP", "l2_normalize", "mlp_sample", "sample_patch_ids"]
 
@@ -86,25 +87,17 @@ class PatchSampleMLP(nn.Module):
 
 def mlp_sample(
     *,
-    in_channels: Sequence[int],
-    units: int = 256,
-    init: str = "xavier",
-    init_gain: float = 0.02,
+    in_channels: Annotated[list[int], NonEmpty(), Range(min=1)],
+    units: Annotated[int, Range(min=1)] = 256,
+    init: Init = "xavier",
+    init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> PatchSampleMLP:
     """CUT's projection head: random patches per layer through a 2-layer MLP, L2-normalised.
 
     Options: ``units`` (256), ``init`` normal|xavier|kaiming|orthogonal (xavier, the CUT
     reference's), ``init_gain`` (0.02). ``in_channels`` is set by the method (from its generator).
     """
-    check_positive("units", units)
-    channels = _channels(in_channels)
-    return init_weights(PatchSampleMLP(channels, units), init, init_gain)
-
-
-def _channels(value: Any) -> list[int]:
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ComponentError(f"in_channels={value!r} must be a non-empty list of widths")
-    return [check_positive("in_channels", c) for c in value]
+    return init_weights(PatchSampleMLP(in_channels, units), init, init_gain)
 
 
 @translkit.hookimpl

@@ -44,12 +44,8 @@ __all__ = [
 ]
 
 
-def _number(what: str, value: Any, *, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ComponentError(f"option {what}={value!r} must be a number")
-    if minimum is not None and value < minimum:
-        raise ComponentError(f"option {what}={value!r} must be ≥ {minimum}")
-    return float(value)
+#: A loss weight: 0 switches its term off.
+Weight = Annotated[float, Range(min=0)]
 
 
 class _Adversarial:
@@ -241,16 +237,14 @@ class PatchNCELoss:
         return f"PatchNCELoss(weight={self.weight!r}, temperature={self.temperature!r})"
 
 
-def patchnce(weight: float = 1.0, temperature: float = 0.07) -> PatchNCELoss:
+def patchnce(
+    weight: Weight = 1.0, temperature: Annotated[float, Range(min=0, min_open=True)] = 0.07
+) -> PatchNCELoss:
     """PatchNCE contrastive loss between output and source patches (Park et al., CUT).
 
     Options: ``weight`` λ_NCE (1.0; CUT 1, FastCUT 10; 0 disables the term),
     ``temperature`` τ (0.07).
     """
-    weight = _number("weight", weight, minimum=0)
-    temperature = _number("temperature", temperature)
-    if temperature <= 0:
-        raise ComponentError(f"option temperature={temperature!r} must be > 0")
     return PatchNCELoss(weight, temperature)
 
 
@@ -260,18 +254,17 @@ def lsgan(real_label: float = 1.0, fake_label: float = 0.0) -> LSGANLoss:
     Options: ``real_label`` (1.0), ``fake_label`` (0.0); e.g. ``real_label=0.9`` for
     one-sided label smoothing.
     """
-    return LSGANLoss(_number("real_label", real_label), _number("fake_label", fake_label))
+    return LSGANLoss(real_label, fake_label)
 
 
-def bce(real_label: float = 1.0, fake_label: float = 0.0) -> BCELoss:
+def bce(
+    real_label: Annotated[float, Range(0, 1)] = 1.0, fake_label: Annotated[float, Range(0, 1)] = 0.0
+) -> BCELoss:
     """Log-likelihood GAN loss (Goodfellow et al.), binary cross-entropy on logits.
 
     Options: ``real_label`` (1.0), ``fake_label`` (0.0), both in [0, 1].
     """
-    labels = (_number("real_label", real_label), _number("fake_label", fake_label))
-    if not all(0.0 <= v <= 1.0 for v in labels):
-        raise ComponentError(f"bce labels must lie in [0, 1], got {labels}")
-    return BCELoss(*labels)
+    return BCELoss(real_label, fake_label)
 
 
 def hinge() -> HingeLoss:
@@ -279,33 +272,33 @@ def hinge() -> HingeLoss:
     return HingeLoss()
 
 
-def wgan_gp(gp_weight: Annotated[float, Range(min=0)] = 10.0, target: float = 1.0) -> WGANGPLoss:
+def wgan_gp(gp_weight: Weight = 10.0, target: float = 1.0) -> WGANGPLoss:
     """Wasserstein loss with gradient penalty (Gulrajani et al.).
 
     Options: ``gp_weight`` (10.0; 0 drops the penalty), ``target`` gradient norm (1.0).
     """
-    return WGANGPLoss(_number("gp_weight", gp_weight, minimum=0), _number("target", target))
+    return WGANGPLoss(gp_weight, target)
 
 
-def cycle(weight: Annotated[float, Range(min=0)] = 10.0) -> L1Loss:
+def cycle(weight: Weight = 10.0) -> L1Loss:
     """Cycle-consistency L1 loss, weight λ (Zhu et al.).
 
     Options: ``weight`` λ (10.0; 0 disables the term).
     """
-    return L1Loss(_number("weight", weight, minimum=0))
+    return L1Loss(weight)
 
 
-def identity(weight: Annotated[float, Range(min=0)] = 5.0) -> L1Loss:
+def identity(weight: Weight = 5.0) -> L1Loss:
     """Identity L1 loss G_AB(b) ≈ b (Zhu et al.; Taigman et al.).
 
     Options: ``weight`` (5.0 = 0.5·λ as Zhu et al.; 0 disables the term).
     """
-    return L1Loss(_number("weight", weight, minimum=0))
+    return L1Loss(weight)
 
 
 def focal_frequency(
-    weight: Annotated[float, Range(min=0)] = 5.0,
-    frequency_weight: Annotated[float, Range(min=0)] = 1.0,
+    weight: Weight = 5.0,
+    frequency_weight: Weight = 1.0,
     alpha: Annotated[float, Range(min=0)] = 1.0,
 ) -> FocalFrequencyLoss:
     """L1 plus the focal frequency loss (Jiang et al., ICCV 2021), for the ``identity`` or
@@ -315,11 +308,7 @@ def focal_frequency(
     Options: ``weight`` of the L1 term (5.0, the identity slot's default), ``frequency_weight``
     of the frequency term (1.0), ``alpha`` the focusing exponent (1.0).
     """
-    return FocalFrequencyLoss(
-        _number("weight", weight, minimum=0),
-        _number("frequency_weight", frequency_weight, minimum=0),
-        _number("alpha", alpha, minimum=0),
-    )
+    return FocalFrequencyLoss(weight, frequency_weight, alpha)
 
 
 @translkit.hookimpl

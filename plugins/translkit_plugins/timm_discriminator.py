@@ -18,15 +18,12 @@ import torch
 from torch import nn
 
 import translkit
-from translkit.bounds import Range
+from translkit.bounds import NonEmpty, Range
 from translkit.errors import CheckpointError, ComponentError, suggest
 
 from ._blocks import (
-    NORMS,
     Init,
     Norm,
-    check_choice,
-    check_positive,
     conv_bias,
     init_weights,
     make_norm,
@@ -179,7 +176,7 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path, name: str = "")
 
 
 def timm_patch(
-    backbone: str = "resnet18",
+    backbone: Annotated[str, NonEmpty()] = "resnet18",
     pretrained: str = "",
     feature_index: int = -1,
     ndf: Annotated[int, Range(min=1)] = 256,
@@ -196,10 +193,6 @@ def timm_patch(
     (256), ``norm`` none|instance|batch for the head (none), ``freeze_backbone`` (false),
     ``init``/``init_gain`` for the head (normal, 0.02).
     """
-    if not isinstance(backbone, str) or not backbone:
-        raise ComponentError(f"option backbone={backbone!r} must name a timm model")
-    check_positive("ndf", ndf)
-    check_choice("norm", norm, NORMS)
     net = TimmPatchDiscriminator(backbone, feature_index, ndf, norm, freeze_backbone)
     init_weights(net.head, init, init_gain)
     if pretrained == "cache":

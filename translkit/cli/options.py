@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 import typer
@@ -33,17 +32,17 @@ def plugin_option() -> list[str]:
 
 
 def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs given with ``flag``; values read as TOML (``128``, ``true``,
-    ``[1, 2]``), bare words as text."""
+    """``KEY=VALUE`` pairs given with ``flag``; values read as ``--set`` reads them
+    (:func:`translkit.recipe.parse_value`: TOML, ``128``, ``true``, ``[1, 2]``; bare words
+    as text)."""
+    from translkit.recipe import parse_value
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ComponentError(f"{flag} {item!r} must look like KEY=VALUE (e.g. dropout=true)")
-        try:
-            out[key.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key.strip()] = raw.strip()
+        out[key.strip()] = parse_value(raw.strip())
     return out
 
 

@@ -21,6 +21,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 
 from translkit.errors import DataError
+from translkit.recipe import crop_problem
 
 __all__ = ["ImageTransform", "check_sizes", "draft_size"]
 
@@ -35,11 +36,8 @@ def check_sizes(resize: str, load_size: int, crop_size: int) -> None:
         raise DataError(
             f"data.crop_size ({crop_size}) and data.load_size ({load_size}) must be positive"
         )
-    if resize != "none" and load_size < crop_size:
-        raise DataError(
-            f"data.load_size ({load_size}) is smaller than data.crop_size ({crop_size}); "
-            "set load_size >= crop_size (the study: 286 and 256)"
-        )
+    if problem := crop_problem(resize, load_size, crop_size):
+        raise DataError(problem)
 
 
 def draft_size(resize: str, load_size: int, crop_size: int) -> int | None:

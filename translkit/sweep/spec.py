@@ -1,49 +1,43 @@
 """Sweep files: a base recipe, fixed settings, a search space over recipe keys, an objective.
 
-A sweep file is checked the way a recipe is, when it is loaded: unknown tables and keys,
-bad ranges, keys the recipe does not have, and values outside a key's bounds are one
-:class:`~translkit.errors.RecipeError` naming the file and the key. Every range is checked
-at both ends and every choice as a whole recipe (through :func:`translkit.recipe.
-recipe_from_dict` and :func:`~translkit.recipe.resolve_recipe`, the same resolution and
-bounds ``translkit run`` applies), so a sampled value cannot fall outside a key's bounds;
-combinations the ends do not cover (e.g. ``data.crop_size`` above a sampled
-``data.load_size``) are caught again for each trial, which then fails with that line.
+A sweep file is read by the recipe's own machinery: its tables are the dataclasses of
+:mod:`translkit.sweep.tables` (types and ``Annotated`` bounds), read with
+:func:`translkit.recipe.read_table`, so unknown tables and keys (with the nearest valid
+one), missing keys, wrong types and out-of-range values are one
+:class:`~translkit.errors.RecipeError` naming the file and the key, worded as for a recipe.
+What only a sweep has is checked here: keys the recipe does not have, a range's ends
+against each other, and every range at both ends and every choice as a whole recipe
+(through :func:`translkit.recipe.recipe_from_dict` and
+:func:`~translkit.recipe.resolve_recipe`, the same resolution and bounds ``translkit run``
+applies), so a sampled value cannot fall outside a key's bounds; combinations the ends do
+not cover (e.g. ``data.crop_size`` above a sampled ``data.load_size``) are caught again for
+each trial, which then fails with that line.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from translkit.errors import RecipeError, suggest
-from translkit.recipe import Recipe, _key_type, apply_overrides, load_recipe, recipe_from_dict
+from translkit.recipe import (
+    Recipe,
+    apply_overrides,
+    declared_keys,
+    key_type,
+    load_recipe,
+    read_table,
+    read_toml,
+    recipe_from_dict,
+)
+from translkit.sweep.tables import PARAM_KEYS, Limits, SpaceRange, SweepFile
 
 __all__ = ["Param", "SweepSpec", "load_sweep", "violations"]
-
-#: Keys of each table of a sweep file, with their defaults.
-SWEEP_KEYS = {"recipe": None, "name": "", "output_dir": "sweeps", "trials": 20, "minutes": 0.0}
-OBJECTIVE_KEYS = {"metric": None, "direction": ""}
-SAMPLER_KEYS = {"name": "tpe", "seed": 0, "startup_trials": 5}
-PRUNER_KEYS = {
-    "name": "median",
-    "startup_trials": 3,
-    "warmup_epochs": 0,
-    "min_trials": 1,
-    "min_resource": 1,
-    "reduction_factor": 3,
-}
-SAMPLERS = ("tpe", "random")
-PRUNERS = ("median", "halving", "none")
-TABLES = ("sweep", "objective", "constraints", "sampler", "pruner", "set", "space")
-BOUNDS = ("min", "max")
-_PARAM_KEYS = {"low", "high", "log", "step", "choices"}
 
 
 @dataclass
@@ -214,35 +208,13 @@ def _set_key(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     return apply_overrides(raw, [f"{key}={_toml(value)}"])  # the --set path: shorthands too
 
 
-def _table(data: dict[str, Any], name: str, keys: dict[str, Any], where: str) -> dict[str, Any]:
-    given = data.get(name, {})
-    if not isinstance(given, dict):
-        raise RecipeError(f"{where}: [{name}] must be a table, got {given!r}")
-    for key in given:
-        if key not in keys:
-            hint = suggest(key, keys) or f"; valid keys: {', '.join(keys)}"
-            raise RecipeError(f"{where}: [{name}] unknown key {key!r}{hint}")
-    out = {**keys, **given}
-    for key, default in keys.items():
-        if default is None and out[key] is None:
-            raise RecipeError(f"{where}: [{name}] needs {key!r}")
-        if (
-            default is not None
-            and not isinstance(out[key], type(default))
-            and not (isinstance(default, float) and isinstance(out[key], int))
-        ):
-            kind = type(default).__name__
-            raise RecipeError(f"{where}: [{name}] {key} must be {kind}, got {out[key]!r}")
-    return out
-
-
 def _flatten(table: dict[str, Any], prefix: str = "", *, params: bool) -> dict[str, Any]:
     """Dotted keys of a (possibly nested) table; in ``[space]`` a range table or a list of
     choices ends a key."""
     out: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        is_leaf = not isinstance(value, dict) or (params and set(value) <= _PARAM_KEYS)
+        is_leaf = not isinstance(value, dict) or (params and set(value) <= PARAM_KEYS)
         if is_leaf:
             out[dotted] = value
         else:
@@ -259,7 +231,106 @@ def _recipe_keys(data: Any, prefix: str = "") -> set[str]:
     return keys
 
 
+def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
+    """Read and check a sweep file (the base recipe resolved against ``registries``;
+    default: the installed plugins plus the recipe's own)."""
+    path = Path(path)
+    where = f"sweep {path}"
+    file = _read(path, where)
+    recipe_path = Path(file.sweep.recipe)
+    if not recipe_path.is_absolute():
+        recipe_path = (path.parent / recipe_path).resolve()  # relative to the sweep file
+    fixed = _flatten(file.set, params=False)
+    raw, resolved, registries = _base(load_recipe(recipe_path), fixed, path, registries)
+    known = _recipe_keys(resolved.to_dict()) | declared_keys()
+    for key in fixed:
+        _check_known(key, known, where, "set")
+    space = _space(file.space, fixed, known, raw, resolved, registries, path)
+    goal = _goal(file.objective.metric, resolved, registries, where)
+    return SweepSpec(
+        path=path,
+        name=file.sweep.name or path.stem,
+        recipe_path=recipe_path,
+        output_dir=Path(file.sweep.output_dir),
+        trials=file.sweep.trials,
+        minutes=file.sweep.minutes,
+        metric=file.objective.metric,
+        direction=file.objective.direction or ("maximize" if goal == "max" else "minimize"),
+        sampler=asdict(file.sampler),
+        pruner=file.pruner.used(),
+        constraints=_constraints(file.constraints, resolved, registries, where),
+        fixed=fixed,
+        space=space,
+        base=raw,
+        plugins=list(resolved.plugins),
+    )
+
+
+def _read(path: Path, where: str) -> SweepFile:
+    """The sweep file's tables, each checked as a recipe section is."""
+    data = read_toml(path, "sweep")
+    try:
+        return read_table(SweepFile, data, "", top="the sweep file's top level")
+    except RecipeError as err:
+        raise RecipeError(f"{where}: {err}") from None
+
+
+def _base(
+    base: Recipe, fixed: dict[str, Any], path: Path, registries: Any
+) -> tuple[dict[str, Any], Recipe, Any]:
+    """The base recipe's data with ``[set]`` applied, that recipe resolved, and the
+    registries it was resolved against (its plugins loaded when none are given)."""
+    from translkit.recipe import resolve_recipe
+
+    try:
+        raw = _set_all(base.to_dict(), fixed)
+        checked = recipe_from_dict(raw, source=f"{path} [set]")
+    except RecipeError as err:
+        raise RecipeError(f"sweep {path}: [set] {err}") from None
+    if registries is None:
+        from translkit.plugin_manager import load_plugins
+
+        registries = load_plugins(checked.plugins).registries
+    return raw, resolve_recipe(checked, registries), registries
+
+
+def _space(
+    given: dict[str, Any],
+    fixed: dict[str, Any],
+    known: set[str],
+    raw: dict[str, Any],
+    resolved: Recipe,
+    registries: Any,
+    path: Path,
+) -> list[Param]:
+    """``[space]``'s parameters, each range at both ends and each choice resolved as a
+    whole recipe (so a sampled value cannot fall outside the key's bounds)."""
+    from translkit.recipe import resolve_recipe
+
+    where = f"sweep {path}"
+    if not given:
+        raise RecipeError(
+            f"{where}: [space] is missing or empty; add e.g. "
+            '"optim.lr" = { low = 1e-4, high = 1e-2, log = true }'
+        )
+    space = []
+    for key, spec in _flatten(given, params=True).items():
+        _check_known(key, known, where, "space")
+        if key in fixed:
+            raise RecipeError(
+                f"{where}: {key} is both fixed in [set] and searched in [space]; keep one"
+            )
+        param = _param(key, spec, resolved, where)
+        for value in _ends(param):
+            source = f"{path} [space] {key} = {_toml(value)}"
+            resolve_recipe(recipe_from_dict(_set_key(raw, key, value), source=source), registries)
+        space.append(param)
+    return space
+
+
 def _param(key: str, spec: Any, resolved: Recipe, where: str) -> Param:
+    """One ``[space]`` entry: a list (or table) of choices, or a :class:`SpaceRange` whose
+    kind, int or float, is the recipe key's."""
     label = f"{where}: [space] {key}"
     if isinstance(spec, list):
         spec = {"choices": spec}
@@ -267,59 +338,56 @@ def _param(key: str, spec: Any, resolved: Recipe, where: str) -> Param:
         raise RecipeError(
             f"{label} must be a range {{low, high}} or a list of choices, got {spec!r}"
         )
-    unknown = set(spec) - _PARAM_KEYS
-    if unknown:
-        bad = sorted(unknown)[0]
-        raise RecipeError(f"{label}: unknown key {bad!r}{suggest(bad, _PARAM_KEYS)}")
     if "choices" in spec:
         if set(spec) != {"choices"}:
             raise RecipeError(f"{label}: give either choices or low/high, not both")
-        choices, names = spec["choices"], []
-        if isinstance(choices, dict):  # labelled tables: {unet = {...}, resnet6 = {...}}
-            names = list(choices)
-            choices = list(choices.values())
-            if not all(isinstance(c, dict) for c in choices):
-                raise RecipeError(f"{label}: labelled choices must all be tables")
-        if not isinstance(choices, list) or not choices:
-            raise RecipeError(f"{label}: choices must be a non-empty list, got {choices!r}")
-        if len({repr(c) for c in choices}) != len(choices):
-            raise RecipeError(f"{label}: choices repeat a value: {choices!r}")
-        return Param(key, "categorical", choices=choices, names=names)
-    if "low" not in spec or "high" not in spec:
-        raise RecipeError(f"{label}: a range needs both low and high")
-    low, high, log, step = spec["low"], spec["high"], spec.get("log", False), spec.get("step")
-    for name, value in (("low", low), ("high", high), ("step", step)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise RecipeError(f"{label}: {name} must be a number, got {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RecipeError(f"{label}: {name} must be finite, got {value!r}")
-    if not isinstance(log, bool):
-        raise RecipeError(f"{label}: log must be true or false, got {log!r}")
-    if not low < high:
-        raise RecipeError(f"{label}: low ({low}) must be below high ({high})")
-    if log and low <= 0:
-        raise RecipeError(f"{label}: a log-scale range needs low > 0, got {low}")
-    if step is not None and (step <= 0 or step > high - low):
-        raise RecipeError(f"{label}: step must be in (0, high - low], got {step}")
-    if log and step is not None:
-        raise RecipeError(f"{label}: give log or step, not both (Optuna samples one or the other)")
-    declared = _key_type(key.split("."))
+        return _choices(key, spec["choices"], label)
+    try:
+        rng = read_table(SpaceRange, spec, f"space.{key}")
+    except RecipeError as err:
+        raise RecipeError(f"{where}: {err}") from None
+    _check_ends(rng, label)
+    declared = key_type(key.split("."))
     current = _lookup(resolved.to_dict(), key)
     is_int = declared is int or (declared is None and type(current) is int)
     if declared is None and current is None:  # an option without a plain default: the range says
-        is_int = all(isinstance(v, int) for v in (low, high) if v is not None)
-    if is_int and not all(float(v).is_integer() for v in (low, high, step or 1)):
+        is_int = all(isinstance(v, int) for v in (rng.low, rng.high))
+    if not is_int:
+        step = float(rng.step) if rng.step is not None else None
+        return Param(key, "float", low=float(rng.low), high=float(rng.high), log=rng.log, step=step)
+    if not all(float(v).is_integer() for v in (rng.low, rng.high, rng.step or 1)):
         raise RecipeError(
             f"{label}: {key} holds whole numbers; low, high and step must be integers"
         )
-    kind = "int" if is_int else "float"
-    if is_int:
-        low, high = int(low), int(high)
-        step = int(step) if step is not None else None
-    else:
-        low, high = float(low), float(high)
-        step = float(step) if step is not None else None
-    return Param(key, kind, low=low, high=high, log=log, step=step)
+    step = int(rng.step) if rng.step is not None else None
+    return Param(key, "int", low=int(rng.low), high=int(rng.high), log=rng.log, step=step)
+
+
+def _check_ends(rng: SpaceRange, label: str) -> None:
+    """What a range's bounds cannot say: how its ends, scale and step go together."""
+    low, high, step = rng.low, rng.high, rng.step
+    if not low < high:
+        raise RecipeError(f"{label}: low ({low}) must be below high ({high})")
+    if rng.log and low <= 0:
+        raise RecipeError(f"{label}: a log-scale range needs low > 0, got {low}")
+    if step is not None and step > high - low:
+        raise RecipeError(f"{label}: step must be in (0, high - low], got {step}")
+    if rng.log and step is not None:
+        raise RecipeError(f"{label}: give log or step, not both (Optuna samples one or the other)")
+
+
+def _choices(key: str, choices: Any, label: str) -> Param:
+    names: list[str] = []
+    if isinstance(choices, dict):  # labelled tables: {unet = {...}, resnet6 = {...}}
+        names = list(choices)
+        choices = list(choices.values())
+        if not all(isinstance(c, dict) for c in choices):
+            raise RecipeError(f"{label}: labelled choices must all be tables")
+    if not isinstance(choices, list) or not choices:
+        raise RecipeError(f"{label}: choices must be a non-empty list, got {choices!r}")
+    if len({repr(c) for c in choices}) != len(choices):
+        raise RecipeError(f"{label}: choices repeat a value: {choices!r}")
+    return Param(key, "categorical", choices=choices, names=names)
 
 
 def _lookup(data: Any, key: str) -> Any:
@@ -330,165 +398,10 @@ def _lookup(data: Any, key: str) -> Any:
     return data
 
 
-def load_sweep(path: str | Path, registries: Any = None) -> SweepSpec:
-    """Read and check a sweep file (the base recipe resolved against ``registries``;
-    default: the installed plugins plus the recipe's own)."""
-    from translkit.recipe import resolve_recipe, selection_goal
-
-    path = Path(path)
-    where = f"sweep {path}"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"sweep file {path} does not exist") from None
-    except OSError as err:
-        raise RecipeError(f"sweep file {path} cannot be read: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise RecipeError(f"{where} is not valid TOML: {err}") from None
-    for name in data:
-        if name not in TABLES:
-            hint = suggest(name, TABLES) or f"; its tables: {', '.join(TABLES)}"
-            raise RecipeError(f"{where}: unknown table [{name}]{hint}")
-    sweep = _table(data, "sweep", SWEEP_KEYS, where)
-    objective = _table(data, "objective", OBJECTIVE_KEYS, where)
-    sampler = _table(data, "sampler", SAMPLER_KEYS, where)
-    pruner = _table(data, "pruner", PRUNER_KEYS, where)
-    if sweep["trials"] < 1:
-        raise RecipeError(f"{where}: [sweep] trials must be at least 1, got {sweep['trials']}")
-    if sweep["minutes"] < 0:
-        raise RecipeError(
-            f"{where}: [sweep] minutes must be >= 0 (0: no limit), got {sweep['minutes']}"
-        )
-    for table, names in ((sampler, SAMPLERS), (pruner, PRUNERS)):
-        if table["name"] not in names:
-            kind = "sampler" if names is SAMPLERS else "pruner"
-            hint = suggest(table["name"], names)
-            raise RecipeError(
-                f"{where}: [{kind}] name {table['name']!r} is unknown{hint}; "
-                f"choose one of {', '.join(names)}"
-            )
-    counts = [("sampler", sampler, "startup_trials"), ("sampler", sampler, "seed")]
-    counts += [("pruner", pruner, k) for k in ("startup_trials", "warmup_epochs")]
-    counts += [("pruner", pruner, k) for k in ("min_resource", "min_trials")]
-    for kind, table, key in counts:
-        if table[key] < 0:
-            raise RecipeError(f"{where}: [{kind}] {key} must be >= 0, got {table[key]}")
-    if pruner["reduction_factor"] < 2:
-        raise RecipeError(
-            f"{where}: [pruner] reduction_factor must be >= 2, got {pruner['reduction_factor']}"
-        )
-
-    recipe_path = (
-        (path.parent / str(sweep["recipe"])).resolve()
-        if not Path(sweep["recipe"]).is_absolute()
-        else Path(sweep["recipe"])
-    )
-    base = load_recipe(recipe_path)
-    fixed = _flatten(data.get("set", {}), params=False)
-    try:
-        raw = _set_all(base.to_dict(), fixed)
-        checked = recipe_from_dict(raw, source=f"{path} [set]")
-    except RecipeError as err:
-        raise RecipeError(f"{where}: [set] {err}") from None
-    if registries is None:
-        from translkit.plugin_manager import load_plugins
-
-        registries = load_plugins(checked.plugins).registries
-    resolved = resolve_recipe(checked, registries)
-    known = _recipe_keys(resolved.to_dict()) | _recipe_keys(_declared())
-    for key in fixed:
-        _check_known(key, known, where, "set")
-
-    space_raw = data.get("space", {})
-    if not isinstance(space_raw, dict) or not space_raw:
-        raise RecipeError(
-            f"{where}: [space] is missing or empty; add e.g. "
-            '"optim.lr" = { low = 1e-4, high = 1e-2, log = true }'
-        )
-    space = []
-    for key, spec in _flatten(space_raw, params=True).items():
-        _check_known(key, known, where, "space")
-        if key in fixed:
-            raise RecipeError(
-                f"{where}: {key} is both fixed in [set] and searched in [space]; keep one"
-            )
-        param = _param(key, spec, resolved, where)
-        for value in _ends(param):
-            try:
-                one = recipe_from_dict(
-                    _set_key(raw, key, value), source=f"{path} [space] {key} = {_toml(value)}"
-                )
-                resolve_recipe(one, registries)
-            except RecipeError as err:
-                raise RecipeError(str(err)) from None
-        space.append(param)
-
-    metric = objective["metric"]
-    if not resolved.eval.every:
-        raise RecipeError(
-            f"{where}: the objective needs evaluations, but the recipe sets eval.every = 0; "
-            'set it in [set], e.g. "eval.every" = 1'
-        )
-    probe = copy.deepcopy(resolved)
-    probe.eval.select = metric
-    try:
-        goal = selection_goal(probe, registries)
-    except RecipeError as err:
-        raise RecipeError(f"{where}: [objective] metric: {str(err).split(': ', 1)[-1]}") from None
-    constraints = _constraints(data.get("constraints", {}), resolved, registries, where)
-    direction = objective["direction"] or ("maximize" if goal == "max" else "minimize")
-    if direction not in ("maximize", "minimize"):
-        raise RecipeError(
-            f"{where}: [objective] direction must be maximize or minimize, got {direction!r}"
-        )
-    return SweepSpec(
-        path=path,
-        name=sweep["name"] or path.stem,
-        recipe_path=recipe_path,
-        output_dir=Path(sweep["output_dir"]),
-        trials=int(sweep["trials"]),
-        minutes=float(sweep["minutes"]),
-        metric=metric,
-        direction=direction,
-        sampler={k: sampler[k] for k in SAMPLER_KEYS},
-        pruner=_pruner_table(pruner),
-        constraints=constraints,
-        fixed=fixed,
-        space=space,
-        base=raw,
-        plugins=list(resolved.plugins),
-    )
-
-
-def _pruner_table(pruner: dict[str, Any]) -> dict[str, Any]:
-    keys = {
-        "median": ("startup_trials", "warmup_epochs", "min_trials"),
-        "halving": ("min_resource", "reduction_factor"),
-        "none": (),
-    }[pruner["name"]]
-    return {"name": pruner["name"], **{k: pruner[k] for k in keys}}
-
-
 def _set_all(raw: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
     for key, value in fixed.items():
         raw = _set_key(raw, key, value)
     return raw
-
-
-def _declared() -> dict[str, Any]:
-    """Every declared recipe key (optional ones without a value included), as nested data."""
-
-    def walk(cls: type) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            tp = _key_type([f.name]) if cls is Recipe else None
-            if cls is Recipe and tp is not None and dataclasses.is_dataclass(tp):
-                out[f.name] = walk(tp)
-            else:
-                out[f.name] = None
-        return out
-
-    return walk(Recipe)
 
 
 def _check_known(key: str, known: set[str], where: str, table: str) -> None:
@@ -506,37 +419,44 @@ def _ends(param: Param) -> list[Any]:
     return [param.low, param.high]
 
 
-def _constraints(
-    given: Any, resolved: Recipe, registries: Any, where: str
-) -> dict[str, dict[str, float]]:
-    """``[constraints]``: each key a metric the evaluation yields, each bound a number."""
+def _goal(metric: str, resolved: Recipe, registries: Any, where: str) -> str:
+    """``"min"`` or ``"max"``: the objective's own goal (it must be a key the evaluation
+    yields, and the recipe must evaluate)."""
     from translkit.recipe import selection_goal
 
-    if not isinstance(given, dict):
-        raise RecipeError(f"{where}: [constraints] must be a table, got {given!r}")
+    if not resolved.eval.every:
+        raise RecipeError(
+            f"{where}: the objective needs evaluations, but the recipe sets eval.every = 0; "
+            'set it in [set], e.g. "eval.every" = 1'
+        )
+    probe = copy.deepcopy(resolved)
+    probe.eval.select = metric
+    try:
+        return selection_goal(probe, registries)
+    except RecipeError as err:
+        raise RecipeError(f"{where}: [objective] metric: {str(err).split(': ', 1)[-1]}") from None
+
+
+def _constraints(
+    given: dict[str, Limits], resolved: Recipe, registries: Any, where: str
+) -> dict[str, dict[str, float]]:
+    """``[constraints]``: each key a metric the evaluation yields, with a min and/or max."""
+    from translkit.recipe import selection_goal
+
     out: dict[str, dict[str, float]] = {}
-    for key, bounds in given.items():
-        example = f'"{key}" = {{ max = 2.5 }}'
-        if not isinstance(bounds, dict) or not bounds:
+    for key, limits in given.items():
+        bounds = {b: v for b, v in asdict(limits).items() if v is not None}
+        if not bounds:
             raise RecipeError(
-                f"{where}: [constraints] {key} must be a table of min and/or max, e.g. {example}"
+                f'{where}: [constraints] {key} needs min and/or max, e.g. "{key}" = {{ max = 2.5 }}'
             )
-        for bound, value in bounds.items():
-            if bound not in BOUNDS:
-                raise RecipeError(
-                    f"{where}: [constraints] {key}: unknown bound {bound!r}; use min or max"
-                )
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise RecipeError(
-                    f"{where}: [constraints] {key}: {bound} must be a number, got {value!r}"
-                )
         probe = copy.deepcopy(resolved)
         probe.eval.select = key
         try:
             selection_goal(probe, registries)
         except RecipeError as err:
             raise RecipeError(f"{where}: [constraints] {str(err).split(': ', 1)[-1]}") from None
-        out[key] = {b: float(bounds[b]) for b in BOUNDS if b in bounds}
+        out[key] = bounds
     return out
 
 
