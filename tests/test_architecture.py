@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.cache",
         "translkit.contracts",
         "translkit.compat",
+        "translkit.directions",
         "translkit.metric_adapter",
         "translkit.registry",
         "translkit.hookspecs",

@@ -20,8 +20,8 @@ from typing import Any
 
 from translkit.artifacts import GeneratorsFile
 from translkit.contracts import GeneratorSpec
+from translkit.directions import direction_problem
 from translkit.errors import CheckpointError, ComponentError
-from translkit.models import DIRECTIONS
 from translkit.registry import Registries
 
 __all__ = ["import_generators"]
@@ -38,10 +38,11 @@ def _sha256(path: Path) -> str:
 def _directions(sources: Any, direction: str) -> dict[str, Path]:
     if isinstance(sources, (str, Path)):
         sources = {direction: sources}
-    bad = [d for d in sources if d not in DIRECTIONS]
-    if bad or not sources:
-        named = ", ".join(map(repr, bad)) or "none"
-        raise CheckpointError(f"direction {named} must be one of {', '.join(DIRECTIONS)}")
+    if not sources:
+        raise CheckpointError(direction_problem(None, "an import's direction"))
+    for d in sources:
+        if problem := direction_problem(d):
+            raise CheckpointError(problem)
     return {d: Path(src) for d, src in sources.items()}
 
 

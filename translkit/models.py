@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from translkit.contracts import Method
+from translkit.directions import DIRECTIONS, direction_problem
 from translkit.errors import ComponentError, RecipeError, TranslkitError
 from translkit.recipe import SECTION_KINDS, Component, Recipe
 from translkit.registry import Registries
@@ -21,7 +22,6 @@ from translkit.registry import Registries
 __all__ = ["DIRECTIONS", "Model", "build_generator", "build_model", "pick_direction"]
 
 #: Translation directions: A→B and B→A.
-DIRECTIONS = ("a2b", "b2a")
 
 
 @dataclass
@@ -106,8 +106,8 @@ def build_generator(
 
 def pick_direction(nets: Mapping[str, Any], direction: str, source: object) -> Any:
     """``nets[direction]``, or an error naming the directions ``source`` holds."""
-    if direction not in DIRECTIONS:
-        raise TranslkitError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    if problem := direction_problem(direction):
+        raise TranslkitError(problem)
     if direction not in nets:
         have = ", ".join(sorted(nets)) or "none"
         raise TranslkitError(

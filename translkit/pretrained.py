@@ -28,9 +28,10 @@ from translkit.artifacts import Generators, read_generators
 from translkit.contracts import ModelWeights, PretrainedModel
 from translkit.data.checksums import is_sha256, sha256_of
 from translkit.data.download import DownloadError, DownloadProgress, fetch, format_bytes
+from translkit.directions import DIRECTIONS, direction_problem
 from translkit.errors import CheckpointError, ComponentError, DataError, suggest
 from translkit.fileio import atomic_path
-from translkit.models import DIRECTIONS, pick_direction
+from translkit.models import pick_direction
 from translkit.registry import Registries
 
 __all__ = [
@@ -72,8 +73,8 @@ def check_model(model: Any, name: str, plugin: str = "?") -> PretrainedModel:
     for w in model.weights:
         if not isinstance(w, ModelWeights):
             raise bad(f"weights {w!r} must be a ModelWeights")
-        if w.direction not in DIRECTIONS:
-            raise bad(f"weights direction {w.direction!r} must be one of {', '.join(DIRECTIONS)}")
+        if problem := direction_problem(w.direction, "a weights file's direction"):
+            raise bad(problem)
         if not is_sha256(w.sha256) or not isinstance(w.size, int) or w.size <= 0:
             raise bad(f"{w.direction} weights need a size and a lower-case hex sha256")
         if (w.resource is None) == (not w.url):

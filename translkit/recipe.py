@@ -474,7 +474,7 @@ def crop_problem(resize: str, load_size: int, crop_size: int) -> str | None:
     if resize != "none" and load_size < crop_size:
         return (
             f"data.load_size ({load_size}) is smaller than data.crop_size ({crop_size}); "
-            "set load_size >= crop_size (the study: 286 and 256)"
+            "set load_size >= crop_size (e.g. 286 and 256, as Zhu et al.)"
         )
     return None
 

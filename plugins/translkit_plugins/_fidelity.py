@@ -51,7 +51,7 @@ from translkit.contracts import (
 from translkit.data.io import list_images, load_rgb, oriented_size
 from translkit.errors import MetricError, TranslkitError
 from translkit_plugins._baselines import BUILTIN_BASELINES
-from translkit_plugins.inception import EXTRACTORS, resolve_weights, weights_digest
+from translkit_plugins.inception import resolve_weights, weights_digest
 
 __all__ = ["FidelityMetric", "ImageFolderDataset", "folder_digest"]
 
@@ -183,17 +183,7 @@ class FidelityMetric(MetricBase):
         extractor: Literal["inception", "vgg16"] = "vgg16",
         seed: int = 2020,
     ) -> None:
-        if kind not in _GOALS:
-            raise ValueError(f"unknown torch-fidelity metric {kind!r}")
-        if extractor not in EXTRACTORS:
-            raise ValueError(f"extractor must be one of {sorted(EXTRACTORS)}, got {extractor!r}")
-        for name, value in (
-            ("kid_subsets", kid_subsets),
-            ("kid_subset_size", kid_subset_size),
-            ("is_splits", is_splits),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
+        # the registered factories' annotations bound every option (Registry.create checks them)
         self.kind = kind
         self.goals = dict(_GOALS[kind])
         #: The fewest images each folder it compares must hold.

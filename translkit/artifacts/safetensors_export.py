@@ -23,13 +23,13 @@ from typing import Any, ClassVar
 
 from translkit.artifacts.files import format_version, migrated, require
 from translkit.contracts import GeneratorSpec
+from translkit.directions import direction_problem
 from translkit.errors import CheckpointError
 
 __all__ = ["SafetensorsExport", "migrate_v1"]
 
 FAMILY = "translkit.safetensors"
 VERSION = 2
-DIRECTIONS = ("a2b", "b2a")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class SafetensorsExport:
         except ValueError as err:
             raise CheckpointError(f"{where} is incomplete (options: {err})") from None
         direction = require(meta, "direction", str, where)
-        if not isinstance(options, dict) or direction not in DIRECTIONS:
+        if not isinstance(options, dict) or direction_problem(direction):
             raise CheckpointError(
                 f"{where} is incomplete (options {meta['options']!r}, direction {direction!r})"
             )

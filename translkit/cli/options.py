@@ -6,13 +6,10 @@ from typing import Any
 
 import typer
 
+from translkit.directions import DIRECTIONS, direction_problem
 from translkit.errors import ComponentError, TranslkitError
 
 __all__ = ["DIRECTIONS", "check_directions", "parse_key_values", "plugin_option"]
-
-#: translation directions (``translkit.models.DIRECTIONS``, which imports torch: the CLI
-#: checks ``--direction`` against this copy before anything slow is imported)
-DIRECTIONS = ("a2b", "b2a")
 
 
 def plugin_option() -> list[str]:
@@ -49,7 +46,5 @@ def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
 def check_directions(*directions: str) -> None:
     """Refuse a ``--direction`` that no model has, at once (before torch is imported)."""
     for direction in directions:
-        if direction not in DIRECTIONS:
-            raise TranslkitError(
-                f"--direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}"
-            )
+        if problem := direction_problem(direction, "--direction"):
+            raise TranslkitError(problem)

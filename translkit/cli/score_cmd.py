@@ -13,6 +13,7 @@ from rich.table import Table
 from translkit.cli.options import plugin_option
 from translkit.cli.output import PipeConsole
 from translkit.compat import METRIC_WEIGHTS_FLAGS
+from translkit.directions import direction_problem
 from translkit.errors import TranslkitError
 
 __all__ = ["register", "score"]
@@ -245,8 +246,8 @@ def baseline_tables(out: Mapping[str, Any]) -> list[Table]:
 
 
 def _direction(value: str | None) -> str | None:
-    if value not in (None, "a2b", "b2a"):
-        raise TranslkitError(f"--direction must be a2b or b2a, got {value!r}")
+    if value is not None and (problem := direction_problem(value, "--direction")):
+        raise TranslkitError(problem)
     return value
 
 
