@@ -19,7 +19,7 @@ from translkit import get_registry
 from translkit import precision as P
 from translkit import runtime as R
 from translkit.errors import RecipeError
-from translkit.models import build_model
+from translkit.networks import build_model
 from translkit.training.engine import Engine
 
 

@@ -15,7 +15,7 @@ import torch
 
 from translkit.contracts import HeldOutBatches, Method
 from translkit.errors import DataError
-from translkit.models import Model
+from translkit.networks import Model
 from translkit.recipe import DataSection
 
 __all__ = ["held_out_batches", "held_out_objective"]

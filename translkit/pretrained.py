@@ -31,7 +31,7 @@ from translkit.data.download import DownloadError, DownloadProgress, fetch, form
 from translkit.directions import DIRECTIONS, direction_problem
 from translkit.errors import CheckpointError, ComponentError, DataError, suggest
 from translkit.fileio import atomic_path
-from translkit.models import pick_direction
+from translkit.networks import pick_direction
 from translkit.registry import Registries
 
 __all__ = [

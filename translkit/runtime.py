@@ -51,7 +51,7 @@ from torch import nn
 from translkit import precision as policy
 from translkit.errors import RecipeError
 from translkit.fileio import cached_entry, locked, read_json_dict, write_text_atomic
-from translkit.models import Model
+from translkit.networks import Model
 from translkit.norms import instance_norm_as_group_norm, swap_instance_norms
 from translkit.precision import Choice, choose_precision, prepare_module
 from translkit.recipe import Recipe, TrainSection

@@ -30,7 +30,7 @@ from translkit.artifacts.safetensors_export import SafetensorsExport
 from translkit.artifacts.snapshot import StoredGenerator, TrainingSnapshot
 from translkit.contracts import GeneratorSpec
 from translkit.errors import CheckpointError, ComponentError, MissingComponentError, RecipeError
-from translkit.models import DIRECTIONS, Model, build_generator, build_model
+from translkit.networks import DIRECTIONS, Model, build_generator, build_model
 from translkit.recipe import Recipe, components, recipe_from_dict, resolve_recipe
 from translkit.registry import Registries
 from translkit.rundir import RunDir

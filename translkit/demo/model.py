@@ -18,7 +18,7 @@ from translkit.data.io import TEST_SPLITS, list_images, load_rgb
 from translkit.errors import CheckpointError, DataError, TranslkitError
 from translkit.inference.files import check_resize
 from translkit.inference.translate import Precision, Translator
-from translkit.models import DIRECTIONS, pick_direction
+from translkit.networks import DIRECTIONS, pick_direction
 from translkit.pretrained import load_generators
 from translkit.registry import Registries
 from translkit.rundir import RunDir

@@ -32,7 +32,7 @@ from translkit.artifacts import SafetensorsExport, read_generator_specs, read_ge
 from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path
 from translkit.inference.translate import pad_to_multiple
-from translkit.models import pick_direction
+from translkit.networks import pick_direction
 from translkit.pretrained import resolve
 from translkit.registry import Registries
 

@@ -22,7 +22,7 @@ from translkit.errors import TranslkitError
 from translkit.fileio import atomic_path, ensure_writable
 from translkit.inference.plan import WRITABLE, plan_translation
 from translkit.inference.translate import Precision, Translator
-from translkit.models import pick_direction
+from translkit.networks import pick_direction
 from translkit.pretrained import load_generators
 from translkit.registry import Registries
 from translkit.threads import ThreadGovernor, thread_budget

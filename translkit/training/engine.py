@@ -1,6 +1,6 @@
 """The training engine: a method's networks, optimisers, precision and one training step.
 
-:class:`Engine` builds the model a resolved recipe describes (:func:`translkit.models.
+:class:`Engine` builds the model a resolved recipe describes (:func:`translkit.networks.
 build_model`), resolves its :class:`~translkit.runtime.Runtime` (or takes the one given),
 applies its transformations (norms, precision, memory format, ``torch.compile``; synchronised
 batch norm across processes), creates one
@@ -30,7 +30,7 @@ from translkit.augment import Augmented, DiffAugment
 from translkit.contracts import MethodContext, Phase
 from translkit.devices import parse_device
 from translkit.errors import CheckpointError, RecipeError, TranslkitError
-from translkit.models import Model, build_model
+from translkit.networks import Model, build_model
 from translkit.precision import choose_precision
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries

@@ -5,10 +5,10 @@ For each network: parameters, milliseconds per forward + backward pass (median o
 Ratios compare variants measured in this same run (``resize_conv`` vs ``transposed``
 upsampling, batch vs instance norm), never numbers from elsewhere.
 
-    python benchmarks/bench_models.py                      # CPU, 128 px, batch 1
-    python benchmarks/bench_models.py --device cuda --size 256 --batch 4
-    python benchmarks/bench_models.py --clock thread --precision bf16   # busy CPU, bf16
-    python benchmarks/bench_models.py --cases small --batch 4 --clock thread   # CPU recipes
+    python benchmarks/bench_networks.py                      # CPU, 128 px, batch 1
+    python benchmarks/bench_networks.py --device cuda --size 256 --batch 4
+    python benchmarks/bench_networks.py --clock thread --precision bf16   # busy CPU, bf16
+    python benchmarks/bench_networks.py --cases small --batch 4 --clock thread   # CPU recipes
 
 ``--clock thread`` runs on one thread and measures its CPU time, which other processes
 cannot inflate (the fair comparison on a shared machine). ``--precision bf16`` runs under
