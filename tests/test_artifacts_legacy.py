@@ -181,3 +181,29 @@ def test_old_scores_reference_values_and_trust_marks_become_fields(tmp_path: Pat
     assert scores.reference == {"a2b/domain_rate": 0.95}
     assert list(scores.untrusted) == ["a2b/domain_texture_untrusted"]
     assert scores.info == {"a2b/domain_colour_accuracy": 0.96}
+
+
+def test_environment_round_trips_and_old_files_keep_their_facts(tmp_path: Path) -> None:
+    from translkit.artifacts import Environment
+
+    old = {  # untagged, as written until 0.2: the precision beside the versions
+        "python": "3.11.9",
+        "packages": {"torch": "2.14.1"},
+        "plugins": [
+            {"name": "p", "module": "my_plugin", "registered": {"generators": ["g1", "g2"]}},
+            {"name": "broken", "registered": {"generators": ["x"]}},  # no module: unknown
+        ],
+        "precision": {"chosen": "bf16"},
+    }
+    (tmp_path / "environment.json").write_text(json.dumps(old))
+    env = Environment.load(tmp_path / "environment.json")
+    assert env.decisions == {"precision": {"chosen": "bf16"}} and env.cpu_threads == 0
+    assert env.component_modules() == {
+        ("generators", "g1"): "my_plugin",
+        ("generators", "g2"): "my_plugin",
+    }
+    env.save(tmp_path / "new.json")
+    assert json.loads((tmp_path / "new.json").read_text())["format"] == "translkit.environment/2"
+    assert Environment.load(tmp_path / "new.json") == env
+    (tmp_path / "bad.json").write_text(json.dumps({**old, "plugins": {"p": 1}}))
+    assert Environment.read(tmp_path / "bad.json") is None  # describes a run: never fatal

@@ -234,20 +234,23 @@ def _summary_section(run: RunDir) -> str:
 
 
 def _environment_section(run: RunDir) -> str:
-    env = _read_json(run.environment_file)
-    if not isinstance(env, dict):
+    from translkit.artifacts import Environment
+
+    env = Environment.read(run.environment_file)
+    if env is None:
         return ""
-    rows = [(k, v) for k, v in env.items() if not isinstance(v, (dict, list))]
-    packages = env.get("packages", {}) or {}
+    facts = {**env.to_dict(), **env.decisions}
+    rows = [(k, v) for k, v in facts.items() if not isinstance(v, (dict, list))]
     body = (
         _table(rows)
         + "<h3>Packages</h3>"
-        + _table([(k, v or "not installed") for k, v in packages.items()], ["package", "version"])
+        + _table(
+            [(k, v or "not installed") for k, v in env.packages.items()], ["package", "version"]
+        )
     )
-    plugins = env.get("plugins") or []
-    if plugins:
+    if env.plugins:
         body += "<h3>Plugins</h3>" + _table(
-            [(p.get("name"), p.get("distribution"), p.get("version")) for p in plugins],
+            [(p.get("name"), p.get("distribution"), p.get("version")) for p in env.plugins],
             ["plugin", "distribution", "version"],
         )
     return _section("Environment", body)

@@ -186,14 +186,11 @@ class RunDir:
     def write_json(self, path: Path, obj: Any) -> Path:
         return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
-    def write_metadata(self, recipe: Any, plugins: Any = None, **extra: Any) -> None:
-        """Write ``recipe.resolved.toml`` and ``environment.json`` (plus ``extra`` facts,
-        e.g. the chosen precision and why)."""
+    def write_recipe(self, recipe: Any) -> None:
+        """Write ``recipe.resolved.toml`` (``environment.json`` is the typed record
+        :class:`translkit.artifacts.Environment`)."""
         header = f"# resolved from {recipe.source}; every default filled in\n"
         write_text_atomic(self.recipe_file, header + recipe.to_toml())
-        info = environment_info(plugins)
-        info.update(extra)
-        self.write_json(self.environment_file, info)
 
     @contextmanager
     def lock(self) -> Iterator[None]:

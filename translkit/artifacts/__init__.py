@@ -8,6 +8,7 @@ generators ``.pt``     :class:`GeneratorsFile`     ``translkit.generators/2`` (`
 ``.safetensors``       :class:`SafetensorsExport`  ``translkit.safetensors/2`` (``/1``)
 ``scores.json``        :class:`Scores`             ``translkit.scores/2`` (``/1``: untagged)
 ``summary.json``       :class:`RunSummary`         ``translkit.summary/2`` (``/1``: untagged)
+``environment.json``   :class:`Environment`        ``translkit.environment/2`` (``/1``: untagged)
 =====================  ==========================  =========================================
 
 Each record writes its format tag into the file and saves atomically (``save``); ``load``
@@ -45,7 +46,7 @@ from translkit.artifacts.reading import (
     run_made_with,
     save_generators,
 )
-from translkit.artifacts.run_files import RunSummary, Scores
+from translkit.artifacts.run_files import Environment, RunSummary, Scores
 from translkit.artifacts.safetensors_export import SafetensorsExport
 from translkit.artifacts.snapshot import EngineState, RankState, StoredGenerator, TrainingSnapshot
 
@@ -59,6 +60,7 @@ __all__ = [
     "SAFETENSORS_FORMAT",
     "TRAINING_FORMAT",
     "EngineState",
+    "Environment",
     "Generators",
     "GeneratorsFile",
     "ModelCard",

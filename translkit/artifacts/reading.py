@@ -15,7 +15,6 @@ it was made with, and how to load that plugin deliberately.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,18 +179,10 @@ def _made_with(snapshot: TrainingSnapshot, recipe: Recipe) -> dict[tuple[str, st
 def run_made_with(run: RunDir) -> dict[tuple[str, str], str]:
     """``(kind, name) -> plugin module`` from a run directory's ``environment.json``: which
     plugin registered each component when the run trained (empty when unknown)."""
-    try:
-        env = json.loads(run.environment_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    out = {}
-    for plugin in env.get("plugins") or [] if isinstance(env, dict) else []:
-        if not isinstance(plugin, dict) or not plugin.get("module"):
-            continue
-        for kind, names in (plugin.get("registered") or {}).items():
-            for name in names if isinstance(names, list) else []:
-                out[kind, name] = plugin["module"]
-    return out
+    from translkit.artifacts.run_files import Environment
+
+    env = Environment.read(run.environment_file)
+    return env.component_modules() if env is not None else {}
 
 
 def stored_recipe(snapshot: TrainingSnapshot, registries: Registries) -> Recipe:

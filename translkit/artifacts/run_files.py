@@ -1,5 +1,6 @@
 """The JSON files of a run directory that translkit reads back: ``summary.json`` (the
-last state of a training run) and ``scores.json`` (``translkit score RUN_DIR``).
+last state of a training run), ``scores.json`` (``translkit score RUN_DIR``) and
+``environment.json`` (what the run trained with: versions, plugins, the machine).
 
 Both carry ``"format"`` since version 2; a file without it is version 1 and is upgraded by
 its ``migrate_v1`` (the fields added over time get the values that meant "unknown").
@@ -18,7 +19,14 @@ from translkit.compat import split_old_info
 from translkit.errors import CheckpointError
 from translkit.fileio import write_text_atomic
 
-__all__ = ["RunSummary", "Scores", "migrate_scores_v1", "migrate_summary_v1"]
+__all__ = [
+    "Environment",
+    "RunSummary",
+    "Scores",
+    "migrate_environment_v1",
+    "migrate_scores_v1",
+    "migrate_summary_v1",
+]
 
 R = TypeVar("R", bound="_JsonRecord")
 
@@ -79,6 +87,8 @@ _KINDS: dict[str, Any] = {
     "float": (int, float),
     "bool": bool,
     "list[str]": list,
+    "list[dict[str, Any]]": list,
+    "dict[str, str | None]": dict,
     "dict[str, Any]": dict,
     "dict[str, float]": dict,
     "dict[str, str]": dict,
@@ -201,5 +211,58 @@ def migrate_scores_v1(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Environment(_JsonRecord):
+    """``environment.json``: the Python, package and plugin versions and the machine a run
+    trained with, written once when it starts (the report shows it; resuming reads which
+    plugin registered each component)."""
+
+    FAMILY: ClassVar[str] = "translkit.environment"
+
+    python: str
+    platform: str
+    packages: dict[str, str | None]
+    #: ``{"name", "module", "distribution", "version", "registered": {kind: [names]}}``
+    plugins: list[dict[str, Any]]
+    device: str
+    cuda: str | None
+    cpu: dict[str, Any]
+    cpu_threads: int
+    #: what the run decided at its start (e.g. ``precision``: the choice and why)
+    decisions: dict[str, Any] = field(default_factory=dict)
+
+    def component_modules(self) -> dict[tuple[str, str], str]:
+        """``(kind, name) -> plugin module``: which plugin registered each component."""
+        out = {}
+        for plugin in self.plugins:
+            module = plugin.get("module") if isinstance(plugin, dict) else None
+            registered = plugin.get("registered") if module else None
+            for kind, names in (registered if isinstance(registered, dict) else {}).items():
+                for name in names if isinstance(names, list) else []:
+                    out[kind, name] = module
+        return out
+
+
+def migrate_environment_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Untagged ``environment.json`` -> ``translkit.environment/2``: its extra facts (the
+    precision chosen) sat beside the versions; they move under ``decisions``, and the
+    fields an early file lacks read as unknown."""
+    known = {f.name for f in dataclasses.fields(Environment)}
+    defaults = {
+        "python": "",
+        "platform": "",
+        "packages": {},
+        "plugins": [],
+        "device": "",
+        "cuda": None,
+        "cpu": {},
+        "cpu_threads": 0,
+    }
+    kept = {k: v for k, v in data.items() if k in known}
+    decisions = {k: v for k, v in data.items() if k not in known}
+    return {**defaults, **kept, "decisions": decisions, "format": "translkit.environment/2"}
+
+
 RunSummary.MIGRATIONS = {1: migrate_summary_v1}
+Environment.MIGRATIONS = {1: migrate_environment_v1}
 Scores.MIGRATIONS = {1: migrate_scores_v1}

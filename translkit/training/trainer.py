@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from translkit.artifacts import (
+    Environment,
     RankState,
     RunSummary,
     TrainingSnapshot,
@@ -45,7 +46,7 @@ from translkit.fileio import remove_stale_temporaries
 from translkit.metric_adapter import AdaptedMetric, build_metrics
 from translkit.recipe import Recipe
 from translkit.registry import Registries
-from translkit.rundir import RunDir
+from translkit.rundir import RunDir, environment_info
 from translkit.training import snapshots as snap
 from translkit.training.distributed import DistInfo
 from translkit.training.engine import Engine
@@ -327,7 +328,11 @@ class Trainer:
 
     def _open_log(self, show: bool, plugins: Any) -> None:
         recipe = self.recipe
-        self.run.write_metadata(recipe, plugins, precision=self.engine.precision.to_dict())
+        self.run.write_recipe(recipe)
+        decisions = {"precision": self.engine.precision.to_dict()}
+        Environment(**environment_info(plugins), decisions=decisions).save(
+            self.run.environment_file
+        )
         total = recipe.optim.epochs * self.batches_per_epoch
         if recipe.train.max_steps:
             total = min(total, recipe.train.max_steps)
