@@ -83,6 +83,12 @@ def test_the_app_keeps_its_resize_and_refuses_a_bad_one(tmp_path: Path) -> None:
     (out / "model.json").write_text(json.dumps(described))
     with pytest.raises(CheckpointError, match="resize must be a whole number of pixels"):
         load_demo_model(out, get_registry(), device="cpu")
+    (out / "model.json").write_text(json.dumps({**described, "format": "translkit.scores/2"}))
+    with pytest.raises(CheckpointError, match=r"model\.json"):
+        load_demo_model(out, get_registry(), device="cpu")
+    (out / "model.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=r"model\.json is not valid JSON"):
+        load_demo_model(out, get_registry(), device="cpu")
 
 
 def test_a_non_empty_folder_is_refused_unless_overwrite(tmp_path: Path) -> None:

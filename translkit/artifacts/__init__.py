@@ -9,6 +9,7 @@ generators ``.pt``     :class:`GeneratorsFile`     ``translkit.generators/2`` (`
 ``scores.json``        :class:`Scores`             ``translkit.scores/2`` (``/1``: untagged)
 ``summary.json``       :class:`RunSummary`         ``translkit.summary/2`` (``/1``: untagged)
 ``environment.json``   :class:`Environment`        ``translkit.environment/2`` (``/1``: untagged)
+a demo's ``model.json`` :class:`DemoApp`           ``translkit.demo-app/1``
 =====================  ==========================  =========================================
 
 Each record writes its format tag into the file and saves atomically (``save``); ``load``
@@ -46,7 +47,7 @@ from translkit.artifacts.reading import (
     run_made_with,
     save_generators,
 )
-from translkit.artifacts.run_files import Environment, RunSummary, Scores
+from translkit.artifacts.run_files import DemoApp, Environment, RunSummary, Scores
 from translkit.artifacts.safetensors_export import SafetensorsExport
 from translkit.artifacts.snapshot import EngineState, RankState, StoredGenerator, TrainingSnapshot
 
@@ -59,6 +60,7 @@ __all__ = [
     "GENERATORS_FORMAT",
     "SAFETENSORS_FORMAT",
     "TRAINING_FORMAT",
+    "DemoApp",
     "EngineState",
     "Environment",
     "Generators",

@@ -20,6 +20,7 @@ from translkit.errors import CheckpointError
 from translkit.fileio import write_text_atomic
 
 __all__ = [
+    "DemoApp",
     "Environment",
     "RunSummary",
     "Scores",
@@ -261,6 +262,21 @@ def migrate_environment_v1(data: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in data.items() if k in known}
     decisions = {k: v for k, v in data.items() if k not in known}
     return {**defaults, **kept, "decisions": decisions, "format": "translkit.environment/2"}
+
+
+@dataclass(frozen=True)
+class DemoApp(_JsonRecord):
+    """An exported demo app's ``model.json`` (``translkit demo --export``): what the page
+    shows about the model beside its ``a2b``/``b2a.safetensors``."""
+
+    FAMILY: ClassVar[str] = "translkit.demo-app"
+    VERSION: ClassVar[int] = 1
+    MIGRATIONS: ClassVar[dict[int, Any]] = {}
+
+    #: the translkit version that exported it
+    translkit: str
+    #: name, method, generator and its options, epoch, weights, checkpoint, resize
+    info: dict[str, Any]
 
 
 RunSummary.MIGRATIONS = {1: migrate_summary_v1}

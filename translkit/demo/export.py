@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from translkit import __version__
-from translkit.artifacts import Generators
+from translkit.artifacts import DemoApp, Generators
 from translkit.data.io import move_into_place, refuse_to_clobber, staged_dir
 from translkit.demo.model import (
-    APP_FORMAT,
     APP_MODEL_FILE,
     choose_directions,
     describe,
@@ -165,8 +164,7 @@ def export_demo(
                 format="safetensors",
                 direction=direction,
             )
-        described = {"format": APP_FORMAT, "translkit": __version__, "info": info}
-        write_text_atomic(tmp / APP_MODEL_FILE, json.dumps(described, indent=2) + "\n")
+        DemoApp(translkit=__version__, info=info).save(tmp / APP_MODEL_FILE)
         write_text_atomic(tmp / "app.py", _APP.format(version=__version__, port=SPACE_PORT))
         write_text_atomic(tmp / "requirements.txt", requirements)
         write_text_atomic(tmp / "Dockerfile", _DOCKERFILE.format(port=SPACE_PORT))

@@ -9,11 +9,10 @@ passes the registries (the CLI builds them with :func:`translkit.get_registry`).
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
-from translkit.artifacts import Generators, TrainingSnapshot, read_generators
+from translkit.artifacts import DemoApp, Generators, TrainingSnapshot, read_generators
 from translkit.data.io import TEST_SPLITS, list_images, load_rgb
 from translkit.errors import CheckpointError, DataError, TranslkitError
 from translkit.inference.files import check_resize
@@ -34,7 +33,7 @@ __all__ = [
 
 #: The description an exported app folder carries (see :mod:`translkit.demo.export`).
 APP_MODEL_FILE = "model.json"
-APP_FORMAT = "translkit.demo-app/1"
+APP_FORMAT = DemoApp.FAMILY + "/" + str(DemoApp.VERSION)
 
 
 def load_demo_model(
@@ -140,13 +139,7 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 
 def _load_app_folder(folder: Path, registries: Registries) -> tuple[dict[str, Any], dict[str, Any]]:
     """An exported app: ``model.json`` (a description) and ``a2b``/``b2a.safetensors``."""
-    path = folder / APP_MODEL_FILE
-    try:
-        described = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is not readable JSON ({err})") from None
-    if not isinstance(described, dict) or described.get("format") != APP_FORMAT:
-        raise CheckpointError(f"{path} is not a translkit demo description ({APP_FORMAT})")
+    described = DemoApp.load(folder / APP_MODEL_FILE)
     nets = {
         d: read_generators(folder / f"{d}.safetensors", registries).nets[d]
         for d in DIRECTIONS
@@ -154,7 +147,7 @@ def _load_app_folder(folder: Path, registries: Registries) -> tuple[dict[str, An
     }
     if not nets:
         raise CheckpointError(f"{folder} holds no a2b.safetensors or b2a.safetensors")
-    info = {k: v for k, v in dict(described.get("info") or {}).items() if isinstance(k, str)}
+    info = {k: v for k, v in described.info.items() if isinstance(k, str)}
     return nets, info
 
 
