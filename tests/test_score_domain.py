@@ -355,7 +355,7 @@ def test_bad_inputs_are_one_line(
     assert result.exit_code == 1 and "trainA" in result.output
     assert len(result.output.strip().splitlines()) == 1
     wrong = runner.invoke(app, ["score", "--fake", "x", "--real", "y", "--direction", "up"])
-    assert wrong.exit_code == 1 and "a2b or b2a" in wrong.output
+    assert wrong.exit_code == 1 and "must be one of a2b, b2a" in wrong.output
 
 
 def test_distances_against_their_definitions() -> None:

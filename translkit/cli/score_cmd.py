@@ -101,78 +101,87 @@ def score(
 ) -> None:
     """Score translations: IS/FID/KID/PRC, ground-truth PSNR/SSIM/L1, the test objective."""
     from translkit.plugin_manager import load_plugins
-    from translkit.pretrained import model_name
-    from translkit.scoring import (
-        DEFAULT_METRICS,
-        score_folders,
-        score_model,
-        score_run,
-        skipped_lines,
-    )
+    from translkit.scoring import skipped_lines
 
     registries = load_plugins(plugin).registries
-
-    names = _names(metrics)
     metric_weights = metric_weights or old_weights  # its earlier name (translkit.compat)
-    weights = str(metric_weights) if metric_weights else None
+    common = {
+        "metrics": _names(metrics),
+        "device": device,
+        "metric_weights": str(metric_weights) if metric_weights else None,
+        "data_root": data_root,
+        "progress": not as_json,
+    }
     if real is not None or fake is not None:
-        if real is None or fake is None or run_dir is not None:
-            raise TranslkitError(
-                "score two folders with both --real DIR and --fake DIR (no RUN_DIR)"
-            )
-        if baselines or resize:
-            raise TranslkitError(
-                f"{'--baselines' if baselines else '--resize'} applies to a RUN_DIR or MODEL "
-                "(it translates a dataset's test splits), not to --real/--fake"
-            )
-        result = score_folders(
-            fake,
-            real,
-            names or list(DEFAULT_METRICS),
-            registries,
-            truth=truth,
-            device=device,
-            batch_size=batch_size,
-            metric_weights=weights,
-            progress=not as_json,
-            skip_unavailable=names is None,  # defaults that cannot run here are skipped
-            data_root=data_root,
-            direction=_direction(direction),
-        )
-        out = {"fake": str(fake), "real": str(real), **result.record()}
+        _check_two_folders(real, fake, run_dir, baselines, resize)
+        out = _score_folders(fake, real, registries, common, truth, batch_size, direction)
     elif run_dir is None:
         raise TranslkitError("give a RUN_DIR, or --real DIR and --fake DIR")
-    elif model_name(run_dir, registries) is not None:  # a path that exists wins
-        out = score_model(
-            str(run_dir),
-            registries,
-            data_root=data_root,
-            metrics=names,
-            device=device,
-            metric_weights=weights,
-            progress=not as_json,
-            resize=resize,
-            baselines=baselines,
-        )
     else:
-        out = score_run(
-            run_dir,
-            registries,
-            checkpoint=checkpoint,
-            metrics=names,
-            device=device,
-            metric_weights=weights,
-            data_root=data_root,
-            progress=not as_json,
-            baselines=baselines,
-            resize=resize or 0,
-            ema=ema,
+        out = _score_source(
+            run_dir, registries, common, checkpoint, resize=resize, baselines=baselines, ema=ema
         )
     for line in skipped_lines(out.get("skipped") or {}):  # one line per reason, on stderr
         typer.echo(line, err=True)
     if as_json:
         typer.echo(json.dumps(out, indent=2, sort_keys=True))
-        return
+    else:
+        _print_scores(out, run_dir)
+
+
+def _check_two_folders(
+    real: Path | None, fake: Path | None, run_dir: Path | None, baselines: Any, resize: Any
+) -> None:
+    if real is None or fake is None or run_dir is not None:
+        raise TranslkitError("score two folders with both --real DIR and --fake DIR (no RUN_DIR)")
+    if baselines or resize:
+        raise TranslkitError(
+            f"{'--baselines' if baselines else '--resize'} applies to a RUN_DIR or MODEL "
+            "(it translates a dataset's test splits), not to --real/--fake"
+        )
+
+
+def _score_folders(
+    fake: Path,
+    real: Path,
+    registries: Any,
+    common: dict[str, Any],
+    truth: Path | None,
+    batch_size: int,
+    direction: str | None,
+) -> dict[str, Any]:
+    from translkit.scoring import DEFAULT_METRICS, score_folders
+
+    names = common["metrics"]
+    result = score_folders(
+        fake,
+        real,
+        names or list(DEFAULT_METRICS),
+        registries,
+        truth=truth,
+        batch_size=batch_size,
+        skip_unavailable=names is None,  # defaults that cannot run here are skipped
+        direction=_direction(direction),
+        **{k: v for k, v in common.items() if k != "metrics"},
+    )
+    return {"fake": str(fake), "real": str(real), **result.record()}
+
+
+def _score_source(
+    source: Path, registries: Any, common: dict[str, Any], checkpoint: Any, **options: Any
+) -> dict[str, Any]:
+    """A registered model's name (on a dataset) or a run directory; a path that exists wins."""
+    from translkit.pretrained import model_name
+    from translkit.scoring import score_model, score_run
+
+    if model_name(source, registries) is not None:
+        options.pop("ema")
+        return score_model(str(source), registries, **common, **options)
+    options["resize"] = options["resize"] or 0
+    return score_run(source, registries, checkpoint=checkpoint, **common, **options)
+
+
+def _print_scores(out: dict[str, Any], run_dir: Path | None) -> None:
     console = PipeConsole()
     if out.get("baselines") or out.get("reference"):
         for table in baseline_tables(out):
