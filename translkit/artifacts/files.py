@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
@@ -177,3 +177,36 @@ def malformed(path: Path | str) -> Iterator[None]:
         raise CheckpointError(
             f"checkpoint {path} is damaged or was not written by translkit ({what})"
         ) from None
+
+
+class TorchRecord:
+    """Saving and loading a record kept as a torch file: a subclass gives its ``FAMILY``,
+    ``VERSION`` and ``MIGRATIONS`` (``{1: migrate_v1, ...}``), ``to_dict`` and
+    ``from_upgraded(data, path)`` (data already in today's layout)."""
+
+    FAMILY: ClassVar[str]
+    VERSION: ClassVar[int]
+    MIGRATIONS: ClassVar[dict[int, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> Path:
+        """Write the file to ``path`` atomically."""
+        return save_checkpoint(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """Read, check and upgrade the file at ``path`` (one line for any problem)."""
+        path = Path(path)
+        return cls.from_dict(load_checkpoint(path), path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: Path) -> Any:
+        """The record of a file's ``data``, in any version of the format."""
+        version = format_version(data.get("format"), cls.FAMILY, cls.VERSION, path)
+        return cls.from_upgraded(migrated(data, version, cls.MIGRATIONS), path)
+
+    @classmethod
+    def from_upgraded(cls, data: dict[str, Any], path: Path) -> Any:
+        raise NotImplementedError

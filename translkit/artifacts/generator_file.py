@@ -18,12 +18,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from translkit.artifacts.files import (
-    format_version,
-    load_checkpoint,
+    TorchRecord,
     malformed,
-    migrated,
     require,
-    save_checkpoint,
 )
 from translkit.contracts import GeneratorSpec
 from translkit.errors import CheckpointError
@@ -35,9 +32,11 @@ VERSION = 2
 
 
 @dataclass(frozen=True)
-class GeneratorsFile:
+class GeneratorsFile(TorchRecord):
     """Direction -> generator spec, and ``meta`` (see the module docstring)."""
 
+    FAMILY: ClassVar[str] = FAMILY
+    VERSION: ClassVar[int] = VERSION
     FORMAT: ClassVar[str] = f"{FAMILY}/{VERSION}"
 
     generators: dict[str, GeneratorSpec]
@@ -58,19 +57,8 @@ class GeneratorsFile:
             "meta": self.meta,
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write the file to ``path`` atomically."""
-        return save_checkpoint(self.to_dict(), path)
-
     @classmethod
-    def load(cls, path: str | Path) -> GeneratorsFile:
-        path = Path(path)
-        return cls.from_dict(load_checkpoint(path), path)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], path: Path) -> GeneratorsFile:
-        version = format_version(data.get("format"), FAMILY, VERSION, path)
-        data = migrated(data, version, {1: migrate_v1})
+    def from_upgraded(cls, data: dict[str, Any], path: Path) -> GeneratorsFile:
         with malformed(path):
             specs = {
                 d: _spec(require(raw, "state_dict", dict, f"{path} ({d})"), raw, path, d)
@@ -100,3 +88,6 @@ def migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
         }
     out.setdefault("meta", {})
     return out
+
+
+GeneratorsFile.MIGRATIONS = {1: migrate_v1}

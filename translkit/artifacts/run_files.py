@@ -128,10 +128,9 @@ class RunSummary(_JsonRecord):
 def migrate_summary_v1(data: dict[str, Any]) -> dict[str, Any]:
     """Untagged ``summary.json`` -> ``translkit.summary/2``: an untagged file was never
     checked and its fields grew over time (the method and directions, the runtime and
-    threads, why it stopped): those absent read as unknown (0, "", empty, None)."""
-    defaults = {
-        "epochs": 0,
-        "steps": 0,
+    threads, why it stopped): those absent read as unknown (0, "", empty, None). A JSON
+    object without ``epochs`` and ``steps`` was never a summary and is refused."""
+    defaults = {  # every summary ever written has epochs and steps: those stay required
         "method": "",
         "directions": [],
         "seconds": 0.0,
@@ -249,8 +248,7 @@ def migrate_environment_v1(data: dict[str, Any]) -> dict[str, Any]:
     precision chosen) sat beside the versions; they move under ``decisions``, and the
     fields an early file lacks read as unknown."""
     known = {f.name for f in dataclasses.fields(Environment)}
-    defaults = {
-        "python": "",
+    defaults = {  # every environment.json ever written names its Python: that stays required
         "platform": "",
         "packages": {},
         "plugins": [],

@@ -31,12 +31,9 @@ from typing import Any, ClassVar
 import torch
 
 from translkit.artifacts.files import (
-    format_version,
-    load_checkpoint,
+    TorchRecord,
     malformed,
-    migrated,
     require,
-    save_checkpoint,
 )
 from translkit.contracts import GeneratorSpec
 from translkit.errors import CheckpointError
@@ -88,12 +85,14 @@ class StoredGenerator:
 
 
 @dataclass(frozen=True)
-class TrainingSnapshot:
+class TrainingSnapshot(TorchRecord):
     """A training snapshot (see the module docstring for the file layout).
 
     ``path`` is the file it was read from (``None`` for one built in memory).
     """
 
+    FAMILY: ClassVar[str] = FAMILY
+    VERSION: ClassVar[int] = VERSION
     FORMAT: ClassVar[str] = f"{FAMILY}/{VERSION}"
 
     recipe: dict[str, Any]
@@ -136,22 +135,8 @@ class TrainingSnapshot:
             else {d: dataclasses.asdict(g) for d, g in self.generators.items()},
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write the snapshot to ``path`` atomically."""
-        return save_checkpoint(self.to_dict(), path)
-
-    # -- reading ---------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path) -> TrainingSnapshot:
-        """Read, check and upgrade the snapshot at ``path`` (one line for any problem)."""
-        path = Path(path)
-        return cls.from_dict(load_checkpoint(path), path)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], path: Path) -> TrainingSnapshot:
-        """The record of a file's ``data`` (any version of the format)."""
-        version = format_version(data.get("format"), FAMILY, VERSION, path)
-        data = migrated(data, version, {1: migrate_v1})
+    def from_upgraded(cls, data: dict[str, Any], path: Path) -> TrainingSnapshot:
         with malformed(path):
             ema = data.get("ema") or None
             state = EngineState(
@@ -251,3 +236,6 @@ def _tensor_bytes(obj: Any) -> int:
     if isinstance(obj, (list, tuple)):
         return sum(_tensor_bytes(v) for v in obj)
     return 0
+
+
+TrainingSnapshot.MIGRATIONS = {1: migrate_v1}
