@@ -91,6 +91,7 @@ def test_report_summary_renders_nested_values_readably(tmp_path: Path) -> None:
         "best": {"epoch": 3, "metric": "objective", "value": 1.25},
         "directions": ["a2b", "b2a"],
         "precision": {"name": "fp32", "reason": "requested"},
+        "epochs": 1,
         "steps": 10,
     }
     (run / "summary.json").write_text(json.dumps(summary))
@@ -100,3 +101,14 @@ def test_report_summary_renders_nested_values_readably(tmp_path: Path) -> None:
     assert "{" not in section and "[" not in section and "&quot;" not in section, section
     assert '<table class="nested"><tr><td>epoch</td><td class="num">3</td></tr>' in section
     assert "<td>a2b, b2a</td>" in section
+
+
+def test_a_damaged_summary_leaves_the_rest_of_the_report(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "recipe.resolved.toml").write_text("[run]\n")
+    (run / "summary.json").write_text(json.dumps({"steps": 3}))  # no epochs: never a summary
+    page = build_report(run)
+    section = page[page.index("Summary") :]
+    assert "has no &#x27;epochs&#x27;" in section or "has no 'epochs'" in section
+    assert "Resolved recipe" in page

@@ -6,6 +6,7 @@ and the refusals that need no measurement."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -379,6 +380,12 @@ def test_legacy_boolean_compile_keys_still_load(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not R.have_compiler(), reason="inductor needs a C++ compiler")
+@pytest.mark.skipif(
+    bool(os.environ.get("ATEN_CPU_CAPABILITY")),
+    reason="under an emulated CPU class (ATEN_CPU_CAPABILITY) inductor's generated kernels "
+    "segfaulted here once another test had run in the process (torch 2.14.1); a real CPU "
+    "of that class compiles natively",
+)
 def test_compiled_outputs_and_gradients_match_eager(tmp_path, monkeypatch):
     """What ``train.compile`` and ``translate --compile`` run: inductor's kernels for a
     generator (instance norms, reflect pads, resize-convolutions) and a PatchGAN give the

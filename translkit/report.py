@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from translkit.artifacts import RunSummary, Scores
-from translkit.errors import TranslkitError
+from translkit.errors import CheckpointError, TranslkitError
 from translkit.fileio import ensure_writable, read_jsonl, write_text_atomic
 from translkit.rundir import RunDir
 
@@ -220,9 +220,12 @@ def _directions_note(summary: Mapping[str, Any]) -> str:
 
 
 def _summary_section(run: RunDir) -> str:
-    record = RunSummary.load(run.summary_file) if run.summary_file.is_file() else None
-    if record is None:
+    if not run.summary_file.is_file():
         return _section("Summary", '<p class="muted">no summary.json: the run has not ended.</p>')
+    try:
+        record = RunSummary.load(run.summary_file)
+    except CheckpointError as err:  # the rest of the report still stands
+        return _section("Summary", f'<p class="muted">{_esc(str(err))}</p>')
     unknown = (None, "", [], {})  # fields an older summary.json did not record
     summary = {
         k: v for k, v in sorted(record.to_dict().items()) if k != "format" and v not in unknown

@@ -118,9 +118,8 @@ def leather_denim() -> DatasetSource:
     1,259 JPEGs, 19.3 MB."""
     return DatasetSource(
         name="leather_denim",
-        summary="Leather (A) ↔ denim (B) clothing photos of Ferrer Avila and Kim's 'Clothing "
-        "Texture Synthesis using CycleGAN', curated from the web and DeepFashion: "
-        "trainA 498, trainB 572, testA 98, testB 91 JPEGs",
+        summary="Leather (A) ↔ denim (B) clothing photos, curated from the web and "
+        "DeepFashion by Ferrer Avila and Kim: trainA 498, trainB 572, testA 98, testB 91 JPEGs",
         licence="no licence: research use only; do not redistribute",
         citation=STUDY_CITATION,
         homepage=f"https://github.com/{STUDY_REPO}/tree/{STUDY_COMMIT}/Data",

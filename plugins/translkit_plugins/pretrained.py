@@ -54,8 +54,7 @@ def leather_denim(folder: Traversable = WEIGHTS) -> PretrainedModel:
     dataset's photos."""
     return PretrainedModel(
         name="leather_denim",
-        summary="Leather (A) ↔ denim (B) clothing texture, trained on the leather_denim "
-        "dataset (translkit data download leather_denim)",
+        summary="Leather (A) ↔ denim (B) clothing texture (CycleGAN)",
         method=LEATHER_DENIM_METHOD,
         generator=LEATHER_DENIM_GENERATOR,
         weights=tuple(
