@@ -39,6 +39,10 @@ def test_read_jsonl_skips_a_torn_last_line_and_is_strict_when_asked(tmp_path: Pa
     assert read_jsonl(path) == [{"step": 1}, {"step": 3}]
     with pytest.raises(TranslkitError, match="line 2 is not valid JSON"):
         read_jsonl(path, strict=True)
+    path.write_bytes(b'{"step": 1}\n\xff\n{"step": 4}\n')  # not UTF-8: one line, or skipped
+    assert read_jsonl(path) == [{"step": 1}, {"step": 4}]
+    with pytest.raises(TranslkitError, match=r"metrics\.jsonl is not UTF-8 text"):
+        read_jsonl(path, strict=True)
 
 
 def test_stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:

@@ -216,7 +216,16 @@ def read_jsonl(path: str | Path, *, strict: bool = False) -> list[dict[str, Any]
     if not path.is_file():
         return []
     rows = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if strict:
+            raise TranslkitError(
+                f"{path} is not UTF-8 text ({err.reason} at byte {err.start})"
+            ) from None
+        text = data.decode("utf-8", errors="replace")  # damaged lines fail to parse below
+    lines = text.splitlines()
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
