@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import warnings
@@ -116,13 +115,11 @@ def _as_array(img: Image.Image) -> Any:
 
 
 def folder_digest(files: list[Path], root: Path) -> str:
-    """A hash of the relative names and bytes of ``files`` (the cache key of a folder)."""
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.relative_to(root).as_posix().encode() + b"\0")
-        h.update(path.read_bytes())
-        h.update(b"\0")
-    return h.hexdigest()[:20]
+    """A hash of the relative names and bytes of ``files`` (the cache key of a folder): the
+    domain metric's training-data digest, shortened."""
+    from translkit_plugins._domain.cache import files_digest
+
+    return files_digest(files, root)[:20]
 
 
 def _image_size(path: Path) -> tuple[int, int]:
