@@ -77,3 +77,23 @@ def tiny_recipe(
         else:
             raw[section] = values
     return resolve_recipe(recipe_from_dict(raw, source="<tiny>"), translkit.get_registry())
+
+
+def assert_bf16_gradients_track(ref: dict, grads: dict) -> None:
+    """bf16 gradients point where fp32's do: every weight's cosine ≥ 0.85, the median ≥ 0.93;
+    a gradient that is zero by construction (a bias before a norm) stays near zero."""
+    import statistics
+
+    import torch
+
+    largest = max(g.norm() for g in ref.values())
+    cosines = []
+    for key, want in ref.items():
+        got = grads[key]
+        if want.norm() <= 1e-5 * largest:  # zero by construction (bias before a norm)
+            assert got.norm() <= 1e-2 * largest, key
+            continue
+        cos = torch.nn.functional.cosine_similarity(want.flatten(), got.flatten(), dim=0)
+        assert cos >= 0.85, f"{key}: gradient cosine {cos:.3f}"
+        cosines.append(cos.item())
+    assert statistics.median(cosines) >= 0.93

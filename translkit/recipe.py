@@ -798,7 +798,7 @@ def _plain_defaults(registry: Any, name: str, options: dict[str, Any]) -> dict[s
     """The factory's defaults that TOML can hold, and, for a wrapper, those of the
     component it wraps (for the options it does not declare itself)."""
     entry = registry.get(name)
-    out = {n: v for n, v in entry.defaults().items() if _is_plain(v)}
+    out = {n: v for n, v in entry.defaults().items() if _is_toml_value(v)}
     _, inner = registry.split_inner(name, {**out, **options})
     if inner is not None and isinstance(inner[2], str):
         _, inner_registry, inner_name, rest = inner
@@ -845,10 +845,10 @@ def _check_dataset(recipe: Recipe, registry: Any) -> None:
         )
 
 
-def _is_plain(value: Any) -> bool:
+def _is_toml_value(value: Any) -> bool:
     """Whether a default can be written to TOML (None and objects are left out)."""
     if isinstance(value, (bool, int, float, str)):
         return True
     if isinstance(value, (list, tuple)):
-        return all(_is_plain(v) for v in value)
+        return all(_is_toml_value(v) for v in value)
     return False

@@ -218,18 +218,20 @@ def generator_index(model: Model, registries: Registries) -> dict[str, StoredGen
         role = model.method.directions[direction]
         comp = getattr(model.recipe, sections[role])
         options = {**comp.options, **model.extras.get(role, {})}
-        if not _is_plain(options):
+        if not _is_json_data(options):
             return None
         module = registries.generators.get(comp.name).module
         out[direction] = StoredGenerator(role, comp.name, options, module)
     return out
 
 
-def _is_plain(value: Any) -> bool:
+def _is_json_data(value: Any) -> bool:
+    """Whether an option value is plain JSON data (None, dicts and lists included): what a
+    stored generator spec may hold."""
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+        return all(isinstance(k, str) and _is_json_data(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return all(_is_plain(v) for v in value)
+        return all(_is_json_data(v) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))
 
 
