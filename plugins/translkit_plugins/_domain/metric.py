@@ -14,7 +14,12 @@ from translkit.contracts import MetricBase, MetricInputs, MetricSetup
 from translkit.data.io import list_images
 from translkit.errors import MetricError
 from translkit_plugins._baselines import BUILTIN_BASELINES
-from translkit_plugins._domain.cache import MemoryCache, ensure_classifier, train_files
+from translkit_plugins._domain.cache import (
+    MemoryCache,
+    ensure_classifier,
+    files_key,
+    train_files,
+)
 from translkit_plugins._domain.classifier import (
     VIEWS,
     ClassifierSettings,
@@ -135,6 +140,9 @@ class DomainMetric(MetricBase):
         self.reference: dict[str, float] = {}
         self.untrusted: dict[str, str] = {}
         self.memory = MemoryCache()
+        #: classifiers loaded by this metric, by training files (names, sizes, times),
+        #: settings and cache: the other direction and the baselines reuse them
+        self._classifiers: dict[tuple[str, ...], tuple[DomainNet, Path]] = {}
         self._warned: set[tuple[Path, float]] = set()  # once per classifier and test split
 
     def __repr__(self) -> str:
@@ -149,9 +157,21 @@ class DomainMetric(MetricBase):
     def prepare_data(self, data_root: Path, cache_dir: Path, progress: bool = False) -> None:
         """Train (or find in the cache) each view's classifier now, before long work."""
         for settings in self.settings.values():
-            ensure_classifier(
-                Path(data_root), settings, Path(cache_dir) / "domain", progress=progress
+            self._classifier(Path(data_root), settings, Path(cache_dir), progress)
+
+    def _classifier(
+        self, root: Path, settings: ClassifierSettings, cache_dir: Path, progress: bool
+    ) -> tuple[DomainNet, Path]:
+        """:func:`ensure_classifier`, once per training split, settings and cache: it hashes
+        every training image's bytes, which a metric called per direction and baseline
+        need not repeat while the files stay as they were."""
+        files_a, files_b = train_files(root)
+        key = (files_key(files_a + files_b), settings.key(), str(cache_dir))
+        if key not in self._classifiers:
+            self._classifiers[key] = ensure_classifier(
+                root, settings, cache_dir / "domain", progress=progress
             )
+        return self._classifiers[key]
 
     def _files(self, folder: Path, role: str) -> list[Path]:
         files = list_images(folder) if folder.is_dir() else []
@@ -189,9 +209,7 @@ class DomainMetric(MetricBase):
         self.info = {"domain_images": float(len(sets.fake))}
         self.reference, self.untrusted = {}, {}
         for view, settings in self.settings.items():
-            net, path = ensure_classifier(
-                root, settings, Path(inputs.cache_dir) / "domain", progress=inputs.progress
-            )
+            net, path = self._classifier(root, settings, Path(inputs.cache_dir), inputs.progress)
             values.update(self._view(view, settings, net, path, sets))
         if len(sets.fake_hits) > 1:  # an image fools the pair only if it fools every view
             values[BOTH_RATE] = float(np.logical_and.reduce(sets.fake_hits).mean())
