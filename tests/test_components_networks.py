@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from translkit_plugins.generators import RESNET_PRESETS, UNET_PRESETS
+from translkit_plugins.generators import RESNET_PRESETS, UNET_PRESETS, ResnetBlock
 
 import translkit
 from translkit.errors import ComponentError
@@ -107,6 +107,22 @@ def test_generator_refuses_sizes_off_the_multiple():
         net(torch.zeros(1, 3, 30, 32))
 
 
+@pytest.mark.parametrize(("n", "bottleneck"), [(1, 32), (2, 16), (3, 8)])
+def test_resnet_downsamplings_set_the_bottleneck_and_the_size_rules(n, bottleneck):
+    """``n_downsampling`` puts the residual blocks at ``1/2^n`` of the side with ``ngf·2^n``
+    channels; the size multiple, the smallest side and PatchNCE's layers follow."""
+    net = registry().generators.create("resnet", n_blocks=2, ngf=4, n_downsampling=n)
+    assert (net.size_multiple, net.min_size) == (2**n, max(8, 2 * 2**n))
+    x = torch.randn(1, 3, 64, 64)
+    assert net(x).shape == x.shape
+    first_block = net.feature_layers[-2]
+    assert isinstance(net.model[first_block], ResnetBlock)
+    feats = net.features(x, net.feature_layers)
+    assert feats[-1].shape == (1, 4 * 2**n, bottleneck, bottleneck)
+    with pytest.raises(ComponentError, match=f"divisible by {2**n}"):
+        net(torch.zeros(1, 3, 64 + 2 ** (n - 1), 64))
+
+
 def _types(net: nn.Module) -> set[type]:
     return {type(m) for m in net.modules()}
 
@@ -177,6 +193,12 @@ def test_batch_norm_init_is_normal_around_one():
         ("generators", "resnet", {"dropout": 1.5}, r"option dropout must be in \[0, 1\), got 1.5"),
         ("generators", "resnet", {"n_blocks": 2.5}, "option n_blocks must be int, got 2.5"),
         ("generators", "resnet", {"antialias": "yes"}, "option antialias must be bool"),
+        (
+            "generators",
+            "resnet",
+            {"n_downsampling": 0},
+            r"option n_downsampling must be in \[1, 4\], got 0",
+        ),
         ("generators", "unet", {"num_downs": 4}, "option num_downs must be ≥ 5, got 4"),
         ("generators", "attention", {"mask_ngf": 0}, "option mask_ngf must be ≥ 1, got 0"),
         ("generators", "attention", {"ngf": 0}, "generator 'resnet': option ngf must be ≥ 1"),

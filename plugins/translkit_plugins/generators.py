@@ -182,12 +182,9 @@ class ResnetGenerator(nn.Module):
         more layers per resampling, so indices after the first downsampling shift.
     :param separable: depthwise-separable residual blocks (:class:`MobileResnetBlock`,
         the ``mobile_resnet`` generator); the rest of the stack is unchanged.
+    :param n_downsampling: ×2 down- (and up-) samplings around the residual blocks (2, as
+        Zhu et al.; the blocks have ``ngf·2^n`` channels at ``1/2^n`` of the input's side).
     """
-
-    size_multiple = 4
-    #: Smallest side that runs: the 7×7 reflect pad needs 4 px, and the ×4-downsampled
-    #: bottleneck 2×2 so its reflect pads and instance norms see more than one value.
-    min_size = 8
 
     def __init__(
         self,
@@ -199,23 +196,30 @@ class ResnetGenerator(nn.Module):
         upsample: str = "transposed",
         antialias: bool = False,
         separable: bool = False,
+        n_downsampling: int = 2,
     ) -> None:
         super().__init__()
         bias = conv_bias(norm)
         block = MobileResnetBlock if separable else ResnetBlock
+        n = n_downsampling
+        self.size_multiple = 2**n
+        #: Smallest side that runs: the 7×7 reflect pad needs 4 px, and the downsampled
+        #: bottleneck 2×2 so its reflect pads and instance norms see more than one value.
+        self.min_size = max(8, 2 * 2**n)
+
         layers: list[nn.Module] = [
             make_pad(padding, 3),
             nn.Conv2d(3, ngf, 7, bias=bias),
             make_norm(norm, ngf),
             nn.ReLU(True),
         ]
-        for mult in (1, 2):
-            layers += _downsampling(ngf * mult, norm=norm, bias=bias, antialias=antialias)
+        for k in range(n):
+            layers += _downsampling(ngf * 2**k, norm=norm, bias=bias, antialias=antialias)
         first_block = len(layers)
         layers += [
-            block(4 * ngf, norm=norm, dropout=dropout, padding=padding) for _ in range(n_blocks)
+            block(2**n * ngf, norm=norm, dropout=dropout, padding=padding) for _ in range(n_blocks)
         ]
-        for mult in (4, 2):
+        for mult in (2**k for k in range(n, 0, -1)):
             c = ngf * mult
             if antialias:  # the reference's flat [Upsample, Conv, norm, ReLU]
                 layers += [BlurUpsample(c), nn.Conv2d(c, c // 2, 3, 1, 1, bias=bias)]
@@ -228,7 +232,7 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
         #: PatchNCE's default layers (Park et al.: padded input, the two downsampling convs,
         #: the first and the fifth residual block), as indices into ``model``.
-        self.feature_layers = _feature_layers(first_block, n_blocks, antialias)
+        self.feature_layers = _feature_layers(first_block, n_blocks, antialias, n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_size(self, x)
@@ -274,12 +278,16 @@ def _downsampling(c: int, *, norm: str, bias: bool, antialias: bool) -> list[nn.
     return [conv, make_norm(norm, 2 * c), nn.ReLU(True), BlurDownsample(2 * c)]
 
 
-def _feature_layers(first_block: int, n_blocks: int, antialias: bool) -> tuple[int, ...]:
+def _feature_layers(
+    first_block: int, n_blocks: int, antialias: bool, n_downsampling: int = 2
+) -> tuple[int, ...]:
     """Park et al.'s ``nce_layers`` 0,4,8,12,16 of the anti-aliased stack, mapped by meaning:
     the padded input, the first and second downsampling conv, the first and the fifth
-    residual block (the last one when there are fewer). Zhu's layout: 0,4,7,10,14."""
-    second_conv = 8 if antialias else 7
-    layers = [0, 4, second_conv]
+    residual block (the last one when there are fewer). Zhu's layout: 0,4,7,10,14. With
+    one downsampling there is no second conv; with more, only the first two are taken."""
+    layers = [0, 4]
+    if n_downsampling >= 2:
+        layers.append(8 if antialias else 7)
     if n_blocks:
         layers += [first_block, first_block + min(4, n_blocks - 1)]
     return tuple(dict.fromkeys(layers))
@@ -415,6 +423,7 @@ def resnet(
     antialias: bool = False,
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
+    n_downsampling: Annotated[int, Range(1, 4)] = 2,
 ) -> ResnetGenerator:
     """ResNet generator (Johnson / Zhu et al.) with any number of residual blocks.
 
@@ -422,9 +431,22 @@ def resnet(
     ``dropout`` false|true|probability (false), ``padding`` reflect|zeros (reflect),
     ``upsample`` transposed|resize_conv|bilinear (transposed), ``antialias`` (false: true is CUT's
     reference generator, blurred down- and upsampling), ``init``
-    normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02).
+    normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02), ``n_downsampling``
+    1–4 (2: the residual blocks work at a quarter of the input's side; 1 keeps twice the
+    detail there for the same FLOPs, with half the channels and receptive field).
     """
-    return _resnet(n_blocks, ngf, norm, dropout, padding, upsample, antialias, init, init_gain)
+    return _resnet(
+        n_blocks,
+        ngf,
+        norm,
+        dropout,
+        padding,
+        upsample,
+        antialias,
+        init,
+        init_gain,
+        n_downsampling=n_downsampling,
+    )
 
 
 def _resnet(
@@ -439,6 +461,7 @@ def _resnet(
     init_gain: float,
     *,
     separable: bool = False,
+    n_downsampling: int = 2,
 ) -> ResnetGenerator:
     opts = _common(ngf, norm, dropout, padding, upsample)
     if antialias and upsample != "transposed":
@@ -446,7 +469,9 @@ def _resnet(
             f"option antialias=true brings its own (blurred) upsampling; drop "
             f"upsample={upsample!r} or set antialias=false"
         )
-    net = ResnetGenerator(n_blocks, antialias=antialias, separable=separable, **opts)
+    net = ResnetGenerator(
+        n_blocks, antialias=antialias, separable=separable, n_downsampling=n_downsampling, **opts
+    )
     return init_weights(net, init, init_gain)
 
 
