@@ -4,11 +4,13 @@ any registered generator — its contract, the blend, a training run and its che
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
 from PIL import Image
 from training_support import tiny_recipe
+from translkit_plugins.generators import AttentionGenerator
 from typer.testing import CliRunner
 
 import translkit
@@ -102,3 +104,45 @@ def test_the_sample_grid_shows_the_mask_row() -> None:
     mask_row = with_mask[:, 64:96]
     assert torch.allclose(mask_row[0], mask_row[1]) and torch.allclose(mask_row[1], mask_row[2])
     torch.testing.assert_close(mask_row[0, :, :32], net.mask(samples["A"][:1])[0, 0])
+
+
+def test_mask_warmup_holds_the_mask_at_one_then_fades():
+    """``mask_warmup`` W: the mask is 1 for steps 1..W (the output is the wrapped
+    generator's), fades linearly to the learnt mask over steps W..2W, and is the learnt
+    mask after; the mask head still gets gradients while the hold fades."""
+    net = _make(inner="resnet", n_blocks=1, ngf=8, mask_warmup=10)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        learnt = torch.sigmoid(net.mask_head(x))
+    for step, floor in ((0, 1.0), (1, 1.0), (10, 1.0), (15, 0.5), (20, 0.0), (500, 0.0)):
+        net.set_training_step(step)
+        with torch.no_grad():
+            torch.testing.assert_close(net.mask(x), floor + (1 - floor) * learnt)
+    net.set_training_step(1)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), net.content(x), atol=1e-6, rtol=0)
+    net.set_training_step(15)
+    net.zero_grad()
+    net(x).sum().backward()
+    assert net.mask_head[-1].bias.grad is not None and net.mask_head[-1].bias.grad.abs() > 0
+    assert "mask_floor" not in str(net.state_dict().keys())  # a schedule, not saved state
+
+
+def test_the_engine_sets_the_step_of_each_network_before_its_step(tmp_path: Path):
+    """The engine calls ``set_training_step`` with the 1-based step, so a resumed run
+    continues the warm-up where it was."""
+    options = {**SMALL, "mask_warmup": 2}
+    recipe = tiny_recipe(
+        tmp_path, generator=options, replace=("generator",), train={"max_steps": 3}
+    )
+    seen: list[int] = []
+    original = AttentionGenerator.set_training_step
+
+    def spy(self, step):
+        seen.append(step)
+        original(self, step)
+
+    with mock.patch.object(AttentionGenerator, "set_training_step", spy):
+        result = train(recipe, progress=False)
+    assert result.finished
+    assert [s for s in seen if s > 0] == [1, 1, 2, 2, 3, 3]  # G_AB and G_BA each step

@@ -537,11 +537,20 @@ class AttentionGenerator(nn.Module):
     The mask head: a 3×3 conv (``mask_ngf``), a stride-2 3×3 conv (×2), a 3×3 conv, nearest
     ×2 upsampling, a 3×3 conv back to ``mask_ngf``, then a 7×7 conv to one channel and a
     sigmoid; instance norm and ReLU between. :meth:`mask` gives the mask of an input.
+
+    ``mask_warmup`` (steps, 0: none): during training the mask is held at 1 for that many
+    steps, so the wrapped generator learns to translate before the mask can choose the
+    input (without it the cycle and identity losses drive a fresh mask to 0 in a few
+    hundred steps); over the next as many steps the hold fades linearly. The engine sets
+    the step (:meth:`set_training_step`); a network not being trained uses its mask as is.
     """
 
-    def __init__(self, content: nn.Module, mask_ngf: int = 16) -> None:
+    def __init__(self, content: nn.Module, mask_ngf: int = 16, mask_warmup: int = 0) -> None:
         super().__init__()
         self.content = content
+        self.mask_warmup = mask_warmup
+        #: The held part of the mask, 0–1 (1 during the warm-up); not saved.
+        self.mask_floor = 0.0
         n = mask_ngf
         self.mask_head = nn.Sequential(
             nn.Conv2d(3, n, 3, padding=1, padding_mode="reflect"),
@@ -564,9 +573,17 @@ class AttentionGenerator(nn.Module):
         if hasattr(content, "min_size"):
             self.min_size = content.min_size
 
+    def set_training_step(self, step: int) -> None:
+        """The warm-up's hold for the 1-based training ``step`` (called by the engine)."""
+        w = self.mask_warmup
+        self.mask_floor = 0.0 if w <= 0 else min(1.0, max(0.0, 2.0 - step / w))
+
     def mask(self, x: torch.Tensor) -> torch.Tensor:
-        """Where the translation is used: ``(N, 1, H, W)`` in (0, 1)."""
-        return torch.sigmoid(self.mask_head(x))
+        """Where the translation is used: ``(N, 1, H, W)`` in (0, 1]."""
+        m = torch.sigmoid(self.mask_head(x))
+        if self.mask_floor > 0:  # the warm-up: m still gets (scaled) gradients
+            m = self.mask_floor + (1 - self.mask_floor) * m
+        return m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = self.mask(x)
@@ -577,6 +594,7 @@ def attention(
     inner: Annotated[Any, Inner("generators")] = "resnet",
     mask_ngf: Annotated[int, Range(min=1)] = 16,
     mask_bias: Annotated[float, Range(min=-10, max=10)] = 0.0,
+    mask_warmup: Annotated[int, Range(min=0)] = 0,
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
 ) -> AttentionGenerator:
@@ -585,9 +603,11 @@ def attention(
     Options: ``inner`` the wrapped generator (``resnet``; its own options go beside it),
     ``mask_ngf`` filters of the mask head (16), ``mask_bias`` the mask logit's initial
     bias (0: the mask starts at about ½; 3: at 0.95, so training starts as the plain
-    generator and learns where to keep the input), ``init``/``init_gain`` of the mask head.
+    generator and learns where to keep the input), ``mask_warmup`` training steps with the
+    mask held at 1, then as many over which the hold fades (0: none), ``init``/``init_gain``
+    of the mask head.
     """
-    net = AttentionGenerator(inner, mask_ngf)
+    net = AttentionGenerator(inner, mask_ngf, mask_warmup)
     init_weights(net.mask_head, init, init_gain)
     with torch.no_grad():
         net.mask_head[-1].bias.fill_(mask_bias)
