@@ -1,12 +1,13 @@
-"""Full-size test photos through a model, for docs/results.md: per direction, a row of inputs,
-a row of translations and, for an attention-guided generator, a row of masks.
+"""Full-size test photos through a model, for docs/results.md: per photo, the input beside
+its translation (and, for an attention-guided generator, its mask), a few photos a row.
 
     python scripts/photo_grid.py leather_denim --root data/leather_denim \
         --a2b 71 3 12 --b2a 5 20 --colors 256 -o docs/images/results_leather_denim.png
 
 Each photo goes through ``translkit translate`` exactly as a user's would (the model's own
 input size, whole images, fp32), so the tiles show what a user gets. Tiles keep their
-aspect and are shown at ``--height`` pixels.
+aspect and are shown at ``--height`` pixels (at least the model's input size, so a pixel of
+the translation is a pixel of the page).
 """
 
 from __future__ import annotations
@@ -45,26 +46,32 @@ def translate(source: str, photos: list[Path], direction: str, work: Path) -> li
     return rows
 
 
-def compose(rows: list[list[Path]], height: int, label: str) -> Image.Image:
-    """The rows side by side at ``height`` pixels each, a caption above."""
-    tiles = [[Image.open(p).convert("RGB") for p in row] for row in rows]
-    scaled = [
-        [
-            t.resize((round(t.width * height / t.height), height), Image.Resampling.LANCZOS)
-            for t in row
-        ]
-        for row in tiles
-    ]
-    width = max(sum(t.width for t in row) + GAP * (len(row) - 1) for row in scaled)
+def compose(rows: list[list[Path]], height: int, label: str, per_row: int) -> Image.Image:
+    """Each photo's tiles (``rows`` is ``[inputs, translations, masks?]``) side by side at
+    ``height`` pixels, ``per_row`` photos a row, a caption above."""
+
+    def scaled(path: Path) -> Image.Image:
+        t = Image.open(path).convert("RGB")
+        return t.resize((round(t.width * height / t.height), height), Image.Resampling.LANCZOS)
+
+    groups = [[scaled(p) for p in photo] for photo in zip(*rows, strict=True)]
+    lines = [groups[i : i + per_row] for i in range(0, len(groups), per_row)]
+
+    def line_width(line: list[list[Image.Image]]) -> int:
+        return sum(sum(t.width + GAP for t in g) + 2 * GAP for g in line)
+
+    width = max(line_width(line) for line in lines)
     caption = 18
-    sheet = Image.new("RGB", (width, caption + len(scaled) * (height + GAP)), "white")
+    sheet = Image.new("RGB", (width, caption + len(lines) * (height + GAP)), "white")
     ImageDraw.Draw(sheet).text((4, 3), label, fill="black")
     y = caption
-    for row in scaled:
+    for line in lines:
         x = 0
-        for tile in row:
-            sheet.paste(tile, (x, y))
-            x += tile.width + GAP
+        for group in line:
+            for tile in group:
+                sheet.paste(tile, (x, y))
+                x += tile.width + GAP
+            x += 2 * GAP  # a wider gap between photos than within one
         y += height + GAP
     return sheet
 
@@ -75,7 +82,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True, help="the dataset (testA/, testB/)")
     parser.add_argument("--a2b", nargs="*", default=[], help="testA image stems")
     parser.add_argument("--b2a", nargs="*", default=[], help="testB image stems")
-    parser.add_argument("--height", type=int, default=286)
+    parser.add_argument("--height", type=int, default=320)
+    parser.add_argument("--per-row", type=int, default=2, help="photos a row")
     parser.add_argument("--colors", type=int, default=0, help="a palette PNG of N colours")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
@@ -89,8 +97,8 @@ def main() -> None:
             photos = [next(folder.glob(f"{stem}.*")) for stem in stems]
             rows = translate(args.source, photos, direction, Path(tmp))
             what = "input, translation" + (", mask (white: translated)" if len(rows) > 2 else "")
-            label = f"{direction} ({SPLITS[direction]}: {', '.join(stems)}): rows {what}"
-            sheets.append(compose(rows, args.height, label))
+            label = f"{direction} ({SPLITS[direction]}: {', '.join(stems)}): each {what}"
+            sheets.append(compose(rows, args.height, label, args.per_row))
     width = max(s.width for s in sheets)
     grid = Image.new("RGB", (width, sum(s.height for s in sheets)), "white")
     y = 0
