@@ -39,11 +39,11 @@ WEIGHTS: Traversable = resources.files(__package__) / "weights"
 #: direction -> (size in bytes, sha256) of ``weights/leather_denim_<direction>.safetensors``
 #: (``translkit export runs/leather_denim_fast -f safetensors -d DIRECTION --no-ema``).
 LEATHER_DENIM_WEIGHTS: dict[str, tuple[int, str]] = {
-    "a2b": (1979964, "4b7abcc0225232c5ce3a6ffef6f72605a6ae0a49e4fda7dc6cb88bfaec3b4e57"),
-    "b2a": (1979964, "fe553734d1da43c0d1cda90bcd3cc67003b47a097711249df4e9f953d010806d"),
+    "a2b": (503116, "0d45b01e2cd7ee9266409aa735785d8e8866594603ef7a795ea03688a3e001a7"),
+    "b2a": (503116, "8f65ba15131f2f7ac4e49632be6c8e808a33e8e0a16d15caa758abf2edf08c22"),
 }
 #: leather_denim_fast.toml's data.load_size: the scale its generators learned garments at.
-LEATHER_DENIM_INPUT_SIZE = 143
+LEATHER_DENIM_INPUT_SIZE = 256
 #: The method and registered generator of leather_denim_fast.toml's run.
 LEATHER_DENIM_METHOD = "cyclegan"
 LEATHER_DENIM_GENERATOR = "resnet"
@@ -67,10 +67,11 @@ def leather_denim(folder: Traversable = WEIGHTS) -> PretrainedModel:
         citation=STUDY_CITATION,
         recipe=folder / "leather_denim_fast.toml",
         homepage="https://github.com/JihoonAndyKim/CS230-Final-Project",
-        card="CycleGAN, ResNet-6 generators (ngf 16, instance norm, resize-convolution "
-        "upsampling), trained at 128 px for 2,860 steps of batch 4 on 2 CPU cores. It learned "
-        "garments at the scale of a 143 px photo, so larger photos are scaled down to a "
-        "shorter side of 143 px before translating (--resize 0 keeps their size). "
+        card="CycleGAN, ResNet-6 generators (ngf 16, one downsampling, instance norm, bilinear "
+        "upsampling), trained on 128 px crops of photos loaded at a shorter side of 256 px for "
+        "2,860 steps of batch 4 on 2 CPU cores. It learned garments at the scale of a 256 px "
+        "photo, so larger photos are scaled down to a shorter side of 256 px before "
+        "translating (--resize 0 keeps their size). "
         "Measured metrics and test grids: docs/models.md and docs/results.md",
         input_size=LEATHER_DENIM_INPUT_SIZE,
     )
