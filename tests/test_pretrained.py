@@ -474,7 +474,7 @@ def test_builtin_leather_denim_works_right_after_install(photos: Path, tmp_path:
 
 def test_builtin_leather_denim_scales_large_photos_to_its_input_size(tmp_path: Path) -> None:
     """A phone photo is translated at the scale the model learned garments at (shorter
-    side 143 px), unless --resize says otherwise."""
+    side of its input size, 256 px), unless --resize says otherwise."""
     from translkit_plugins import pretrained as builtin
 
     size = builtin.LEATHER_DENIM_INPUT_SIZE
