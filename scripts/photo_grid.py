@@ -6,8 +6,8 @@ its translation (and, for an attention-guided generator, its mask), a few photos
 
 Each photo goes through ``translkit translate`` exactly as a user's would (the model's own
 input size, whole images, fp32), so the tiles show what a user gets. Tiles keep their
-aspect and are shown at ``--height`` pixels (at least the model's input size, so a pixel of
-the translation is a pixel of the page).
+aspect and are shown at ``--height`` pixels (320 by default: a 256 px translation enlarged
+1.25×, never shrunk below the model's input size).
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   ``min_size`` (int: the smallest side it runs on — ResNet: 8, where the bottleneck is
   2×2; inference pads smaller images up to it, and without it finds the smallest working
   size by trying ``size_multiple``·2^k once per network), ``set_training_step``
-  (callable ``(step: int) -> None``: the engine calls it with the 1-based step before each
-  training step, for a schedule inside the network, such as the attention wrapper's mask
-  warm-up; it must not change the state dict). Methods that need encoder features (CUT)
+  (callable ``(step: int) -> None``, on the network or any module inside it: the engine
+  calls it with the 1-based step before each training step, for a schedule inside the
+  network, such as the attention wrapper's mask warm-up; it must not change the state
+  dict). Methods that need encoder features (CUT)
   require :class:`FeatureGenerator`.
 - **discriminators** — ``factory(**options) -> nn.Module`` mapping images to logits of
   any shape; same optional attributes.

@@ -279,7 +279,7 @@ def _downsampling(c: int, *, norm: str, bias: bool, antialias: bool) -> list[nn.
 
 
 def _feature_layers(
-    first_block: int, n_blocks: int, antialias: bool, n_downsampling: int = 2
+    first_block: int, n_blocks: int, antialias: bool, n_downsampling: int
 ) -> tuple[int, ...]:
     """Park et al.'s ``nce_layers`` 0,4,8,12,16 of the anti-aliased stack, mapped by meaning:
     the padded input, the first and second downsampling conv, the first and the fifth

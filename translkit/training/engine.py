@@ -114,10 +114,11 @@ class Engine:
         self.method = self.model.method
         self.nets = {role: self._place(net) for role, net in self.model.nets.items()}
         self.model.nets = self.nets
-        self._step_hooks = [
+        self._step_hooks = [  # any module, also one inside a wrapper (translkit.contracts)
             hook
             for net in self.nets.values()
-            if callable(hook := getattr(net, "set_training_step", None))
+            for module in net.modules()
+            if callable(hook := getattr(module, "set_training_step", None))
         ]
         self.losses = self.model.losses
         self.dtype = self.precision.dtype
@@ -195,7 +196,7 @@ class Engine:
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int = 0) -> dict[str, torch.Tensor]:
         """One iteration on ``{"A": images, "B": images}``; returns the detached loss terms."""
-        for hook in self._step_hooks:  # schedules inside networks (translkit.contracts)
+        for hook in self._step_hooks:  # schedules inside networks
             hook(step)
         batch = {k: self._prepare(v) for k, v in batch.items()}
         with self._autocast():
