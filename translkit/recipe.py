@@ -213,8 +213,9 @@ class TrainSection:
     )
     compile: Literal["auto", "on", "off"] = _doc(
         "Wrap the networks in torch.compile (inductor). `auto`: where a gain measured for "
-        "these networks on this machine earns the first compile back twice over the run "
-        '(docs/training.md, "The runtime"); `on`: always (eager, with one line, where '
+        "these networks on this machine earns the first compile back twice over the run, "
+        "and, with no compiled pace recorded, a trial on the way in a CPU run of about an "
+        'hour or more (docs/training.md, "The runtime"); `on`: always (eager, with one line, where '
         "compilation fails); `off`: never. `true`/`false` mean `on`/`off`.",
         default="auto",
     )

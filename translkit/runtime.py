@@ -125,6 +125,8 @@ class Runtime:
     compile: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
     measured_ms: dict[str, float] = field(default_factory=dict)
+    #: eager now, compiled on trial during the run (:mod:`translkit.training.compile_trial`)
+    compile_trial: bool = False
 
     def describe(self, threads: str = "", where: str = "") -> str:
         """One line: ``cpu, 2 threads; fp32 (why); group norm (why); contiguous (why); eager
@@ -152,6 +154,7 @@ class Runtime:
             "channels_last": self.channels_last,
             "fuse": self.fuse,
             "compile": self.compile,
+            "compile_trial": self.compile_trial,
             "reasons": dict(self.reasons),
             "measured_ms": dict(self.measured_ms),
         }
@@ -518,7 +521,31 @@ def resolve_runtime(
 def _with_compile(runtime: Runtime, recipe: Recipe, steps: int) -> Runtime:
     measured = step_times(step_key(recipe, runtime))
     on, why = compile_decision(recipe.train.compile, runtime.device, measured=measured, work=steps)
-    return dataclasses.replace(runtime, compile=on, reasons={**runtime.reasons, "compile": why})
+    trial = _compile_trial(recipe, runtime, measured, steps) if not on else False
+    if trial:
+        why = f"{why}; a compile trial if the run is long enough"
+    reasons = {**runtime.reasons, "compile": why}
+    return dataclasses.replace(runtime, compile=on, compile_trial=trial, reasons=reasons)
+
+
+def _compile_trial(
+    recipe: Recipe, runtime: Runtime, measured: dict[str, float], steps: int
+) -> bool:
+    """Whether ``auto`` tries compilation during this run: on a CPU with a C++ compiler,
+    where no compiled pace of these networks was recorded here, in a run that is not
+    ``deterministic`` (a trial's outcome depends on the clock), with steps enough to time
+    both paces and, where an eager pace was recorded, to earn a trial's compile time
+    (:mod:`translkit.training.compile_trial`)."""
+    from translkit.training import compile_trial as trial
+
+    if recipe.train.compile != "auto" or recipe.run.deterministic:
+        return False
+    if runtime.device.type != "cpu" or not have_compiler() or "compiled_s" in measured:
+        return False
+    if steps <= 2 * trial.SETTLE + trial.EAGER_STEPS + trial.COMPILED_STEPS:
+        return False
+    eager = measured.get("eager_s")
+    return eager is None or steps * eager * trial.SHARE >= trial.ASSUMED_COMPILE_S
 
 
 def _probe_nets(model: Model) -> list[nn.Module]:
@@ -781,15 +808,19 @@ class Pace:
 class Compiled:
     """``torch.compile(net)`` that falls back to ``net`` itself, for good, with one line
     (``on_fallback``) that says why, when compilation fails (no working C++ compiler, an
-    operation inductor cannot lower). An error that eager also raises is the caller's."""
+    operation inductor cannot lower). An error that eager also raises is the caller's.
+    ``active`` switches between the compiled and the eager module (a compile trial);
+    compilation itself happens at the first active call."""
 
-    def __init__(self, net: nn.Module, on_fallback: Callable[[str], None]) -> None:
+    def __init__(
+        self, net: nn.Module, on_fallback: Callable[[str], None], *, active: bool = True
+    ) -> None:
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache()))
-        self.net, self.on_fallback = net, on_fallback
+        self.net, self.on_fallback, self.active = net, on_fallback, active
         self.compiled: Any = torch.compile(net, dynamic=False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.compiled is not None:
+        if self.active and self.compiled is not None:
             try:
                 return self.compiled(*args, **kwargs)
             except Exception as exc:  # compilation failed: run eager from now on
@@ -799,14 +830,16 @@ class Compiled:
         return self.net(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # the module's attributes (methods read them)
-        if name in ("net", "compiled", "on_fallback"):
+        if name in ("net", "compiled", "on_fallback", "active"):
             raise AttributeError(name)
         return getattr(self.net, name)
 
 
-def compiled(net: nn.Module, *, on_fallback: Callable[[str], None]) -> Compiled:
+def compiled(
+    net: nn.Module, *, on_fallback: Callable[[str], None], active: bool = True
+) -> Compiled:
     """``net`` compiled with eager as the fallback (:class:`Compiled`)."""
-    return Compiled(net, on_fallback)
+    return Compiled(net, on_fallback, active=active)
 
 
 def inductor_cache() -> Path:

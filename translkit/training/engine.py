@@ -20,6 +20,7 @@ augment every input first (:mod:`translkit.augment`); evaluation uses the bare n
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -34,7 +35,7 @@ from translkit.networks import Model, build_model
 from translkit.precision import choose_precision
 from translkit.recipe import Recipe, TrainSection
 from translkit.registry import Registries
-from translkit.runtime import Runtime, compiled, resolve_runtime
+from translkit.runtime import Compiled, Runtime, compiled, resolve_runtime
 from translkit.threads import count_is_open
 from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
@@ -126,10 +127,14 @@ class Engine:
         self._build_optimizers()
         translating = list(dict.fromkeys(self.method.directions.values()))
         self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
+        wrap = self.runtime.compile or self.runtime.compile_trial
         run: dict[str, Any] = {
-            role: (compiled(net, on_fallback=self._say) if self.runtime.compile else net)
+            role: (
+                compiled(net, on_fallback=self._say, active=self.runtime.compile) if wrap else net
+            )
             for role, net in self.nets.items()
         }  # static shapes: fused calls use batches n, 2n and 3n (one graph each)
+        self._compiled = [net for net in run.values() if isinstance(net, Compiled)]
         self.augment = DiffAugment(train.diffaug) if train.diffaug else None
         if self.augment is not None:  # every discriminator input, in every phase
             for slot in self.method.networks:
@@ -148,6 +153,18 @@ class Engine:
                 augment=self.augment,
             ),
         )
+
+    def set_compiled(self, on: bool, why: str = "") -> bool:
+        """Run the training step's networks compiled or eager (a compile trial,
+        :mod:`translkit.training.compile_trial`); the runtime records it, with ``why``.
+        Returns whether they compile: ``False`` without compiled wrappers, or after
+        compilation failed and they fell back to eager."""
+        for net in self._compiled:
+            net.active = on
+        works = bool(self._compiled) and all(net.compiled is not None for net in self._compiled)
+        reasons = {**self.runtime.reasons, "compile": why} if why else self.runtime.reasons
+        self.runtime = dataclasses.replace(self.runtime, compile=on and works, reasons=reasons)
+        return works
 
     def _say(self, line: str) -> None:
         if self.info.is_main:

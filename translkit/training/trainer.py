@@ -48,6 +48,7 @@ from translkit.recipe import Recipe
 from translkit.registry import Registries
 from translkit.rundir import RunDir, environment_info
 from translkit.training import snapshots as snap
+from translkit.training.compile_trial import SETTLE, CompileTrial
 from translkit.training.distributed import DistInfo
 from translkit.training.engine import Engine
 from translkit.training.logs import RunLog, truncate_jsonl
@@ -155,10 +156,12 @@ class Trainer:
         ckpt = self._prepare_run_dir(resume, overwrite)
         _seed_everything(recipe.run.seed + info.rank)
         total = recipe.optim.epochs * self.batches_per_epoch
-        steps = min(total, recipe.train.max_steps or total) - (ckpt.step if ckpt else 0)
+        self.last_step = min(total, recipe.train.max_steps or total)
+        steps = self.last_step - (ckpt.step if ckpt else 0)
         self.engine = Engine(recipe, device, registries, info, steps=max(steps, 0))
         self.threads.cap(self.engine.runtime.threads)  # fewer where they measured faster
         self.pace = _Pace()
+        self.trial = self._compile_trial()
         self._check_disk()
         self.epoch, self.batch, self.step = 0, 0, 0
         self.best: dict[str, Any] | None = None
@@ -432,6 +435,8 @@ class Trainer:
             with self.pace.step():
                 terms = engine.train_step(batch, self.step + 1)
             self.step += 1
+            if self.trial is not None and not self.trial.done:
+                self._follow_trial(self.pace.times[-1])
             self.batch += 1
             for k, v in terms.items():
                 self._window[k] = self._window[k] + v if k in self._window else v
@@ -451,6 +456,34 @@ class Trainer:
             if self.stopped:
                 return Stop.REQUESTED
         return Stop.NONE
+
+    def _compile_trial(self) -> CompileTrial | None:
+        """``train.compile = "auto"`` without a recorded compiled pace: tried in this run
+        where the runtime planned it (:mod:`translkit.training.compile_trial`)."""
+        if not self.engine.runtime.compile_trial:
+            return None
+        from translkit.runtime import record_step_times, step_key, step_times
+
+        key = step_key(self.recipe, self.engine.runtime)
+
+        def record(**seconds: float) -> None:
+            if self.info.is_main:
+                record_step_times(key, **seconds)
+
+        return CompileTrial(
+            switch=self.engine.set_compiled,
+            agree=self.info.all_true,
+            record=record,
+            compile_s=step_times(key).get("compile_s", 0.0),
+        )
+
+    def _follow_trial(self, seconds: float) -> None:
+        assert self.trial is not None
+        line = self.trial.after_step(seconds, self.last_step - self.step)
+        if self.trial.done:
+            self.engine.set_compiled(self.trial.kept, self.trial.reason)
+        if line and self.log is not None:
+            self.log.print(line)
 
     def _log(self) -> None:
         n = max(1, self._window_n)
@@ -593,7 +626,8 @@ class Trainer:
         return summary.to_dict()
 
     def _finish(self, *, finished: bool, interrupted: int) -> TrainResult:
-        self.pace.record(self.recipe, self.engine.runtime)
+        if self.trial is None or self.trial.state in ("eager", "skipped", "failed"):
+            self.pace.record(self.recipe, self.engine.runtime)
         summary = self._write_summary(finished=finished, interrupted=interrupted)
         if self.log is not None:
             self.log.close(summary)
@@ -613,17 +647,19 @@ class _Pace:
     compiled runtime compiles) and the steady pace after them, for ``train.compile =
     "auto"`` in later runs here (:func:`translkit.runtime.record_step_times`)."""
 
-    SETTLE = 3
+    SETTLE = SETTLE  # as a compile trial's
     MIN_STEADY = 5  # steady steps needed to record anything
+
+    clock: Callable[[], float] = staticmethod(time.perf_counter)  # tests: a fake clock
 
     def __init__(self) -> None:
         self.times: list[float] = []
 
     @contextlib.contextmanager
     def step(self) -> Iterator[None]:
-        start = time.perf_counter()
+        start = self.clock()
         yield
-        self.times.append(time.perf_counter() - start)
+        self.times.append(self.clock() - start)
 
     def record(self, recipe: Recipe, runtime: Any) -> None:
         settle, steady = self.times[: self.SETTLE], self.times[self.SETTLE :]
