@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
         "translkit.recipe_docs",
         "translkit.data",
     ),
-    ("translkit.networks", "translkit.rundir", "translkit.runtime"),
+    ("translkit.networks", "translkit.rundir", "translkit.runtime", "translkit.compile_trial"),
     ("translkit.artifacts", "translkit.pretrained"),
     ("translkit.evaluation", "translkit.importing", "translkit.inference", "translkit.testing"),
     ("translkit.scoring",),

@@ -1,5 +1,5 @@
 """``train.compile = "auto"`` without a recorded compiled pace: the in-run compile trial
-(translkit.training.compile_trial) — its decision on fake step times, the runtime's plan,
+(translkit.compile_trial) — its decision on fake step times, the runtime's plan,
 and whole runs whose fake clock makes the compiled step faster or slower."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 import torch
 from training_support import tiny_recipe
 
+from translkit import compile_trial as T
 from translkit import runtime as R
-from translkit.training import compile_trial as T
 from translkit.training import train
 from translkit.training import trainer as trainer_module
 

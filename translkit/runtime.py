@@ -125,7 +125,7 @@ class Runtime:
     compile: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
     measured_ms: dict[str, float] = field(default_factory=dict)
-    #: eager now, compiled on trial during the run (:mod:`translkit.training.compile_trial`)
+    #: eager now, compiled on trial during the run (:mod:`translkit.compile_trial`)
     compile_trial: bool = False
 
     def describe(self, threads: str = "", where: str = "") -> str:
@@ -535,8 +535,8 @@ def _compile_trial(
     where no compiled pace of these networks was recorded here, in a run that is not
     ``deterministic`` (a trial's outcome depends on the clock), with steps enough to time
     both paces and, where an eager pace was recorded, to earn a trial's compile time
-    (:mod:`translkit.training.compile_trial`)."""
-    from translkit.training import compile_trial as trial
+    (:mod:`translkit.compile_trial`)."""
+    from translkit import compile_trial as trial
 
     if recipe.train.compile != "auto" or recipe.run.deterministic:
         return False

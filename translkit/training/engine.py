@@ -156,7 +156,7 @@ class Engine:
 
     def set_compiled(self, on: bool, why: str = "") -> bool:
         """Run the training step's networks compiled or eager (a compile trial,
-        :mod:`translkit.training.compile_trial`); the runtime records it, with ``why``.
+        :mod:`translkit.compile_trial`); the runtime records it, with ``why``.
         Returns whether they compile: ``False`` without compiled wrappers, or after
         compilation failed and they fell back to eager."""
         for net in self._compiled:

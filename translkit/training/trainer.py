@@ -40,6 +40,7 @@ from translkit.artifacts import (
     component_provenance,
     generator_index,
 )
+from translkit.compile_trial import SETTLE, CompileTrial
 from translkit.contracts import MetricSetup
 from translkit.errors import CheckpointError, MetricUnavailable, TranslkitError
 from translkit.fileio import remove_stale_temporaries
@@ -48,7 +49,6 @@ from translkit.recipe import Recipe
 from translkit.registry import Registries
 from translkit.rundir import RunDir, environment_info
 from translkit.training import snapshots as snap
-from translkit.training.compile_trial import SETTLE, CompileTrial
 from translkit.training.distributed import DistInfo
 from translkit.training.engine import Engine
 from translkit.training.logs import RunLog, truncate_jsonl
@@ -459,7 +459,7 @@ class Trainer:
 
     def _compile_trial(self) -> CompileTrial | None:
         """``train.compile = "auto"`` without a recorded compiled pace: tried in this run
-        where the runtime planned it (:mod:`translkit.training.compile_trial`)."""
+        where the runtime planned it (:mod:`translkit.compile_trial`)."""
         if not self.engine.runtime.compile_trial:
             return None
         from translkit.runtime import record_step_times, step_key, step_times

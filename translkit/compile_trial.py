@@ -30,6 +30,8 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from translkit.runtime import COMPILE_MARGIN
+
 __all__ = ["ASSUMED_COMPILE_S", "SHARE", "CompileTrial"]
 
 #: Steps left out of a pace: the first eager steps, and the compiled steps that compile.
@@ -110,8 +112,6 @@ class CompileTrial:
         cost = sum(max(0.0, t - pace) for t in self.compiled[:SETTLE])
         if not self.switch(True):  # inductor failed during the trial: its times are eager
             return self._failed()
-        from translkit.runtime import COMPILE_MARGIN
-
         keep = self.agree(eager / pace >= COMPILE_MARGIN)
         self.record(eager_s=eager, compiled_s=pace, compile_s=cost)
         if not keep:
