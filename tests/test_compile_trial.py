@@ -204,3 +204,19 @@ def test_a_run_goes_back_to_eager_where_its_clock_measured_compiled_slower(tmp_p
     calls_in_trial = clock.total_compiled
     assert calls_in_trial > 0  # compiled during the trial only: the rest ran eager
     assert clock.now == pytest.approx(STEADY + TIMED * 1.5 + 5.0 + (40 - STEADY - TIMED))
+
+
+def test_a_compilation_that_fails_during_the_trial_records_nothing():
+    rec = Recorder()
+    trial = rec.trial()
+    _feed(trial, 1.0, [30.0] * (TIMED - 1), left=10**5)
+    rec.works = False  # the wrappers fell back to eager while the trial timed them
+    trial.after_step(1.0, 10**5)
+    assert trial.state == "failed" and rec.switches[-1] is False and rec.recorded == {}
+
+
+def test_the_dry_run_says_how_auto_decides_compilation(tmp_path):
+    recipe = tiny_recipe(tmp_path, train={"compile": "auto"})
+    assert "else a trial in runs of about an hour" in R.plan(recipe, torch.device("cpu"), 2)
+    off = tiny_recipe(tmp_path, name="off", train={"compile": "off"})
+    assert R.plan(off, torch.device("cpu"), 2).endswith("compile off")

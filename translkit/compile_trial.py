@@ -98,7 +98,7 @@ class CompileTrial:
                 f"trial (about {expected:.0f} s, at most {SHARE:.0%} of the run)"
             )
             return ""
-        if not self.switch(True):
+        if not self.agree(self.switch(True)):  # every process calls agree as often
             return self._failed()
         self.state = "compiling"
         return (
@@ -110,7 +110,7 @@ class CompileTrial:
         eager = statistics.median(self.eager[SETTLE:])
         pace = statistics.median(self.compiled[SETTLE:])
         cost = sum(max(0.0, t - pace) for t in self.compiled[:SETTLE])
-        if not self.switch(True):  # inductor failed during the trial: its times are eager
+        if not self.agree(self.switch(True)):  # inductor failed in the trial: eager times
             return self._failed()
         keep = self.agree(eager / pace >= COMPILE_MARGIN)
         self.record(eager_s=eager, compiled_s=pace, compile_s=cost)

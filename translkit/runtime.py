@@ -444,6 +444,11 @@ def plan(recipe: Recipe, device: torch.device, threads: int) -> str:
         f"runtime: cpu, {threads} threads; would measure {what} on this run's generator and "
         f"discriminator at {recipe.data.crop_size} px, batch {batch} (cached per machine); "
         f"compile {recipe.train.compile}"
+        + (
+            " (a recorded pace decides, else a trial in runs of about an hour)"
+            if recipe.train.compile == "auto"
+            else ""
+        )
     )
 
 
