@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from translkit.runtime import COMPILE_MARGIN
 
-__all__ = ["ASSUMED_COMPILE_S", "SHARE", "CompileTrial"]
+__all__ = ["ASSUMED_COMPILE_S", "SHARE", "CompileTrial", "steady_pace"]
 
 #: Steps left out of a pace: the first eager steps, and the compiled steps that compile.
 SETTLE = 3
@@ -47,6 +47,13 @@ SHARE = 0.03
 ASSUMED_COMPILE_S = 120.0
 
 
+def steady_pace(times: list[float]) -> tuple[float, float]:
+    """The median of ``times`` after the first :data:`SETTLE`, and what those first ones
+    took beyond it (for compiled steps: the compile time)."""
+    pace = statistics.median(times[SETTLE:])
+    return pace, sum(max(0.0, t - pace) for t in times[:SETTLE])
+
+
 @dataclass
 class CompileTrial:
     """One run's compile trial (module docstring); :meth:`after_step` is told each step's
@@ -56,7 +63,8 @@ class CompileTrial:
         still compile (``False`` after inductor failed and the wrappers fell back to eager).
     :param agree: whether every process says yes (a single process agrees with itself).
     :param record: keeps ``eager_s``, ``compiled_s`` and ``compile_s`` for later runs.
-    :param compile_s: the compile time recorded here for these networks (0: none).
+    :param compile_s: a compile time known for these networks (0: assume
+        :data:`ASSUMED_COMPILE_S`; a trial is planned only where none was recorded).
     """
 
     switch: Callable[[bool], bool]
@@ -76,6 +84,11 @@ class CompileTrial:
     def kept(self) -> bool:
         return self.state == "kept"
 
+    @property
+    def recorded(self) -> bool:
+        """Whether it timed both paces (and recorded them)."""
+        return self.state in ("kept", "dropped")
+
     def after_step(self, seconds: float, steps_left: int) -> str:
         if self.state == "eager":
             self.eager.append(seconds)
@@ -88,7 +101,7 @@ class CompileTrial:
         return ""
 
     def _maybe_start(self, steps_left: int) -> str:
-        pace = statistics.median(self.eager[SETTLE:])
+        pace, _ = steady_pace(self.eager)
         expected = self.compile_s or ASSUMED_COMPILE_S
         worth = steps_left * pace * SHARE >= expected and steps_left > SETTLE + COMPILED_STEPS
         if not self.agree(worth):
@@ -107,9 +120,8 @@ class CompileTrial:
         )
 
     def _decide(self) -> str:
-        eager = statistics.median(self.eager[SETTLE:])
-        pace = statistics.median(self.compiled[SETTLE:])
-        cost = sum(max(0.0, t - pace) for t in self.compiled[:SETTLE])
+        eager, _ = steady_pace(self.eager)
+        pace, cost = steady_pace(self.compiled)
         if not self.agree(self.switch(True)):  # inductor failed in the trial: eager times
             return self._failed()
         keep = self.agree(eager / pace >= COMPILE_MARGIN)

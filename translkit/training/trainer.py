@@ -20,7 +20,6 @@ import contextlib
 import enum
 import random
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -40,7 +39,7 @@ from translkit.artifacts import (
     component_provenance,
     generator_index,
 )
-from translkit.compile_trial import SETTLE, CompileTrial
+from translkit.compile_trial import SETTLE, CompileTrial, steady_pace
 from translkit.contracts import MetricSetup
 from translkit.errors import CheckpointError, MetricUnavailable, TranslkitError
 from translkit.fileio import remove_stale_temporaries
@@ -462,7 +461,7 @@ class Trainer:
         where the runtime planned it (:mod:`translkit.compile_trial`)."""
         if not self.engine.runtime.compile_trial:
             return None
-        from translkit.runtime import record_step_times, step_key, step_times
+        from translkit.runtime import record_step_times, step_key
 
         key = step_key(self.recipe, self.engine.runtime)
 
@@ -470,11 +469,9 @@ class Trainer:
             if self.info.is_main:
                 record_step_times(key, **seconds)
 
+        # planned only where nothing compiled, so no compile time, was recorded here
         return CompileTrial(
-            switch=self.engine.set_compiled,
-            agree=self.info.all_true,
-            record=record,
-            compile_s=step_times(key).get("compile_s", 0.0),
+            switch=self.engine.set_compiled, agree=self.info.all_true, record=record
         )
 
     def _follow_trial(self, seconds: float) -> None:
@@ -626,7 +623,7 @@ class Trainer:
         return summary.to_dict()
 
     def _finish(self, *, finished: bool, interrupted: int) -> TrainResult:
-        if self.trial is None or self.trial.state in ("eager", "skipped", "failed"):
+        if self.trial is None or not self.trial.recorded:  # else the trial recorded both
             self.pace.record(self.recipe, self.engine.runtime)
         summary = self._write_summary(finished=finished, interrupted=interrupted)
         if self.log is not None:
@@ -662,14 +659,12 @@ class _Pace:
         self.times.append(self.clock() - start)
 
     def record(self, recipe: Recipe, runtime: Any) -> None:
-        settle, steady = self.times[: self.SETTLE], self.times[self.SETTLE :]
-        if len(steady) < self.MIN_STEADY:
+        if len(self.times) - self.SETTLE < self.MIN_STEADY:
             return
         from translkit.runtime import record_step_times, step_key
 
-        pace = statistics.median(steady)
+        pace, extra = steady_pace(self.times)
         if runtime.compile:
-            extra = sum(max(0.0, t - pace) for t in settle)
             record_step_times(step_key(recipe, runtime), compiled_s=pace, compile_s=extra)
         else:
             record_step_times(step_key(recipe, runtime), eager_s=pace)
