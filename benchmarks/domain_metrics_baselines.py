@@ -41,7 +41,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True, help="dataset: trainA/ ... testB/")
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--width", type=int, default=24)
-    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=24, help="colour view's")
+    parser.add_argument("--texture-epochs", type=int, default=48)
+    parser.add_argument("--patch", type=int, default=64, help="texture view's patch side")
     parser.add_argument("--photometric", type=float, default=0.5, help="texture view's")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
@@ -52,21 +54,22 @@ def main() -> None:
         "size": args.size,
         "width": args.width,
         "epochs": args.epochs,
+        "texture_epochs": args.texture_epochs,
+        "patch": args.patch,
         "photometric": args.photometric,
     }
+    metric = _domain.DomainMetric(**options)
     console = Console()
     console.print(f"CPU: {cpu_info().describe()}", highlight=False)
     console.print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); classifiers: "
-        f"{args.size} px, width {args.width}, {args.epochs} epochs, photometric "
-        f"{args.photometric}; cache {cache / 'domain'}",
+        f"{', '.join(map(repr, metric.settings.values()))}; cache {cache / 'domain'}",
         highlight=False,
     )
     counts = {s: len(list_images(args.root / s)) for s in ("trainA", "trainB", "testA", "testB")}
     console.print(f"images: {counts}", highlight=False)
 
-    for view in _domain.VIEWS:
-        settings = _domain.ClassifierSettings(view=view, **options)
+    for view, settings in metric.settings.items():  # exactly those `-m domain` trains
         wall, cpu = time.perf_counter(), time.process_time()
         _, path = _domain.ensure_classifier(args.root, settings, cache / "domain", progress=True)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -111,7 +114,7 @@ def main() -> None:
             options={"domain": options},
         )
     first = next(iter(results.values()))
-    goals = _domain.DomainMetric(**options).goals
+    goals = metric.goals
     out = {
         "scores": {},
         "goals": {f"{d}/{k}": g for d in TEST_SPLITS for k, g in goals.items()},

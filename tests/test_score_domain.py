@@ -28,7 +28,14 @@ from translkit.scoring import score_folders
 
 runner = CliRunner()
 SIZE = 32
-FAST = {"size": SIZE, "width": 8, "epochs": 12, "texture_size": SIZE, "patch": SIZE // 2}
+FAST = {
+    "size": SIZE,
+    "width": 8,
+    "epochs": 12,
+    "texture_size": SIZE,
+    "texture_epochs": 12,
+    "patch": SIZE // 2,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -356,6 +363,27 @@ def test_bad_inputs_are_one_line(
     assert len(result.output.strip().splitlines()) == 1
     wrong = runner.invoke(app, ["score", "--fake", "x", "--real", "y", "--direction", "up"])
     assert wrong.exit_code == 1 and "must be one of a2b, b2a" in wrong.output
+
+
+def test_each_view_takes_its_own_size_and_training_length() -> None:
+    """`size`/`epochs` are the colour view's, `texture_size`/`texture_epochs`/`patch` the
+    texture view's; the factory `-m domain` calls and the class agree on the defaults."""
+    from translkit_plugins import metrics
+
+    default = metrics.domain().settings
+    assert default == _domain.DomainMetric().settings
+    assert (default["colour"].epochs, default["colour"].patch) == (24, 0)
+    assert (default["texture"].epochs, default["texture"].patch) == (48, 64)
+    custom = metrics.domain(epochs=3, texture_epochs=5, patch=32, texture_size=96).settings
+    assert (custom["colour"].epochs, custom["colour"].size) == (3, 96)
+    assert (custom["texture"].epochs, custom["texture"].size, custom["texture"].patch) == (
+        5,
+        96,
+        32,
+    )
+    assert custom["texture"].key() != default["texture"].key()  # a new cache entry
+    with pytest.raises(ValueError, match="patch must be in"):
+        _domain.DomainMetric(texture_size=48, patch=64)
 
 
 def test_distances_against_their_definitions() -> None:

@@ -77,12 +77,14 @@ def domain(
     min_images: Annotated[int, Range(min=2)] = 10,
     photometric: Annotated[float, Range(min=0, max=2)] = 0.5,
     texture_size: Annotated[int, Range(min=16, max=1024)] = 192,
-    patch: Annotated[int, Range(min=8, max=1024)] = 48,
+    patch: Annotated[int, Range(min=8, max=1024)] = 64,
+    texture_epochs: Annotated[int, Range(min=1, max=1000)] = 48,
 ):
     """Offline: target-domain rate, FD and KID of classifiers trained on the training split.
 
-    ``size``: the colour view's image side; ``texture_size``: the texture view's, which
-    judges ``patch``-sided patches of it (the surface, not the garment's shape)."""
+    ``size`` and ``epochs``: the colour view's image side and training length;
+    ``texture_size`` and ``texture_epochs``: the texture view's, which judges
+    ``patch``-sided patches of its image (the surface, not the garment's shape)."""
     from translkit_plugins._domain import DomainMetric
 
     return DomainMetric(
@@ -94,6 +96,7 @@ def domain(
         photometric=photometric,
         texture_size=texture_size,
         patch=patch,
+        texture_epochs=texture_epochs,
     )
 
 

@@ -106,7 +106,8 @@ class DomainMetric(MetricBase):
         seed: int = 0,
         photometric: float = 0.5,
         texture_size: int = 192,
-        patch: int = 48,
+        patch: int = 64,
+        texture_epochs: int = 48,
         views: Sequence[View] = VIEWS,
         min_images: int = 10,
     ) -> None:
@@ -115,11 +116,16 @@ class DomainMetric(MetricBase):
             raise ValueError(f"views must be among {VIEWS}, got {list(views)}")
         if not 0 < patch <= texture_size:
             raise ValueError(f"patch must be in [1, texture_size={texture_size}], got {patch}")
-        common = {"width": width, "epochs": epochs, "seed": seed}
+        common = {"width": width, "seed": seed}
         by_view = {
-            "colour": ClassifierSettings(view="colour", size=size, **common),
+            "colour": ClassifierSettings(view="colour", size=size, epochs=epochs, **common),
             "texture": ClassifierSettings(
-                view="texture", size=texture_size, patch=patch, photometric=photometric, **common
+                view="texture",
+                size=texture_size,
+                epochs=texture_epochs,
+                patch=patch,
+                photometric=photometric,
+                **common,
             ),
         }
         self.settings = {v: by_view[v] for v in views}
