@@ -644,7 +644,6 @@ class _Pace:
     compiled runtime compiles) and the steady pace after them, for ``train.compile =
     "auto"`` in later runs here (:func:`translkit.runtime.record_step_times`)."""
 
-    SETTLE = SETTLE  # as a compile trial's
     MIN_STEADY = 5  # steady steps needed to record anything
 
     clock: Callable[[], float] = staticmethod(time.perf_counter)  # tests: a fake clock
@@ -659,7 +658,7 @@ class _Pace:
         self.times.append(self.clock() - start)
 
     def record(self, recipe: Recipe, runtime: Any) -> None:
-        if len(self.times) - self.SETTLE < self.MIN_STEADY:
+        if len(self.times) - SETTLE < self.MIN_STEADY:
             return
         from translkit.runtime import record_step_times, step_key
 
