@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from data_support import make_tree, write_image, write_truncated_jpeg
+from PIL import Image
 
 from translkit import get_registry
 from translkit.data import (
@@ -153,6 +156,69 @@ def test_transform_options() -> None:
     )
     with pytest.raises(DataError, match="load_size"):
         ImageTransform("square", 16, 32)
+
+
+def _torchvision_transform(t: ImageTransform, img, g: torch.Generator) -> torch.Tensor:
+    """What the transform computed with torchvision's functional ops (before it stopped
+    importing torchvision), drawing the same random numbers in the same order."""
+    import torchvision.transforms.v2.functional as F
+    from torchvision.transforms import InterpolationMode
+
+    bicubic = InterpolationMode.BICUBIC
+    if t.resize == "square":
+        img = F.resize(img, [t.load_size, t.load_size], interpolation=bicubic, antialias=True)
+    elif t.resize == "shorter_side":
+        img = F.resize(img, [t.load_size], interpolation=bicubic, antialias=True)
+    if min(img.size) < t.crop_size:
+        img = F.resize(img, [t.crop_size], interpolation=bicubic)
+    x = F.pil_to_tensor(img)
+    h, w = x.shape[-2:]
+    if t.train:
+        top = int(torch.randint(h - t.crop_size + 1, (), generator=g)) if h > t.crop_size else 0
+        left = int(torch.randint(w - t.crop_size + 1, (), generator=g)) if w > t.crop_size else 0
+        x = F.crop(x, top, left, t.crop_size, t.crop_size)
+        if t.flip and float(torch.rand((), generator=g)) < 0.5:
+            x = F.horizontal_flip(x)
+        if t.rotation > 0:
+            angle = (2.0 * float(torch.rand((), generator=g)) - 1.0) * t.rotation
+            x = F.rotate(x, angle, interpolation=InterpolationMode.BILINEAR)
+    else:
+        x = F.center_crop(x, [t.crop_size, t.crop_size])
+    x = F.to_dtype(x, torch.float32, scale=True)
+    return F.normalize(x, mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        ImageTransform("square", 40, 32),
+        ImageTransform("shorter_side", 37, 31, rotation=15.0),
+        ImageTransform("shorter_side", 37, 31, train=False),
+        ImageTransform("none", 0, 24, train=False),
+        ImageTransform("none", 0, 40, flip=False),  # upscaled first
+    ],
+    ids=repr,
+)
+def test_transform_equals_torchvisions_functional_ops(transform: ImageTransform) -> None:
+    """PIL resizing and tensor indexing give torchvision's results bit for bit (odd sizes,
+    both aspect ratios, centre crops with a half-pixel margin, a rotation)."""
+    rng = np.random.default_rng(0)
+    for shape in ((45, 61), (61, 45), (33, 33), (20, 90)):
+        img = Image.fromarray(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), "RGB")
+        for seed in range(4):
+            ours = transform(img, torch.Generator().manual_seed(seed))
+            theirs = _torchvision_transform(transform, img, torch.Generator().manual_seed(seed))
+            assert torch.equal(ours, theirs), (shape, seed)
+
+
+def test_training_and_translating_do_not_import_torchvision() -> None:
+    """torchvision's import loads torch._dynamo: about a second of every command's start."""
+    code = (
+        "import sys, translkit.inference, translkit.training, translkit.data;"
+        "print(sorted(m for m in ('torchvision', 'torch._dynamo') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_the_crop_rule_is_one_rule_with_one_message() -> None:

@@ -171,6 +171,29 @@ def test_selection_goal(tmp_path: Path):
         selection_goal(tiny_recipe(tmp_path, eval={"select": "fdi"}), get_registry())
 
 
+@pytest.mark.parametrize(("every_s", "drawn_at"), [(0.0, [2, 4, 6]), (3600.0, [6])])
+def test_loss_plots_are_redrawn_at_most_every_plot_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_s: float, drawn_at: list[int]
+):
+    """Each epoch's end redraws the plots only once PLOT_EVERY_S has passed since the last
+    drawing; the run's end always draws what is new."""
+    from translkit.training import plots, trainer
+
+    drawn: list[int] = []
+    real = plots.write_plots
+
+    def counted(run):
+        drawn.append(len(read_jsonl(run.metrics_file)))  # steps logged when drawn
+        return real(run)
+
+    monkeypatch.setattr(plots, "write_plots", counted)
+    monkeypatch.setattr(trainer, "PLOT_EVERY_S", every_s)
+    recipe = tiny_recipe(tmp_path, optim={"epochs": 3}, train={"sample_every": 0})
+    train(recipe, progress=False)
+    assert drawn == drawn_at
+    assert (recipe.run_dir / "plots" / "objective.png").is_file()
+
+
 def test_non_finite_run_keeps_last_good_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from translkit_plugins.cyclegan import CycleGAN
 

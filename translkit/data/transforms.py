@@ -7,7 +7,9 @@ Evaluation: the same resize, a centre crop, normalisation — never random augme
 
 Every random parameter is drawn from a :class:`torch.Generator` the caller seeds, so an
 augmentation is a pure function of that seed (the loader derives it from seed, epoch and
-position). The image operations are torchvision's ``transforms.v2.functional``.
+position). Resizing is PIL's (bicubic, antialiased), as torchvision does for PIL images;
+cropping, flipping and scaling are tensor indexing. torchvision (whose import also loads
+``torch._dynamo``: about a second of every command's start) is imported only for a rotation.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
-import torchvision.transforms.v2.functional as F
 from PIL import Image
-from torchvision.transforms import InterpolationMode
 
 from translkit.errors import DataError
 from translkit.recipe import crop_problem
@@ -73,36 +74,55 @@ class ImageTransform:
 
     def __call__(self, img: Image.Image, generator: torch.Generator | None = None) -> torch.Tensor:
         img = self._resize(img)
-        x = F.pil_to_tensor(img)  # uint8 (3, H, W)
+        x = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)  # uint8 (3, H, W)
         x = self._crop(x, generator)
         if self.train and self.flip and _uniform(generator) < 0.5:
-            x = F.horizontal_flip(x)
+            x = x.flip(-1)
         if self.train and self.rotation > 0:
             angle = (2.0 * _uniform(generator) - 1.0) * self.rotation
-            x = F.rotate(x, angle, interpolation=InterpolationMode.BILINEAR)
-        x = F.to_dtype(x, torch.float32, scale=True)
-        return F.normalize(x, mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+            x = _rotate(x, angle)
+        # [0, 255] → [0, 1] → mean 0.5, std 0.5: the order of torchvision's to_dtype + normalize
+        return x.to(torch.float32).mul_(1.0 / 255).sub_(0.5).div_(0.5)
 
     def _resize(self, img: Image.Image) -> Image.Image:
-        size: list[int] | None = None
         if self.resize == "square":
-            size = [self.load_size, self.load_size]
+            img = _resize_pil(img, (self.load_size, self.load_size))
         elif self.resize == "shorter_side":
-            size = [self.load_size]
-        if size is not None:
-            img = F.resize(img, size, interpolation=InterpolationMode.BICUBIC, antialias=True)
+            img = _resize_pil(img, shorter_side_size(img.size, self.load_size))
         if min(img.size) < self.crop_size:
-            img = F.resize(img, [self.crop_size], interpolation=InterpolationMode.BICUBIC)
+            img = _resize_pil(img, shorter_side_size(img.size, self.crop_size))
         return img
 
     def _crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         h, w = x.shape[-2:]
         s = self.crop_size
-        if not self.train:
-            return F.center_crop(x, [s, s])
-        top = _randint(h - s + 1, generator)
-        left = _randint(w - s + 1, generator)
-        return F.crop(x, top, left, s, s)
+        if self.train:
+            top = _randint(h - s + 1, generator)
+            left = _randint(w - s + 1, generator)
+        else:  # centred, rounded as torchvision's centre crop rounds
+            top, left = round((h - s) / 2.0), round((w - s) / 2.0)
+        return x[:, top : top + s, left : left + s]
+
+
+def shorter_side_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``(width, height)`` with the shorter side ``side`` and the aspect kept (the longer side
+    rounded down, as torchvision's resize)."""
+    w, h = size
+    if w <= h:
+        return side, int(side * h / w)
+    return int(side * w / h), side
+
+
+def _resize_pil(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    return img if img.size == size else img.resize(size, resample=Image.Resampling.BICUBIC)
+
+
+def _rotate(x: torch.Tensor, angle: float) -> torch.Tensor:
+    """Rotate a uint8 ``(3, H, W)`` tensor by ``angle`` degrees (bilinear, black corners)."""
+    import torchvision.transforms.v2.functional as F
+    from torchvision.transforms import InterpolationMode
+
+    return F.rotate(x, angle, interpolation=InterpolationMode.BILINEAR)
 
 
 def _uniform(generator: torch.Generator | None) -> float:
