@@ -8,8 +8,9 @@ folder, and prints the wall-clock time of each.
     git worktree add /tmp/before HEAD~3
     python benchmarks/commands.py --checkout before=/tmp/before --checkout after=. \\
         --rounds 3 -- translate leather_denim data/leather_denim/testA {out} -d a2b
-    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/commands.py \\
-        --checkout before=/tmp/before --checkout after=. --rounds 2 -- run recipes/quickstart.toml
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \\
+        python benchmarks/commands.py --checkout before=/tmp/before --checkout after=. \\
+        --rounds 2 -- run recipes/quickstart.toml
 
 ``{out}`` in the command becomes a new empty folder for each run; every command runs in its
 own new working folder (so ``runs/`` and ``data/`` a recipe creates start empty; a dataset
@@ -71,7 +72,7 @@ def main() -> None:
     # Paths in the command are taken from here, not from each run's fresh working folder.
     command = [str(Path(a).resolve()) if Path(a).exists() else a for a in command]
     print(f"CPU: {cpu_info().describe()}; {os.cpu_count()} logical CPUs")
-    capped = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+    capped = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
     caps = {k: v for k, v in os.environ.items() if k in capped}
     print(f"caps: {caps or 'none'}; command: translkit {' '.join(command)}")
     times: dict[str, list[float]] = {name: [] for name, _ in checkouts}

@@ -6,9 +6,11 @@ emulate.
     python benchmarks/cpu_classes.py --recipe recipes/leather_denim_fast.toml --batch 4
     python benchmarks/cpu_classes.py --classes avx2 --modes reference eager instance
 
-A newer CPU behaves as an older class when torch's kernels and oneDNN's are capped:
-``ATEN_CPU_CAPABILITY`` (torch's own vectorised kernels) together with
-``ONEDNN_MAX_CPU_ISA`` (convolutions and matrix products); translkit's bf16 detection follows
+A newer CPU behaves as an older class when torch's kernels, oneDNN's and MKL's are capped:
+``ATEN_CPU_CAPABILITY`` (torch's own vectorised kernels), ``ONEDNN_MAX_CPU_ISA``
+(convolutions) and ``MKL_ENABLE_INSTRUCTIONS`` (matrix products: linear layers; uncapped,
+a 2048² fp32 product ran at 300 GFLOP/s under the other two caps on the AMX Xeon, 193 with
+MKL capped too, where an AVX2 convolution reached 198); translkit's bf16 detection follows
 the oneDNN cap (:func:`translkit.precision.cpu_info`). Each class runs
 ``benchmarks/train_step.py`` in a fresh process under its variables, so every table comes
 from one process whose modes were interleaved iteration by iteration (ratios within a table
@@ -31,11 +33,24 @@ sys.path.insert(0, str(ROOT))
 
 from translkit.precision import cpu_info  # noqa: E402
 
+#: The variables that cap an instruction set (each class sets its own, none inherited).
+CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 #: class → (environment caps, the CPU flags it needs here)
 CLASSES = {
-    "avx2": ({"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}, {"avx2"}),
+    "avx2": (
+        {
+            "ATEN_CPU_CAPABILITY": "avx2",
+            "ONEDNN_MAX_CPU_ISA": "AVX2",
+            "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        },
+        {"avx2"},
+    ),
     "avx512": (
-        {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"},
+        {
+            "ATEN_CPU_CAPABILITY": "avx512",
+            "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI",
+            "MKL_ENABLE_INSTRUCTIONS": "AVX512",
+        },
         {"avx512f"},
     ),
     "avx512_bf16": ({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, {"avx512_bf16"}),
@@ -49,11 +64,7 @@ def run_class(name: str, args: argparse.Namespace) -> dict | None:
     if not needs <= flags:
         print(f"\n## {name}: not measurable on this CPU (needs {', '.join(sorted(needs))})")
         return None
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in CAPS}
     env.update(caps)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
