@@ -88,9 +88,9 @@ class ImageTransform:
         if self.resize == "square":
             img = _resize_pil(img, (self.load_size, self.load_size))
         elif self.resize == "shorter_side":
-            img = _resize_pil(img, shorter_side_size(img.size, self.load_size))
+            img = _resize_pil(img, _shorter_side_size(img.size, self.load_size))
         if min(img.size) < self.crop_size:
-            img = _resize_pil(img, shorter_side_size(img.size, self.crop_size))
+            img = _resize_pil(img, _shorter_side_size(img.size, self.crop_size))
         return img
 
     def _crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -104,7 +104,7 @@ class ImageTransform:
         return x[:, top : top + s, left : left + s]
 
 
-def shorter_side_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+def _shorter_side_size(size: tuple[int, int], side: int) -> tuple[int, int]:
     """``(width, height)`` with the shorter side ``side`` and the aspect kept (the longer side
     rounded down, as torchvision's resize)."""
     w, h = size
