@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cpu_classes import CAPS  # noqa: E402  (the instruction-set caps, this script's folder)
+
 from translkit.precision import cpu_info  # noqa: E402
 
 
@@ -72,8 +74,7 @@ def main() -> None:
     # Paths in the command are taken from here, not from each run's fresh working folder.
     command = [str(Path(a).resolve()) if Path(a).exists() else a for a in command]
     print(f"CPU: {cpu_info().describe()}; {os.cpu_count()} logical CPUs")
-    capped = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
-    caps = {k: v for k, v in os.environ.items() if k in capped}
+    caps = {k: v for k, v in os.environ.items() if k in CAPS}
     print(f"caps: {caps or 'none'}; command: translkit {' '.join(command)}")
     times: dict[str, list[float]] = {name: [] for name, _ in checkouts}
     for r in range(args.rounds):
