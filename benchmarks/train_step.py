@@ -9,11 +9,15 @@ for translkit's engine, side by side.
 Modes: ``reference`` (Zhu's structure, fp32, torch's default Adam); ``eager`` (translkit's
 step forced to fp32, instance norms as group norms); ``instance`` (the same, instance norms
 kept: ``train.fast_norm = "off"``, the plain eager path); ``compile_instance`` (that,
-compiled); ``default`` (exactly what a recipe gets: every ``auto`` of the runtime, measured
-here: precision, norms, memory format); ``bf16`` (bf16 forced; refused on a CPU without
-native bf16); ``channels_last``, ``compile`` (fp32); ``amp`` (CUDA: bf16 + channels_last +
-compile). The header names the CPU, its bf16 flags, torch's CPU capability and the precision
-``auto`` picks here, so a table from another machine explains itself.
+compiled); ``winograd`` (``eager`` with 3×3 convolutions by Winograd's F(4×4, 3×3):
+``train.fast_conv = "on"``; every other explicit mode has it off); ``default`` (exactly
+what a recipe gets: every ``auto`` of the runtime, measured here: precision, norms, memory
+format, convolution algorithm); ``bf16`` (bf16 forced; refused on a CPU without native
+bf16); ``channels_last``, ``compile`` (fp32); ``amp`` (CUDA: bf16 + channels_last +
+compile). The header names the CPU, its bf16 flags, torch's CPU capability and the
+precision ``auto`` picks here, so a table from another machine explains itself. FLOPs are
+counted as executed: a Winograd row counts its matrix products, not the direct
+convolution's multiplications, so compare rows by time.
 
 Model: the recipe's networks (default ``recipes/cyclegan_zhu2017.toml``: ResNet-9 + PatchGAN,
 instance norm, identity loss on), batch 1 (``--batch``). Timing alternates the modes iteration by
@@ -52,6 +56,7 @@ MODES = (
     "reference",
     "eager",
     "instance",
+    "winograd",
     "default",
     "bf16",
     "channels_last",
@@ -77,6 +82,8 @@ def build(recipe_path: str, size: int, mode: str, device: str) -> Engine:
     overrides.append(f"train.fast_norm={fast_norm}")
     channels_last = {"channels_last": "on", "amp": "on", "default": "auto"}.get(mode, "off")
     overrides.append(f"train.channels_last={channels_last}")
+    fast_conv = {"winograd": "on", "default": "auto"}.get(mode, "off")
+    overrides.append(f"train.fast_conv={fast_conv}")
     overrides.append(f"train.compile={'on' if mode in COMPILED else 'off'}")
     overrides.append(f"train.precision={PRECISION.get(mode, 'fp32')}")
     registries = translkit.get_registry()

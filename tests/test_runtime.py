@@ -22,6 +22,7 @@ from translkit import runtime as R
 from translkit.errors import RecipeError
 from translkit.networks import build_model
 from translkit.training.engine import Engine
+from translkit.winograd import WinogradConv2d, eligible
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +88,17 @@ def test_measure_variants_stops_at_its_budget_and_drops_emulated_variants():
         ),
         # slower than plain: never chosen
         ({"instance/fp32/nchw": 100, "group/fp32/nchw": 115}, "instance/fp32/nchw"),
+        # Winograd convolutions need their own margin, on top of the group norm's
+        ({"instance/fp32/nchw": 100, "instance/fp32/nchw/wino": 97}, "instance/fp32/nchw"),
+        ({"instance/fp32/nchw": 100, "instance/fp32/nchw/wino": 70}, "instance/fp32/nchw/wino"),
+        (
+            {"instance/fp32/nchw": 100, "group/fp32/nchw": 96, "group/fp32/nchw/wino": 93},
+            "group/fp32/nchw",
+        ),
+        (
+            {"instance/fp32/nchw": 100, "group/fp32/nchw/wino": 60, "group/bf16/nchw": 80},
+            "group/fp32/nchw/wino",
+        ),
     ],
 )
 def test_the_choice_follows_the_measurement_and_is_never_slower_than_plain(measured, want):
@@ -120,6 +132,24 @@ def test_candidates_are_what_the_recipe_leaves_open_and_what_is_correct():
         _nets("batch"), group_norm=None, bf16=False, channels_last=None
     )
     assert keys(batch_norm) == ["instance/fp32/nchw", "instance/fp32/cl"]  # nothing to swap
+    # Winograd only in fp32 (autocast runs the direct convolution) and only with a 3×3 conv
+    wino = R.candidate_variants(
+        _nets(), group_norm=False, bf16=None, channels_last=False, winograd=None
+    )
+    assert keys(wino) == ["instance/fp32/nchw", "instance/bf16/nchw", "instance/fp32/nchw/wino"]
+    no_3x3 = [nn.Sequential(nn.Conv2d(3, 4, 5, padding=2), nn.Conv2d(4, 4, 3, stride=2))]
+    assert keys(
+        R.candidate_variants(
+            no_3x3, group_norm=None, bf16=False, channels_last=False, winograd=None
+        )
+    ) == ["instance/fp32/nchw"]
+    opted_out = _nets()
+    opted_out[0].fast_conv = opted_out[1].fast_conv = False
+    assert keys(
+        R.candidate_variants(
+            opted_out, group_norm=False, bf16=False, channels_last=False, winograd=None
+        )
+    ) == ["instance/fp32/nchw"]
 
 
 def _model(tmp_path: Path, **sections):
@@ -181,7 +211,9 @@ def test_the_thread_count_follows_the_measurement(by_count, want):
 
 
 def test_a_training_run_measures_its_thread_count_when_the_count_is_open(tmp_path, cache):
-    recipe, model = _model(tmp_path, train={"precision": "fp32", "fast_norm": "off"})
+    recipe, model = _model(
+        tmp_path, train={"precision": "fp32", "fast_norm": "off", "fast_conv": "off"}
+    )
     calls: list = []
     fast = {"2": 100.0, "1": 80.0}
     runtime = R.resolve_runtime(
@@ -220,7 +252,9 @@ def test_the_governor_follows_a_cap_below_its_budget():
 def test_forced_choices_are_not_measured_and_refusals_need_no_measurement(monkeypatch, tmp_path):
     monkeypatch.setattr(P, "cpu_info", lambda: AVX2_CPU)
     calls: list = []
-    recipe, model = _model(tmp_path, train={"fast_norm": "on", "channels_last": "off"})
+    recipe, model = _model(
+        tmp_path, train={"fast_norm": "on", "channels_last": "off", "fast_conv": "off"}
+    )
     runtime = _resolve(recipe, model, _fake_measure({}, calls))
     assert runtime.group_norm and calls == [] and runtime.reasons["norm"] == "requested"
     for forced in ("bf16", "fp16"):
@@ -287,6 +321,43 @@ def test_the_real_probe_times_every_variant(tmp_path):
     assert all(v > 0 for v in runtime.measured_ms.values())
     summary = runtime.to_dict()
     assert summary["measured_ms"] == runtime.measured_ms and summary["device"] == "cpu"
+
+
+def test_winograd_convolutions_follow_the_measurement_and_keep_the_checkpoints(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(P, "cpu_info", lambda: AVX2_CPU)
+    calls: list = []
+    fast = {"instance/fp32/nchw": 100.0, "group/fp32/nchw": 99.0, "instance/fp32/nchw/wino": 80.0}
+    monkeypatch.setattr(R, "measure_variants", _fake_measure(fast, calls))
+    auto = Engine(
+        tiny_recipe(tmp_path, train={"precision": "auto"}), torch.device("cpu"), get_registry()
+    )
+    assert "instance/fp32/nchw/wino" in calls[0] and auto.runtime.winograd
+    assert auto.runtime.reasons["conv"] == "measured: the alternative took 1.24× as long"
+    assert "; Winograd 3×3 convs (measured: " in auto.runtime.describe()
+    assert auto.runtime.to_dict()["winograd"] is True
+    g = auto.nets["G_AB"]
+    assert any(isinstance(m, WinogradConv2d) for m in g.modules())
+    assert all(type(m) is not nn.Conv2d or not eligible(m) for m in g.modules())
+    off = Engine(
+        tiny_recipe(tmp_path, train={"fast_conv": "off"}), torch.device("cpu"), get_registry()
+    )
+    assert not off.runtime.winograd and off.runtime.reasons["conv"] == "off"
+    assert not any(isinstance(m, WinogradConv2d) for m in off.nets["G_AB"].modules())
+    assert off.nets["G_AB"].state_dict().keys() == g.state_dict().keys()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    off.nets["G_AB"].load_state_dict(g.state_dict())
+    torch.testing.assert_close(g(x), off.nets["G_AB"](x), rtol=0, atol=1e-4)
+    slower = {"instance/fp32/nchw": 100.0, "instance/fp32/nchw/wino": 97.0}  # within the margin
+    monkeypatch.setattr(R, "measure_variants", _fake_measure(slower, calls))
+    monkeypatch.setenv("TRANSLKIT_CACHE", str(tmp_path / "another cache"))
+    kept = Engine(
+        tiny_recipe(tmp_path / "b", train={"precision": "auto"}),
+        torch.device("cpu"),
+        get_registry(),
+    )
+    assert not kept.runtime.winograd and "; direct convs (measured: " in kept.runtime.describe()
 
 
 @pytest.mark.parametrize(

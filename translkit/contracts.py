@@ -9,6 +9,7 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   (int: inputs must be divisible by it; inference pads and crops back), ``per_sample``
   (bool: each sample's output ignores the rest of the batch; default: no batch norm),
   ``fast_norm`` (bool, default True: allow instance norm → group norm on CPU),
+  ``fast_conv`` (bool, default True: allow 3×3 convolutions by Winograd's algorithm on CPU),
   ``min_size`` (int: the smallest side it runs on — ResNet: 8, where the bottleneck is
   2×2; inference pads smaller images up to it, and without it finds the smallest working
   size by trying ``size_multiple``·2^k once per network), ``set_training_step``

@@ -55,6 +55,7 @@ from translkit.networks import Model
 from translkit.norms import instance_norm_as_group_norm, swap_instance_norms
 from translkit.precision import Choice, choose_precision, prepare_module
 from translkit.recipe import Recipe, TrainSection
+from translkit.winograd import eligible, winograd_convs
 
 __all__ = [
     "MARGINS",
@@ -81,7 +82,7 @@ __all__ = [
 PROBE_BATCH = 2
 #: How much faster than plain a variant must measure to be taken: bf16's casts and group
 #: norm's different kernel must pay clearly, not within the noise.
-MARGINS = {"bf16": 1.15, "group_norm": 1.03, "channels_last": 1.05}
+MARGINS = {"bf16": 1.15, "group_norm": 1.03, "channels_last": 1.05, "winograd": 1.05}
 #: Fewer threads than the budget are chosen only when measured this much faster.
 THREADS_MARGIN = 1.05
 PROBE_FILE = "runtime_probe.json"
@@ -92,21 +93,24 @@ _BF16 = Choice("bf16", torch.bfloat16, "probe")
 
 @dataclass(frozen=True)
 class Variant:
-    """One way to run the networks: the norm layers, the precision, the memory format."""
+    """One way to run the networks: the norm layers, the precision, the memory format, the
+    3×3 convolutions' algorithm."""
 
     group_norm: bool = False
     bf16: bool = False
     channels_last: bool = False
+    winograd: bool = False
 
     @property
     def key(self) -> str:
         parts = ["group" if self.group_norm else "instance", "bf16" if self.bf16 else "fp32"]
-        return "/".join([*parts, "cl" if self.channels_last else "nchw"])
+        parts.append("cl" if self.channels_last else "nchw")
+        return "/".join(parts + ["wino"] * self.winograd)
 
     @classmethod
     def from_key(cls, key: str) -> Variant:
-        norm, dtype, fmt = key.split("/")
-        return cls(norm == "group", dtype == "bf16", fmt == "cl")
+        norm, dtype, fmt, *conv = key.split("/")
+        return cls(norm == "group", dtype == "bf16", fmt == "cl", conv == ["wino"])
 
 
 PLAIN = Variant()
@@ -127,6 +131,8 @@ class Runtime:
     measured_ms: dict[str, float] = field(default_factory=dict)
     #: eager now, compiled on trial during the run (:mod:`translkit.compile_trial`)
     compile_trial: bool = False
+    #: 3×3 convolutions by Winograd's F(4×4, 3×3) (:mod:`translkit.winograd`)
+    winograd: bool = False
 
     def describe(self, threads: str = "", where: str = "") -> str:
         """One line: ``cpu, 2 threads; fp32 (why); group norm (why); contiguous (why); eager
@@ -141,6 +147,10 @@ class Runtime:
             self.precision.describe(),
             _why(norm, self.reasons.get("norm")),
             _why(fmt, self.reasons.get("format")),
+            _why(
+                "Winograd 3×3 convs" if self.winograd else "direct convs",
+                self.reasons.get("conv"),
+            ),
             _why("compiled" if self.compile else "eager", self.reasons.get("compile")),
         ]
         return f"{where or self.device}, {threads}; " + "; ".join(parts)
@@ -155,6 +165,7 @@ class Runtime:
             "fuse": self.fuse,
             "compile": self.compile,
             "compile_trial": self.compile_trial,
+            "winograd": self.winograd,
             "reasons": dict(self.reasons),
             "measured_ms": dict(self.measured_ms),
         }
@@ -168,6 +179,7 @@ class Runtime:
             self.group_norm,
             self.channels_last,
             self.fuse,
+            *(["winograd"] if self.winograd else []),
         ]
 
     @property
@@ -177,9 +189,12 @@ class Runtime:
     def place(self, net: nn.Module) -> nn.Module:
         """``net`` as this runtime runs it (in place): norms, fp32 norms and outputs under
         autocast, device, memory format. A plugin opts out of the norm rewrite with a
-        ``fast_norm = False`` attribute (docs/plugins.md)."""
+        ``fast_norm = False`` attribute, and from the convolution rewrite with ``fast_conv =
+        False`` (docs/plugins.md)."""
         if self.group_norm and getattr(net, "fast_norm", True):
             swap_instance_norms(net)
+        if self.winograd and getattr(net, "fast_conv", True):
+            winograd_convs(net)
         prepare_module(net, self.precision)
         return net.to(self.device, memory_format=self.memory_format)
 
@@ -244,15 +259,27 @@ def _has_instance_norm(net: nn.Module) -> bool:
     return any(isinstance(m, nn.InstanceNorm2d) for m in net.modules())
 
 
+def _has_winograd_conv(net: nn.Module) -> bool:
+    return getattr(net, "fast_conv", True) and any(eligible(m) for m in net.modules())
+
+
 def candidate_variants(
-    nets: list[nn.Module], *, group_norm: bool | None, bf16: bool | None, channels_last: bool | None
+    nets: list[nn.Module],
+    *,
+    group_norm: bool | None,
+    bf16: bool | None,
+    channels_last: bool | None,
+    winograd: bool | None = False,
 ) -> list[Variant]:
     """The variants left open (``None``: measure both; a bool: fixed), plain first.
     channels_last is a candidate only where no instance norm remains (wrong backward at
-    batch 1 on this torch build); group norm only where a layer can be swapped."""
+    batch 1 on this torch build); group norm only where a layer can be swapped; Winograd
+    convolutions only in fp32 and where a 3×3 convolution can be rewritten."""
     swappable = any(getattr(n, "fast_norm", True) and _swappable(n) for n in nets)
     norms = [False, True] if group_norm is None and swappable else [bool(group_norm and swappable)]
     dtypes = [False, True] if bf16 is None else [bf16]
+    rewritable = any(_has_winograd_conv(n) for n in nets)
+    convs = [False, True] if winograd is None and rewritable else [bool(winograd and rewritable)]
     out = []
     for norm in norms:
         left_instance = any(_has_instance_norm(n) for n in nets) and not norm
@@ -263,7 +290,13 @@ def candidate_variants(
             if channels_last is None
             else [bool(channels_last)]
         )
-        out += [Variant(norm, dtype, fmt) for dtype in dtypes for fmt in formats]
+        out += [
+            Variant(norm, dtype, fmt, conv)
+            for dtype in dtypes
+            for fmt in formats
+            for conv in convs
+            if not (conv and dtype and winograd is None)  # inert under autocast
+        ]
     return sorted(set(out), key=lambda v: (v != PLAIN, v.key))
 
 
@@ -276,6 +309,8 @@ def _step(nets: list[nn.Module], x: torch.Tensor, variant: Variant) -> Callable[
         net = copy.deepcopy(net).cpu().train()
         if variant.group_norm and getattr(net, "fast_norm", True):
             swap_instance_norms(net)
+        if variant.winograd and getattr(net, "fast_conv", True):
+            winograd_convs(net)
         prepared.append(prepare_module(net, _BF16).to(memory_format=fmt))
     x = x.contiguous(memory_format=fmt)
 
@@ -339,6 +374,7 @@ def choose_variant(measured: dict[str, float]) -> Variant:
             ("bf16", variant.bf16),
             ("group_norm", variant.group_norm),
             ("channels_last", variant.channels_last),
+            ("winograd", variant.winograd),
         ):
             need *= MARGINS[name] if on else 1.0
         if plain / ms >= need and ms < measured[best.key]:
@@ -399,8 +435,8 @@ def probe_signature(recipe: Recipe, batch: int, threads: int) -> str:
             "size": recipe.data.crop_size,
             "batch": batch,
             "threads": threads,
-            "open": [train.precision, train.fast_norm, train.channels_last],
-            "probe": 3,  # bump when what is measured changes
+            "open": [train.precision, train.fast_norm, train.channels_last, train.fast_conv],
+            "probe": 4,  # bump when what is measured changes
         },
         sort_keys=True,
     )
@@ -421,6 +457,7 @@ def _open_choices(train: TrainSection, device: torch.device) -> dict[str, bool |
         "group_norm": {"on": True, "off": False}.get(train.fast_norm),
         "bf16": bf16,
         "channels_last": {"on": True, "off": False}.get(train.channels_last),
+        "winograd": {"on": True, "off": False}.get(train.fast_conv),
     }
 
 
@@ -436,6 +473,7 @@ def plan(recipe: Recipe, device: torch.device, threads: int) -> str:
         "group_norm": "instance vs group norm",
         "bf16": "fp32 vs bf16",
         "channels_last": "memory format",
+        "winograd": "direct vs Winograd 3×3 convolutions",
     }
     measured = [names[k] for k, v in open_.items() if v is None]
     what = ", ".join(measured) if measured else "nothing (every choice fixed by the recipe)"
@@ -490,7 +528,12 @@ def resolve_runtime(
     if train.precision != "auto":  # refused before anything is measured
         choose_precision(train.precision, device, option="train.precision", error=RecipeError)
     open_ = _open_choices(train, device)
-    variant = Variant(bool(open_["group_norm"]), bool(open_["bf16"]), bool(open_["channels_last"]))
+    variant = Variant(
+        bool(open_["group_norm"]),
+        bool(open_["bf16"]),
+        bool(open_["channels_last"]),
+        bool(open_["winograd"]) and not open_["bf16"],
+    )
     probe = _probe(recipe, model, threads, open_, measure)
     if probe is not None:
         measured = cached_measurement(_cache_key(probe.signature), probe.measure)
@@ -502,6 +545,7 @@ def resolve_runtime(
         variant = Variant(variant.group_norm, False, variant.channels_last)
     reasons["norm"] = _reason(measured, variant, "group_norm", open_["group_norm"] is None)
     reasons["format"] = _reason(measured, variant, "channels_last", open_["channels_last"] is None)
+    reasons["conv"] = _reason(measured, variant, "winograd", open_["winograd"] is None)
     counts = _thread_probe(recipe, model, threads, variant, measure) if threads_open else None
     if counts is not None:
         by_count = cached_measurement(_cache_key(counts.signature), counts.measure)
@@ -519,6 +563,7 @@ def resolve_runtime(
         False,
         reasons,
         measured,
+        winograd=variant.winograd,
     )
     return _with_compile(runtime, recipe, steps)
 
@@ -603,6 +648,7 @@ def _probe(
         group_norm=open_["group_norm"],
         bf16=open_["bf16"],
         channels_last=open_["channels_last"],
+        winograd=open_["winograd"],
     )
     if len(variants) < 2:
         return None
@@ -686,6 +732,7 @@ def _reason(measured: dict[str, float], chosen: Variant, flag: str, was_open: bo
         return {
             "group_norm": "no instance norm to rewrite",
             "channels_last": "instance norms remain",
+            "winograd": "no 3×3 convolution to rewrite, or bf16",
         }[flag]
     ratio = min(others) / measured[chosen.key]
     return f"measured: the alternative took {ratio:.2f}× as long"
