@@ -75,6 +75,7 @@ BAD: dict[str, tuple[Any, Any]] = {
     "train.compile": ("sometimes", 3),
     "train.fuse": ("maybe", 1),
     "train.fast_norm": ("maybe", 0),
+    "train.fast_conv": ("maybe", 0),
     "train.pool_size": (-1, "x"),
     "train.ema": (1.0, "x"),
     "train.diffaug": ("color,colour", 3),

@@ -441,6 +441,7 @@ def _runtime_fields(saved: dict) -> dict:
         "group_norm": saved["group_norm"],
         "channels_last": saved["channels_last"],
         "fuse": saved["fuse"],
+        "winograd": saved["winograd"],
     }
 
 

@@ -283,12 +283,13 @@ def candidate_variants(
     out = []
     for norm in norms:
         left_instance = any(_has_instance_norm(n) for n in nets) and not norm
+        # a forced format is kept (forcing it onto instance norms is the user's call)
         formats = (
-            [False]
+            [bool(channels_last)]
+            if channels_last is not None
+            else [False]
             if left_instance
             else [False, True]
-            if channels_last is None
-            else [bool(channels_last)]
         )
         out += [
             Variant(norm, dtype, fmt, conv)
