@@ -237,7 +237,7 @@ class TrainSection:
         "Compute 3×3 stride-1 convolutions by Winograd's F(4×4, 3×3): the same function with "
         "4× fewer multiplications (rounding differs by about 1e-5; same checkpoints). `auto`: "
         "on a CPU in fp32 where the runtime measured it faster on this run's networks (wide "
-        "layers, 128+ channels, on CPUs without bf16 units); `on`: always in fp32 on a CPU; "
+        "layers on CPUs without bf16 units); `on`: always in fp32 on a CPU; "
         "`off`: the direct convolution.",
         default="auto",
     )

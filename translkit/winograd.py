@@ -10,8 +10,9 @@ Rounding differs from the direct convolution's by about 1e-5 of the output's mag
 fp32 (``tests/test_winograd.py`` states the tolerance).
 
 The runtime takes it only where it measured faster on this run's networks
-(:mod:`translkit.runtime`, ``train.fast_conv``): it pays at 128–256 channels and loses at 64
-or fewer, where the transforms cost more than the products they save.
+(:mod:`translkit.runtime`, ``train.fast_conv``): under the AVX2 caps one 256-channel
+convolution ran 1.3–1.6× faster, 128 channels broke even and 8–64 channels lost, where the
+transforms cost more than the products they save (``benchmarks/conv_algorithms.py``).
 """
 
 from __future__ import annotations
