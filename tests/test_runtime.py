@@ -249,6 +249,19 @@ def test_the_governor_follows_a_cap_below_its_budget():
         torch.set_num_threads(before)
 
 
+def test_forced_winograd_is_not_measured_and_says_when_bf16_makes_it_inert(monkeypatch, tmp_path):
+    calls: list = []
+    forced = {"fast_norm": "off", "channels_last": "off", "fast_conv": "on"}
+    recipe, model = _model(tmp_path, train=forced)
+    runtime = _resolve(recipe, model, _fake_measure({}, calls))
+    assert calls == [] and runtime.winograd and runtime.reasons["conv"] == "requested"
+    monkeypatch.setattr(P, "cpu_info", lambda: SAPPHIRE)
+    recipe, model = _model(tmp_path, train={**forced, "precision": "bf16"})
+    bf16 = _resolve(recipe, model, _fake_measure({}, calls))
+    assert calls == [] and bf16.precision.name == "bf16" and not bf16.winograd
+    assert "direct convs (requested, but bf16 runs the direct kernels)" in bf16.describe()
+
+
 def test_forced_choices_are_not_measured_and_refusals_need_no_measurement(monkeypatch, tmp_path):
     monkeypatch.setattr(P, "cpu_info", lambda: AVX2_CPU)
     calls: list = []

@@ -533,7 +533,7 @@ def resolve_runtime(
         bool(open_["group_norm"]),
         bool(open_["bf16"]),
         bool(open_["channels_last"]),
-        bool(open_["winograd"]) and not open_["bf16"],
+        bool(open_["winograd"]),
     )
     probe = _probe(recipe, model, threads, open_, measure)
     if probe is not None:
@@ -547,6 +547,9 @@ def resolve_runtime(
     reasons["norm"] = _reason(measured, variant, "group_norm", open_["group_norm"] is None)
     reasons["format"] = _reason(measured, variant, "channels_last", open_["channels_last"] is None)
     reasons["conv"] = _reason(measured, variant, "winograd", open_["winograd"] is None)
+    if open_["winograd"] and precision.name != "fp32":  # forced on, but autocast runs direct
+        variant = dataclasses.replace(variant, winograd=False)
+        reasons["conv"] = f"requested, but {precision.name} runs the direct kernels"
     counts = _thread_probe(recipe, model, threads, variant, measure) if threads_open else None
     if counts is not None:
         by_count = cached_measurement(_cache_key(counts.signature), counts.measure)
