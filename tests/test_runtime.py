@@ -249,6 +249,28 @@ def test_the_governor_follows_a_cap_below_its_budget():
         torch.set_num_threads(before)
 
 
+def test_fp32_winograd_can_beat_bf16_and_the_reason_compares_the_fastest_of_each(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(P, "cpu_info", lambda: SAPPHIRE)
+    calls: list = []
+    measured = {
+        "instance/fp32/nchw": 100.0,
+        "instance/fp32/nchw/wino": 60.0,
+        "instance/bf16/nchw": 80.0,
+    }
+    recipe, model = _model(tmp_path, train={"precision": "auto", "fast_norm": "off"})
+    runtime = _resolve(recipe, model, _fake_measure(measured, calls))
+    assert runtime.precision.name == "fp32" and runtime.winograd
+    assert runtime.precision.reason == "auto: bf16 measured 0.75× fp32 here, not faster"
+    forced = {"precision": "auto", "fast_norm": "off", "fast_conv": "on"}
+    recipe, model = _model(tmp_path, train=forced)
+    on = {"instance/fp32/nchw/wino": 100.0, "instance/bf16/nchw/wino": 40.0}
+    bf16 = _resolve(recipe, model, _fake_measure(on, calls))
+    assert bf16.precision.reason == "auto: bf16 measured 2.50× fp32 on this run's networks"
+    assert not bf16.winograd and "requested, but bf16" in bf16.reasons["conv"]
+
+
 def test_forced_winograd_is_not_measured_and_says_when_bf16_makes_it_inert(monkeypatch, tmp_path):
     calls: list = []
     forced = {"fast_norm": "off", "channels_last": "off", "fast_conv": "on"}

@@ -709,9 +709,12 @@ def _precision(
         )
     if not measured:  # no native bf16 here: choose_precision says why
         return choose_precision("auto", device, option="train.precision", error=RecipeError)
-    fp32_key = Variant(variant.group_norm, False, variant.channels_last).key
-    bf16_key = Variant(variant.group_norm, True, variant.channels_last).key
-    ratio = measured.get(fp32_key, 0.0) / max(measured.get(bf16_key, float("inf")), 1e-9)
+    # the fastest fp32 variant against the fastest bf16 one (Winograd is fp32 only)
+    by_dtype: dict[bool, float] = {}
+    for key, ms in measured.items():
+        bf16 = Variant.from_key(key).bf16
+        by_dtype[bf16] = min(by_dtype.get(bf16, float("inf")), ms)
+    ratio = by_dtype.get(False, 0.0) / max(by_dtype.get(True, float("inf")), 1e-9)
     agreed = all_agree(variant.bf16)  # a collective: every process calls it
     if variant.bf16 and not agreed:
         return Choice("fp32", torch.float32, "auto: another process measured fp32 faster")
