@@ -73,6 +73,7 @@ __all__ = [
     "plan",
     "record_step_times",
     "resolve_runtime",
+    "rewrite_layers",
     "step_key",
     "step_times",
     "translation_key",
@@ -191,12 +192,20 @@ class Runtime:
         autocast, device, memory format. A plugin opts out of the norm rewrite with a
         ``fast_norm = False`` attribute, and from the convolution rewrite with ``fast_conv =
         False`` (docs/plugins.md)."""
-        if self.group_norm and getattr(net, "fast_norm", True):
-            swap_instance_norms(net)
-        if self.winograd and getattr(net, "fast_conv", True):
-            winograd_convs(net)
+        rewrite_layers(net, group_norm=self.group_norm, winograd=self.winograd)
         prepare_module(net, self.precision)
         return net.to(self.device, memory_format=self.memory_format)
+
+
+def rewrite_layers(net: nn.Module, *, group_norm: bool, winograd: bool) -> nn.Module:
+    """``net`` (in place) with its instance norms as group norms and its 3×3 convolutions
+    as Winograd's, as asked and as it allows (``fast_norm`` / ``fast_conv = False`` opt out):
+    what the probe times and what the run then trains are the same rewrite."""
+    if group_norm and getattr(net, "fast_norm", True):
+        swap_instance_norms(net)
+    if winograd and getattr(net, "fast_conv", True):
+        winograd_convs(net)
+    return net
 
 
 def _why(what: str, reason: str | None) -> str:
@@ -308,10 +317,7 @@ def _step(nets: list[nn.Module], x: torch.Tensor, variant: Variant) -> Callable[
     prepared = []
     for net in nets:
         net = copy.deepcopy(net).cpu().train()
-        if variant.group_norm and getattr(net, "fast_norm", True):
-            swap_instance_norms(net)
-        if variant.winograd and getattr(net, "fast_conv", True):
-            winograd_convs(net)
+        rewrite_layers(net, group_norm=variant.group_norm, winograd=variant.winograd)
         prepared.append(prepare_module(net, _BF16).to(memory_format=fmt))
     x = x.contiguous(memory_format=fmt)
 

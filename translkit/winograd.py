@@ -144,10 +144,9 @@ class WinogradConv2d(nn.Conv2d):
             or torch.is_autocast_enabled("cpu")
         ):
             return super().forward(x)
-        pad_h, pad_w = self.padding  # type: ignore[misc]
-        if pad_h or pad_w:
+        if any(self.padding):  # the padding nn.Conv2d itself applies for its padding modes
             mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-            x = F.pad(x, (pad_w, pad_w, pad_h, pad_h), mode=mode)
+            x = F.pad(x, self._reversed_padding_repeated_twice, mode=mode)
         y = winograd_conv2d(x, self.weight)
         return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
