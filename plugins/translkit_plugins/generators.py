@@ -184,6 +184,11 @@ class ResnetGenerator(nn.Module):
         the ``mobile_resnet`` generator); the rest of the stack is unchanged.
     :param n_downsampling: ×2 down- (and up-) samplings around the residual blocks (2, as
         Zhu et al.; the blocks have ``ngf·2^n`` channels at ``1/2^n`` of the input's side).
+    :param residual: the output is the input changed: ``tanh(f(x) + atanh(x))``, where
+        ``f(x)`` is what the last convolution computes (Shen & Liu, CVPR 2017, "Learning
+        Residual Images"). Detail finer than the downsampled blocks (a face, a seam, a
+        backdrop) passes through unchanged unless the network changes it, and a network
+        whose last convolution is zero is exactly the identity.
     """
 
     def __init__(
@@ -197,8 +202,10 @@ class ResnetGenerator(nn.Module):
         antialias: bool = False,
         separable: bool = False,
         n_downsampling: int = 2,
+        residual: bool = False,
     ) -> None:
         super().__init__()
+        self.residual = residual
         bias = conv_bias(norm)
         block = MobileResnetBlock if separable else ResnetBlock
         n = n_downsampling
@@ -236,7 +243,15 @@ class ResnetGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_size(self, x)
-        return self.model(x)
+        if not self.residual:
+            return self.model(x)
+        return self._residual_output(x, self.model[:-1](x))
+
+    def _residual_output(self, x: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+        """``tanh(change + atanh(x))``: the input, in the final tanh's range, changed. The
+        input is kept inside ±(1 − :data:`RESIDUAL_EPS`) so that its atanh is finite."""
+        limit = 1 - RESIDUAL_EPS
+        return torch.tanh(change + torch.atanh(x.clamp(-limit, limit)))
 
     def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
         """The outputs of ``model[i]`` for each ``i`` in ``layers`` (the stack stops after
@@ -260,14 +275,21 @@ class ResnetGenerator(nn.Module):
                 f"feature layers {list(layers)} must be indices 0..{len(self.model) - 1} of "
                 f"this generator's {len(self.model)} layers"
             )
-        last, taken = max(wanted), {}
+        last, taken, source = max(wanted), {}, x
+        final = len(self.model) - 1
         for index, layer in enumerate(self.model):
-            x = layer(x)
+            residual = self.residual and index == final
+            x = self._residual_output(source, x) if residual else layer(x)
             if index in wanted:
                 taken[index] = x
             if index == last and not to_the_end:
                 break
         return x, [taken[int(i)] for i in layers]
+
+
+#: How far inside ±1 a residual generator keeps its input before its atanh: a white
+#: pixel (1.0) becomes atanh(0.999) ≈ 3.8, which the tanh maps back to 254.9 of 255.
+RESIDUAL_EPS = 1e-3
 
 
 def _downsampling(c: int, *, norm: str, bias: bool, antialias: bool) -> list[nn.Module]:
@@ -424,6 +446,7 @@ def resnet(
     init: Init = "normal",
     init_gain: Annotated[float, Range(min=0, min_open=True)] = 0.02,
     n_downsampling: Annotated[int, Range(1, 4)] = 2,
+    residual: bool = False,
 ) -> ResnetGenerator:
     """ResNet generator (Johnson / Zhu et al.) with any number of residual blocks.
 
@@ -433,7 +456,9 @@ def resnet(
     reference generator, blurred down- and upsampling), ``init``
     normal|xavier|kaiming|orthogonal (normal), ``init_gain`` (0.02), ``n_downsampling``
     1–4 (2: the residual blocks work at a quarter of the input's side; 1 keeps twice the
-    detail there for the same FLOPs, with half the channels and receptive field).
+    detail there for the same FLOPs, with half the channels and receptive field),
+    ``residual`` (false: true outputs the input changed, ``tanh(f(x) + atanh(x))``, so
+    detail the network does not change passes through; same parameters).
     """
     return _resnet(
         n_blocks,
@@ -446,6 +471,7 @@ def resnet(
         init,
         init_gain,
         n_downsampling=n_downsampling,
+        residual=residual,
     )
 
 
@@ -462,6 +488,7 @@ def _resnet(
     *,
     separable: bool = False,
     n_downsampling: int = 2,
+    residual: bool = False,
 ) -> ResnetGenerator:
     opts = _common(ngf, norm, dropout, padding, upsample)
     if antialias and upsample != "transposed":
@@ -470,7 +497,12 @@ def _resnet(
             f"upsample={upsample!r} or set antialias=false"
         )
     net = ResnetGenerator(
-        n_blocks, antialias=antialias, separable=separable, n_downsampling=n_downsampling, **opts
+        n_blocks,
+        antialias=antialias,
+        separable=separable,
+        n_downsampling=n_downsampling,
+        residual=residual,
+        **opts,
     )
     return init_weights(net, init, init_gain)
 
