@@ -65,8 +65,11 @@ def test_fast_paths_match_plain_path(
         generator={"name": "resnet", "n_blocks": 1, "ngf": 4, "norm": gen_norm},
         discriminator={"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": disc_norm},
     )
-    fast = _engine(cut_recipe(tmp_path, method, train={"fuse": "on"}, **kw))
-    plain = _engine(cut_recipe(tmp_path, method, train={"fuse": "off"}, **kw))
+    # Fusion is the only difference: both run the direct convolutions. Winograd's batched
+    # products round differently at another batch size, and PatchNCE (temperature 0.07)
+    # amplified that to 1e-3 of a head's bias gradient under a busy machine's probe.
+    fast = _engine(cut_recipe(tmp_path, method, train={"fuse": "on", "fast_conv": "off"}, **kw))
+    plain = _engine(cut_recipe(tmp_path, method, train={"fuse": "off", "fast_conv": "off"}, **kw))
     per_sample = gen_norm != "batch"
     assert fast.method.fuse_G is per_sample and fast.method.tap is per_sample
     assert not plain.method.fuse_G and not plain.method.tap
