@@ -60,7 +60,8 @@ def test_no_penalty_but_wgan_gp(name):
 
 
 @pytest.mark.parametrize(
-    ("name", "weight", "expected"), [("cycle", 10.0, 5.0), ("identity", 5.0, 2.5)]
+    ("name", "weight", "expected"),
+    [("cycle", 10.0, 5.0), ("identity", 5.0, 2.5), ("change", 1.0, 0.5)],
 )
 def test_pixel_losses_defaults_and_values(name, weight, expected):
     obj = loss(name)

@@ -95,6 +95,28 @@ def test_identity_off_skips_identity_passes(tmp_path: Path):
     assert "idt_A" not in terms
 
 
+def test_change_loss_charges_each_translation_for_moving_its_source(tmp_path: Path):
+    """``[loss.change]`` adds weight · mean|G_AB(a) − a| and weight · mean|G_BA(b) − b|, in
+    training and in the held-out objective; its gradient pulls each output towards its
+    source; off (weight 0, the default) it adds no term."""
+    assert "change_A" not in _engine(tiny_recipe(tmp_path)).gradients(_batch())[0]
+    recipe = tiny_recipe(tmp_path, loss={"change": {"name": "change", "weight": 2.0}})
+    engine = _engine(recipe)
+    batch = _batch()
+    cache = engine.method.forward(batch)
+    terms = engine.method.phase_losses("G", batch, cache)
+    for src, fake in (("A", "fake_B"), ("B", "fake_A")):
+        expected = 2.0 * (cache[fake] - batch[src]).abs().mean()
+        torch.testing.assert_close(terms[f"change_{src}"], expected)
+    fake = cache["fake_B"].detach().requires_grad_(True)
+    engine.method.loss["change"](fake, batch["A"]).backward()
+    assert torch.equal(fake.grad.sign(), (fake - batch["A"]).sign())  # descent moves to a
+    held_out = engine.method.held_out_objective(
+        engine.nets, engine.method.loss, lambda d: iter([batch[d]])
+    )
+    assert held_out["objective/change_A"] > 0 and held_out["objective/change_B"] > 0
+
+
 def test_is_per_sample():
     assert is_per_sample(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.InstanceNorm2d(3)))
     assert not is_per_sample(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), torch.nn.BatchNorm2d(3)))

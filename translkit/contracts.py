@@ -24,7 +24,7 @@ recipe is loaded, not at step 1). ``docs/plugins.md`` documents each one.
   (:class:`PatchHead`, CUT's F); the method passes ``in_channels`` (one width per feature
   map it will sample), so the head is complete when built.
 - **losses** — ``factory(**options)`` returning a :class:`GANLoss` (adversarial), a
-  :class:`PixelLoss` (cycle, identity) or a :class:`PatchLoss` (PatchNCE). The method's
+  :class:`PixelLoss` (cycle, identity, change) or a :class:`PatchLoss` (PatchNCE). The method's
   loss slot says which one it needs.
 - **metrics** — ``factory(**options) -> Metric`` (:class:`Metric`); below its
   ``min_images`` :func:`translkit.scoring.score_folders` refuses a folder with one line, and
@@ -200,7 +200,7 @@ def gan_penalty(
 
 @runtime_checkable
 class PixelLoss(Protocol):
-    """A weighted reconstruction loss (cycle, identity). ``weight == 0`` disables it."""
+    """A weighted reconstruction loss (cycle, identity, change). ``weight == 0`` disables it."""
 
     weight: float
 

@@ -346,7 +346,7 @@ class Recipe:
         default=None,
     )
     loss: dict[str, Component] = _doc(
-        "Loss components by slot, `[loss.<slot>]` (CycleGAN: `gan`, `cycle`, `identity`; "
+        "Loss components by slot, `[loss.<slot>]` (CycleGAN: `gan`, `cycle`, `identity`, `change`; "
         "CUT: `gan`, `nce`). A slot left out, or given without `name`, uses the method's "
         "default component (its options merged).",
         default_factory=dict,

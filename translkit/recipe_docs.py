@@ -27,7 +27,7 @@ are strings). A key that holds text keeps exactly what was typed: `--set run.nam
 names the run `nan`, `--set run.name=2024` names it `2024`.
 
 Component sections (`[method]`, `[generator]`, `[discriminator]`, `[head]` and the loss
-slots `[loss.<slot>]` — CycleGAN's `gan`, `cycle`, `identity`; CUT's `gan`, `nce`) hold
+slots `[loss.<slot>]` — CycleGAN's `gan`, `cycle`, `identity`, `change`; CUT's `gan`, `nce`) hold
 `name`, a registered component (`translkit list`), plus that component's own options,
 which are checked against its factory's signature: the option must exist, have the
 annotated type and lie in the bounds the factory declares (`weight: Annotated[float,

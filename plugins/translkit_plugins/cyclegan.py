@@ -8,6 +8,7 @@ discriminators frozen) and phase ``D`` (on history-pool fakes, Shrivastava et al
     G_AB_gan = gan.G(D_B(fake_B))        G_BA_gan = gan.G(D_A(fake_A))
     cycle_A  = cycle(G_BA(fake_B), real_A)    cycle_B = cycle(G_AB(fake_A), real_B)
     idt_A    = identity(G_BA(real_A), real_A) idt_B   = identity(G_AB(real_B), real_B)
+    change_A = change(fake_B, real_A)         change_B = change(fake_A, real_B)   (weight 0: off)
     D_A      = gan.D(D_A(real_A), D_A(pool(fake_A)))  (+ D_A_penalty, e.g. WGAN-GP), same for D_B
 
 Work is never done twice where the result is provably the same: with a per-sample network
@@ -97,6 +98,7 @@ class CycleGAN:
         LossSlot("gan", GANLoss, "lsgan"),
         LossSlot("cycle", PixelLoss, "cycle", {"weight": 10.0}),
         LossSlot("identity", PixelLoss, "identity", {"weight": 0.0}),
+        LossSlot("change", PixelLoss, "change", {"weight": 0.0}),
     )
     optimizers = (
         OptimizerGroup("G", ("G_AB", "G_BA")),
@@ -118,6 +120,7 @@ class CycleGAN:
     ) -> None:
         self.run, self.loss, self.device = context.run, losses, context.device
         self.identity = float(losses["identity"].weight) > 0
+        self.change = float(losses["change"].weight) > 0
         self.fuse_G = context.fuse and is_per_sample(nets["G_AB"]) and is_per_sample(nets["G_BA"])
         self.fuse_D = context.fuse and is_per_sample(nets["D_A"]) and is_per_sample(nets["D_B"])
         seed = context.seed * 1000 + context.rank
@@ -158,6 +161,9 @@ class CycleGAN:
         if out["idt_A"] is not None:
             terms["idt_A"] = identity(out["idt_A"], real_A)
             terms["idt_B"] = identity(out["idt_B"], real_B)
+        if self.change:  # each translation is charged for how far it moves its source
+            terms["change_A"] = self.loss["change"](out["fake_B"], real_A)
+            terms["change_B"] = self.loss["change"](out["fake_A"], real_B)
         return terms
 
     def _discriminator_terms(
@@ -196,8 +202,8 @@ class CycleGAN:
         means, so the value depends neither on the batch size nor on the two test splits
         having different lengths.
         """
-        gan, cycle, identity = losses["gan"], losses["cycle"], losses["identity"]
-        use_idt = float(identity.weight) > 0
+        gan, cycle, identity, change = (losses[k] for k in ("gan", "cycle", "identity", "change"))
+        use_idt, use_change = float(identity.weight) > 0, float(change.weight) > 0
         logits: dict[str, list[torch.Tensor]] = {
             k: [] for k in ("A_real", "A_fake", "B_real", "B_fake")
         }
@@ -217,6 +223,9 @@ class CycleGAN:
                 if use_idt:  # the generator *into* src must leave src images unchanged
                     idt = float(identity(nets[back](real), real)) * n
                     sums[f"idt_{src}"] = sums.get(f"idt_{src}", 0.0) + idt
+                if use_change:
+                    moved = float(change(fake, real)) * n
+                    sums[f"change_{src}"] = sums.get(f"change_{src}", 0.0) + moved
         cat = {k: torch.cat(v) for k, v in logits.items()}
         terms = {
             "G_AB_gan": float(gan.generator_loss(cat["B_fake"])),

@@ -296,6 +296,16 @@ def identity(weight: Weight = 5.0) -> L1Loss:
     return L1Loss(weight)
 
 
+def change(weight: Weight = 1.0) -> L1Loss:
+    """Change (self-regularisation) L1 loss G_AB(a) ≈ a: each translation pays for every
+    pixel it moves, so what the discriminator does not ask for (a face, hair, a backdrop)
+    stays as it was (Shrivastava et al., CVPR 2017, "self-regularization").
+
+    Options: ``weight`` (1.0; 0 disables the term, the CycleGAN slot's default).
+    """
+    return L1Loss(weight)
+
+
 def focal_frequency(
     weight: Weight = 5.0,
     frequency_weight: Weight = 1.0,
@@ -320,6 +330,7 @@ def translkit_register(registry: Any) -> None:
         ("wgan_gp", wgan_gp),
         ("cycle", cycle),
         ("identity", identity),
+        ("change", change),
         ("patchnce", patchnce),
         ("focal_frequency", focal_frequency),
     ):

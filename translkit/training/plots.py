@@ -19,7 +19,10 @@ __all__ = ["PLOTS", "epoch_means", "read_jsonl", "write_plots"]
 PLOTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "generator": ("Generator adversarial losses", ("G_AB_gan", "G_BA_gan")),
     "discriminator": ("Discriminator losses", ("D_A", "D_B")),
-    "cycle": ("Cycle-consistency (and identity) losses", ("cycle_A", "cycle_B", "idt_A", "idt_B")),
+    "cycle": (
+        "Cycle-consistency (identity, change) losses",
+        ("cycle_A", "cycle_B", "idt_A", "idt_B", "change_A", "change_B"),
+    ),
     "patchnce": ("PatchNCE losses (CUT: A, and identity B)", ("nce_A", "nce_B")),
     "objective": ("Total objective", ("G_total", "D_total")),
 }
