@@ -100,3 +100,64 @@ def test_bf16_non_finite_loss_stops_before_the_weights_change(
     after = engine.nets["G_AB"].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not engine.optimizers["G"].state  # the optimiser never stepped
+
+
+def _poison_gradients(engine: Engine, role: str = "G_AB") -> None:
+    """Every backward gives ``role``'s first parameter a NaN gradient; the losses stay finite."""
+    next(engine.nets[role].parameters()).register_hook(lambda g: g * float("nan"))
+
+
+def _weights(engine: Engine, role: str) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in engine.nets[role].state_dict().items()}
+
+
+def _unchanged(engine: Engine, role: str, before: dict[str, torch.Tensor]) -> bool:
+    return all(torch.equal(before[k], v) for k, v in engine.nets[role].state_dict().items())
+
+
+def test_fp32_non_finite_gradients_stop_before_the_weights_change(tmp_path: Path):
+    """Finite losses, non-finite gradients: in fp32 that is a real divergence, so the step
+    stops with the same error as a non-finite loss, before any weight moves."""
+    engine = _engine(tmp_path, 2, precision="fp32")
+    _poison_gradients(engine)
+    before = _weights(engine, "G_AB")
+    batch = {d: torch.rand(2, 3, 32, 32) * 2 - 1 for d in "AB"}
+    with pytest.raises(NonFiniteLossError, match=r"step 4: the gradients of optimiser 'G' are"):
+        engine.train_step(batch, 4)
+    assert _unchanged(engine, "G_AB", before) and not engine.optimizers["G"].state
+
+
+def test_reduced_precision_skips_an_update_with_non_finite_gradients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """Under bf16 (rounding on an all-flat crop can overflow the gradient) the generators'
+    update is skipped and said, the discriminators still train, and too many skips in a
+    row stop the run."""
+    from translkit.precision import Choice
+    from translkit.training import engine as engine_module
+
+    engine = _engine(tmp_path, 2, precision="fp32")
+    engine.precision = Choice("bf16", torch.bfloat16, "test")  # emulated where not native
+    _poison_gradients(engine)
+    g_before, d_before = _weights(engine, "G_AB"), _weights(engine, "D_A")
+    batch = {d: torch.rand(2, 3, 32, 32) * 2 - 1 for d in "AB"}
+    terms = engine.train_step(batch, 5)
+    assert all(torch.isfinite(v) for v in terms.values())
+    assert _unchanged(engine, "G_AB", g_before) and not _unchanged(engine, "D_A", d_before)
+    assert "step 5: non-finite gradients in bf16 for optimiser 'G'" in capsys.readouterr().out
+    monkeypatch.setattr(engine_module, "MAX_SKIPPED_IN_A_ROW", 3)
+    engine.train_step(batch, 6)
+    with pytest.raises(NonFiniteLossError, match="not finite in 3 steps in a row"):
+        engine.train_step(batch, 7)
+
+
+def test_a_gradient_whose_norm_overflows_counts_as_non_finite():
+    """Finite but huge (1e30): its square would fill Adam's second moment with infinities."""
+    from translkit.training.engine import _finite_gradients
+
+    p = torch.nn.Parameter(torch.zeros(3))
+    assert _finite_gradients([p])  # no gradient yet
+    p.grad = torch.tensor([1.0, -2.0, 3.0])
+    assert _finite_gradients([p])
+    p.grad = torch.tensor([1e30, 1.0, 1.0])
+    assert not _finite_gradients([p])

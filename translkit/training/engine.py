@@ -10,9 +10,17 @@ Adam per optimiser group of the method, the GradScaler and the EMA, and runs one
 2. for each phase in the method's order: freeze the phase's ``frozen`` roles, compute its
    loss terms, back-propagate their sum, check every term is finite (a non-finite term
    raises :class:`NonFiniteLossError` *before* the phase's optimisers step), average the
-   gradients across processes, clip by max-norm **before** stepping (the study clipped
-   after, where it did nothing), step the phase's optimisers;
+   gradients across processes, check them (see below), clip by max-norm **before**
+   stepping (the study clipped after, where it did nothing), step the phase's optimisers;
 3. update the EMA of the generators.
+
+Finite losses can still give non-finite gradients. In bf16 an all-flat crop (a studio
+backdrop) leaves rounding noise where fp32 has exact zeros; every instance norm divides that
+noise by ``sqrt(eps)`` and the ReLUs pass it, so the gradient grows about 300× per norm and
+overflows. One such update would make the weights (or Adam's second moment) non-finite for
+good, so under a reduced precision without a gradient scaler the optimiser skips it and says
+so (fp16's scaler skips such steps by itself); :data:`MAX_SKIPPED_IN_A_ROW` skips in a row
+stop the run. In fp32 a non-finite gradient stops the run at once.
 
 With ``train.diffaug`` set, the callables the method runs for its discriminator roles
 augment every input first (:mod:`translkit.augment`); evaluation uses the bare networks.
@@ -41,6 +49,7 @@ from translkit.training.distributed import DistInfo, convert_sync_batchnorm
 from translkit.training.ema import EMA
 
 __all__ = [
+    "MAX_SKIPPED_IN_A_ROW",
     "Engine",
     "NonFiniteLossError",
     "fuses_passes",
@@ -50,6 +59,17 @@ __all__ = [
 
 class NonFiniteLossError(TranslkitError):
     """A loss term became NaN or infinite; training stopped before the weights changed."""
+
+
+#: Reduced-precision updates skipped in a row (non-finite gradients) before the run stops.
+MAX_SKIPPED_IN_A_ROW = 10
+
+
+def _finite_gradients(params: list[nn.Parameter]) -> bool:
+    """Whether every gradient is finite and their norm is too (a norm that overflows fp32
+    would fill Adam's second moment with infinities)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads)))
 
 
 def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.device:
@@ -124,6 +144,7 @@ class Engine:
         self.losses = self.model.losses
         self.dtype = self.precision.dtype
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision.name == "fp16")
+        self.skipped: dict[str, int] = {}  # optimiser -> updates skipped in a row
         self._build_optimizers()
         translating = list(dict.fromkeys(self.method.directions.values()))
         self.ema = EMA({r: self.nets[r] for r in translating}, train.ema) if train.ema > 0 else None
@@ -282,11 +303,36 @@ class Engine:
         for name in phase.optimizers:
             opt, params = self.optimizers[name], self.group_params[name]
             self.info.average_gradients(params)
+            if not self.scaler.is_enabled() and not self._gradients_usable(name, params, step):
+                continue
             if clip > 0:
                 self.scaler.unscale_(opt)
                 torch.nn.utils.clip_grad_norm_(params, clip)
             self.scaler.step(opt)
         return terms
+
+    def _gradients_usable(self, name: str, params: list[nn.Parameter], step: int) -> bool:
+        """Whether optimiser ``name`` may step on these gradients: skip (and say so) a
+        reduced-precision update with non-finite gradients; stop on one in fp32 or after
+        :data:`MAX_SKIPPED_IN_A_ROW` skips."""
+        if _finite_gradients(params):
+            self.skipped[name] = 0
+            return True
+        self.skipped[name] = streak = self.skipped.get(name, 0) + 1
+        precision = self.precision.name
+        if precision == "fp32" or streak >= MAX_SKIPPED_IN_A_ROW:
+            what = "" if precision == "fp32" else f" in {streak} steps in a row"
+            raise NonFiniteLossError(
+                f"step {step}: the gradients of optimiser {name!r} are not finite{what} "
+                f"({precision}), though every loss term is; training stopped before updating "
+                "the weights. Lower optim.lr, set optim.grad_clip, or use train.precision = "
+                '"fp32"; resume from the last good checkpoint with --resume'
+            )
+        self._say(
+            f"step {step}: non-finite gradients in {precision} for optimiser {name!r} (an "
+            "all-flat crop through instance norms can do this); its update is skipped"
+        )
+        return False
 
     def _check_finite(self, terms: dict[str, torch.Tensor], phase: str, step: int) -> None:
         ok = self.info.all_true(bool(torch.isfinite(terms[f"{phase}_total"]).all()))
