@@ -732,15 +732,21 @@ def _precision(
 
 
 def _reason(measured: dict[str, float], chosen: Variant, flag: str, was_open: bool) -> str:
-    """Why ``flag`` of ``chosen`` is what it is: how much longer the fastest variant with
-    the other setting took."""
+    """Why ``flag`` of ``chosen`` is what it is: how much longer ``chosen`` with only this
+    flag flipped took, so each flag shows its own effect (the fastest variant with the other
+    setting where that one was not measured)."""
     if not was_open:
         return "requested" if getattr(chosen, flag) else "off"
-    others = [
-        ms
-        for k, ms in measured.items()
-        if getattr(Variant.from_key(k), flag) != getattr(chosen, flag)
-    ]
+    flipped = dataclasses.replace(chosen, **{flag: not getattr(chosen, flag)}).key
+    others = (
+        [measured[flipped]]
+        if flipped in measured
+        else [
+            ms
+            for k, ms in measured.items()
+            if getattr(Variant.from_key(k), flag) != getattr(chosen, flag)
+        ]
+    )
     if not others or chosen.key not in measured:
         return {
             "group_norm": "no instance norm to rewrite",
