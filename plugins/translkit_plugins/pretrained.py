@@ -39,8 +39,8 @@ WEIGHTS: Traversable = resources.files(__package__) / "weights"
 #: direction -> (size in bytes, sha256) of ``weights/leather_denim_<direction>.safetensors``
 #: (``translkit export runs/leather_denim_fast -f safetensors -d DIRECTION --no-ema``).
 LEATHER_DENIM_WEIGHTS: dict[str, tuple[int, str]] = {
-    "a2b": (503116, "0d45b01e2cd7ee9266409aa735785d8e8866594603ef7a795ea03688a3e001a7"),
-    "b2a": (503116, "8f65ba15131f2f7ac4e49632be6c8e808a33e8e0a16d15caa758abf2edf08c22"),
+    "a2b": (503140, "30493bdcb51c20ba96d63181c1b910f5065dea8dad0e5b485a9bcd542472a00c"),
+    "b2a": (503140, "d6079d7d25766a53bde09f9cc1510502e8d1dbe446c3152ed7776bf0d9aa419e"),
 }
 #: leather_denim_fast.toml's data.load_size: the scale its generators learned garments at.
 LEATHER_DENIM_INPUT_SIZE = 256
@@ -67,8 +67,9 @@ def leather_denim(folder: Traversable = WEIGHTS) -> PretrainedModel:
         citation=STUDY_CITATION,
         recipe=folder / "leather_denim_fast.toml",
         homepage="https://github.com/JihoonAndyKim/CS230-Final-Project",
-        card="CycleGAN, ResNet-6 generators (ngf 16, one downsampling, instance norm, bilinear "
-        "upsampling), trained on 128 px crops of photos loaded at a shorter side of 256 px for "
+        card="CycleGAN, residual ResNet-6 generators (the output is the input plus a learnt "
+        "change; ngf 16, one downsampling, instance norm, bilinear upsampling), trained on "
+        "128 px crops of photos loaded at a shorter side of 256 px for "
         "2,860 steps of batch 4 on 2 CPU cores. It learned garments at the scale of a 256 px "
         "photo, so larger photos are scaled down to a shorter side of 256 px before "
         "translating (--resize 0 keeps their size). "
