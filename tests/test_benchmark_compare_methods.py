@@ -94,7 +94,7 @@ def test_another_method_keeps_the_networks_and_only_its_own_loss_slots(
     assert same.loss["identity"].options["weight"] == 2.0 and same.optim.lr == 0.001
     other, origin = compare.method_recipe(base, "noidt", [], registries)
     assert other.method.name == "noidt" and origin.endswith("base.toml with method noidt")
-    assert set(other.loss) == {"gan", "cycle"}  # identity dropped: not a slot of noidt
+    assert set(other.loss) == {"gan", "cycle", "change"}  # identity dropped: not noidt's
     assert other.generator == same.generator and other.train.device == "cpu"
     (tmp_path / "base_noidt.toml").write_text(TINY.replace("ngf = 4", "ngf = 8"))
     own, origin = compare.method_recipe(base, "noidt", [], registries)  # its own recipe wins

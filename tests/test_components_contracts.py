@@ -228,7 +228,7 @@ def test_recipe_resolution_fills_every_factory_default():
         defaults = REG.kind(kind).get(comp.name).defaults()
         slot_fixed = {k: v for k, v in comp.options.items() if defaults.get(k) != v}
         assert set(defaults) <= set(comp.options), key
-        if key == "loss.identity":  # the CycleGAN method turns identity off by default
+        if key in ("loss.identity", "loss.change"):  # CycleGAN turns both off by default
             assert slot_fixed == {"weight": 0.0}
         else:
             assert slot_fixed == {}, key

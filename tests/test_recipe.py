@@ -63,7 +63,7 @@ def registry() -> Registries:
     reg.discriminators.add("patchgan", Disc)
     reg.losses.add("lsgan", GanLoss)
     reg.losses.add("hinge", GanLoss)
-    for name in ("cycle", "identity"):
+    for name in ("cycle", "identity", "change"):
         reg.losses.add(name, Loss)
     reg.metrics.add("fid", lambda: None)
     return reg
@@ -221,9 +221,11 @@ def test_resolve_fills_the_methods_loss_slots(registry: Registries) -> None:
         "gan": "lsgan",
         "cycle": "cycle",
         "identity": "identity",
+        "change": "change",
     }
     assert resolved.loss["cycle"].options == {"weight": 10.0}
     assert resolved.loss["identity"].options == {"weight": 0.0}  # CycleGAN: identity off
+    assert resolved.loss["change"].options == {"weight": 0.0}  # and the change loss
 
 
 def test_a_loss_slot_without_name_merges_into_the_default(registry: Registries) -> None:

@@ -4,6 +4,7 @@ freeze what they must, pools, schedules, EMA, clipping, the non-finite guard."""
 from __future__ import annotations
 
 import math
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from translkit_plugins._pool import ImagePool
 from translkit import get_registry
 from translkit.contracts import is_per_sample
 from translkit.errors import RecipeError
-from translkit.recipe import OptimSection, TrainSection
+from translkit.recipe import OptimSection, TrainSection, recipe_from_dict, resolve_recipe
 from translkit.training.ema import EMA
 from translkit.training.engine import Engine, training_device
 from translkit.training.schedules import lr_factor
@@ -115,6 +116,30 @@ def test_change_loss_charges_each_translation_for_moving_its_source(tmp_path: Pa
         engine.nets, engine.method.loss, lambda d: iter([batch[d]])
     )
     assert held_out["objective/change_A"] > 0 and held_out["objective/change_B"] > 0
+
+
+def test_a_cyclegan_subclass_without_the_change_slot_still_trains(tmp_path: Path):
+    """A third party's subclass written before the change loss declares fewer slots: the
+    method treats the missing slot as off instead of failing on it."""
+    from translkit_plugins.cyclegan import CycleGAN
+
+    class Older(CycleGAN):
+        name = "older"
+        losses = tuple(s for s in CycleGAN.losses if s.name != "change")
+
+    registries = get_registry()
+    registries.methods.add("older", Older)
+    raw = tomllib.loads(tiny_recipe(tmp_path).to_toml())
+    raw["method"], _ = {"name": "older"}, raw["loss"].pop("change")
+    recipe = resolve_recipe(recipe_from_dict(raw), registries)
+    engine = Engine(recipe, torch.device("cpu"), registries)
+    assert "change" not in engine.method.loss and not engine.method.change
+    terms = engine.train_step(_batch(), 1)
+    assert "change_A" not in terms and torch.isfinite(terms["G_total"])
+    held_out = engine.method.held_out_objective(
+        engine.nets, engine.method.loss, lambda d: iter([_batch()[d]])
+    )
+    assert "objective/change_A" not in held_out
 
 
 def test_is_per_sample():

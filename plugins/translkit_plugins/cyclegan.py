@@ -120,7 +120,8 @@ class CycleGAN:
     ) -> None:
         self.run, self.loss, self.device = context.run, losses, context.device
         self.identity = float(losses["identity"].weight) > 0
-        self.change = float(losses["change"].weight) > 0
+        # a subclass may declare fewer slots (one written before the change loss): then off
+        self.change = "change" in losses and float(losses["change"].weight) > 0
         self.fuse_G = context.fuse and is_per_sample(nets["G_AB"]) and is_per_sample(nets["G_BA"])
         self.fuse_D = context.fuse and is_per_sample(nets["D_A"]) and is_per_sample(nets["D_B"])
         seed = context.seed * 1000 + context.rank
@@ -202,8 +203,10 @@ class CycleGAN:
         means, so the value depends neither on the batch size nor on the two test splits
         having different lengths.
         """
-        gan, cycle, identity, change = (losses[k] for k in ("gan", "cycle", "identity", "change"))
-        use_idt, use_change = float(identity.weight) > 0, float(change.weight) > 0
+        gan, cycle, identity = losses["gan"], losses["cycle"], losses["identity"]
+        change = losses.get("change")
+        use_idt = float(identity.weight) > 0
+        use_change = change is not None and float(change.weight) > 0
         logits: dict[str, list[torch.Tensor]] = {
             k: [] for k in ("A_real", "A_fake", "B_real", "B_fake")
         }
@@ -223,7 +226,7 @@ class CycleGAN:
                 if use_idt:  # the generator *into* src must leave src images unchanged
                     idt = float(identity(nets[back](real), real)) * n
                     sums[f"idt_{src}"] = sums.get(f"idt_{src}", 0.0) + idt
-                if use_change:
+                if use_change and change is not None:
                     moved = float(change(fake, real)) * n
                     sums[f"change_{src}"] = sums.get(f"change_{src}", 0.0) + moved
         cat = {k: torch.cat(v) for k, v in logits.items()}
