@@ -46,6 +46,13 @@ __all__ = ["CycleGAN", "cyclegan", "generator_outputs"]
 _OUTPUTS = ("fake_B", "rec_A", "fake_A", "rec_B", "idt_A", "idt_B")
 
 
+def _weighted(losses: Mapping[str, Any], slot: str) -> Any | None:
+    """The loss in ``slot`` when it has a positive weight, else ``None`` (also when a
+    subclass written before that slot existed declares no such slot)."""
+    loss = losses.get(slot)
+    return loss if loss is not None and float(loss.weight) > 0 else None
+
+
 def _run_fused(net: Any, first: torch.Tensor, second: torch.Tensor) -> tuple[Any, Any]:
     out = net(torch.cat([first, second], 0))
     return out[: first.shape[0]], out[first.shape[0] :]
@@ -120,8 +127,7 @@ class CycleGAN:
     ) -> None:
         self.run, self.loss, self.device = context.run, losses, context.device
         self.identity = float(losses["identity"].weight) > 0
-        # a subclass may declare fewer slots (one written before the change loss): then off
-        self.change = "change" in losses and float(losses["change"].weight) > 0
+        self.change = _weighted(losses, "change") is not None
         self.fuse_G = context.fuse and is_per_sample(nets["G_AB"]) and is_per_sample(nets["G_BA"])
         self.fuse_D = context.fuse and is_per_sample(nets["D_A"]) and is_per_sample(nets["D_B"])
         seed = context.seed * 1000 + context.rank
@@ -204,9 +210,8 @@ class CycleGAN:
         having different lengths.
         """
         gan, cycle, identity = losses["gan"], losses["cycle"], losses["identity"]
-        change = losses.get("change")
+        change = _weighted(losses, "change")
         use_idt = float(identity.weight) > 0
-        use_change = change is not None and float(change.weight) > 0
         logits: dict[str, list[torch.Tensor]] = {
             k: [] for k in ("A_real", "A_fake", "B_real", "B_fake")
         }
@@ -226,7 +231,7 @@ class CycleGAN:
                 if use_idt:  # the generator *into* src must leave src images unchanged
                     idt = float(identity(nets[back](real), real)) * n
                     sums[f"idt_{src}"] = sums.get(f"idt_{src}", 0.0) + idt
-                if use_change and change is not None:
+                if change is not None:
                     moved = float(change(fake, real)) * n
                     sums[f"change_{src}"] = sums.get(f"change_{src}", 0.0) + moved
         cat = {k: torch.cat(v) for k, v in logits.items()}

@@ -65,11 +65,18 @@ class NonFiniteLossError(TranslkitError):
 MAX_SKIPPED_IN_A_ROW = 10
 
 
-def _finite_gradients(params: list[nn.Parameter]) -> bool:
-    """Whether every gradient is finite and their norm is too (a norm that overflows fp32
-    would fill Adam's second moment with infinities)."""
+def _gradient_norm(params: list[nn.Parameter]) -> torch.Tensor | None:
+    """The total 2-norm of the gradients (``None`` without any): not finite when one is
+    not, or when it overflows fp32 (which would fill Adam's second moment with infinities).
+    Computed once a step, for the check and for clipping."""
     grads = [p.grad for p in params if p.grad is not None]
-    return not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads)))
+    return torch.nn.utils.get_total_norm(grads) if grads else None
+
+
+def _finite_gradients(params: list[nn.Parameter]) -> bool:
+    """Whether every gradient and their total norm are finite."""
+    norm = _gradient_norm(params)
+    return norm is None or bool(torch.isfinite(norm))
 
 
 def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.device:
@@ -303,19 +310,22 @@ class Engine:
         for name in phase.optimizers:
             opt, params = self.optimizers[name], self.group_params[name]
             self.info.average_gradients(params)
-            if not self.scaler.is_enabled() and not self._gradients_usable(name, params, step):
-                continue
             if clip > 0:
-                self.scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(params, clip)
+                self.scaler.unscale_(opt)  # a no-op without a scaler
+            checked = not self.scaler.is_enabled()  # fp16: the scaler skips inf steps itself
+            norm = _gradient_norm(params) if checked or clip > 0 else None
+            if checked and not self._gradients_usable(name, norm, step):
+                continue
+            if clip > 0 and norm is not None:
+                torch.nn.utils.clip_grads_with_norm_(params, clip, norm)
             self.scaler.step(opt)
         return terms
 
-    def _gradients_usable(self, name: str, params: list[nn.Parameter], step: int) -> bool:
-        """Whether optimiser ``name`` may step on these gradients: skip (and say so) a
-        reduced-precision update with non-finite gradients; stop on one in fp32 or after
-        :data:`MAX_SKIPPED_IN_A_ROW` skips."""
-        if _finite_gradients(params):
+    def _gradients_usable(self, name: str, norm: torch.Tensor | None, step: int) -> bool:
+        """Whether optimiser ``name`` may step on gradients of total norm ``norm``: skip (and
+        say so) a reduced-precision update with non-finite gradients; stop on one in fp32
+        or after :data:`MAX_SKIPPED_IN_A_ROW` skips."""
+        if norm is None or bool(torch.isfinite(norm)):
             self.skipped[name] = 0
             return True
         self.skipped[name] = streak = self.skipped.get(name, 0) + 1
