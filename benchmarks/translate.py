@@ -5,7 +5,9 @@ unmodified network in fp32. translkit's :class:`~translkit.inference.Translator`
 same-sized images, runs under ``torch.inference_mode``, swaps instance norms for the
 equivalent group norms (``translkit.inference.optimize``) in the channels-last memory
 format, and with ``precision="auto"`` (its default) autocasts to bf16 where the CPU has
-native bf16 (``translkit.precision``; the header says what ``auto`` picks here). Every mode
+native bf16 (``translkit.precision``; the header says what ``auto`` picks here); one row runs
+the 3×3 convolutions by Winograd's algorithm in fp32 (``fast_conv``), which the default row
+takes where it measured faster for the network here (told of a large folder). Every mode
 is measured in the same process, interleaved over rounds, on the same random weights and
 inputs. On a machine shared with other jobs, the best round of each mode (timeit's
 convention: the least disturbed one) is the fairest wall-clock comparison; the median is
@@ -60,9 +62,13 @@ def modes(net: nn.Module, batch: int, compile: bool) -> dict[str, Mode]:
     def translator(cls: type = Translator, **kw: object) -> Mode:
         kw.setdefault("precision", "fp32")
         kw.setdefault("batch_size", batch)
+        kw.setdefault("fast_conv", False)  # Winograd's only in its own row
         return cls(net, device="cpu", **kw)  # type: ignore[arg-type]
 
-    auto = Translator(net, device="cpu").precision  # what the default path runs in here
+    default = Translator(net, device="cpu")
+    default.plan(megapixels=1e3, shapes=1)  # a large folder: fast_conv auto measures (cached)
+    auto = default.precision  # what the default path runs in here
+    convs = "Winograd" if default.runtime.winograd else "direct"
     table = {
         "reference: batch 1, no_grad, fp32": reference_mode(net),
         "batch 1, inference_mode, group norm, fp32": translator(batch_size=1, channels_last=False),
@@ -73,11 +79,12 @@ def modes(net: nn.Module, batch: int, compile: bool) -> dict[str, Mode]:
         f"batch {batch}, group norm, c-last, fp32": translator(Uncapped),
         f"batch {batch}, group norm, c-last, {auto}": translator(Uncapped, precision="auto"),
         "group norm, c-last, fp32, pixel cap": translator(),
-        f"translkit default: group norm, c-last, {auto}, pixel cap": translator(precision="auto"),
+        "group norm, c-last, fp32, pixel cap, Winograd": translator(fast_conv=True),
+        f"translkit default: group norm, c-last, {auto}, pixel cap, {convs}": default,
     }
     if compile:
         table[f"translkit default + torch.compile ({auto})"] = translator(
-            precision="auto", compile=True
+            precision="auto", compile=True, fast_conv=default.runtime.winograd
         )
     return table
 
@@ -135,12 +142,12 @@ def main() -> None:
         f"clock {args.clock}"
     )
     header = ("mode", "best img/s", "speed-up", "median", "speed-up", "max |diff|", "warm-up s")
-    print("{:<56} {:>10} {:>9} {:>8} {:>9} {:>11} {:>10}".format(*header))
+    print("{:<66} {:>10} {:>9} {:>8} {:>9} {:>11} {:>10}".format(*header))
     for name in table:
         best, median = max(speeds[name]), statistics.median(speeds[name])
         diff = (outputs[name] - outputs[ref_name]).abs().max().item()
         print(
-            f"{name:<56} {best:>10.3f} {best / ref_best:>8.2f}x {median:>8.3f} "
+            f"{name:<66} {best:>10.3f} {best / ref_best:>8.2f}x {median:>8.3f} "
             f"{median / ref_median:>8.2f}x {diff:>11.2e} {warm[name]:>10.1f}"
         )
     print(f"load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -256,6 +256,117 @@ def inference_runtime(
     )
 
 
+# -- translating: the convolutions' algorithm ---------------------------------------------------
+#: Translating probes Winograd's convolutions only for a network with a 3×3 convolution at
+#: least this wide on both sides: narrower ones lost to the direct kernel (the transforms cost
+#: more than the products they save; ``benchmarks/conv_algorithms.py``).
+WINOGRAD_MIN_CHANNELS = 128
+#: The translation probe's input: one image of this side (the shipped models' input size).
+TRANSLATION_PROBE_SIZE = 256
+#: Translating measures the convolutions first only for work at least this many times the
+#: measurement's own (so that it costs at most 5 % of the first folder; later ones find it cached).
+PROBE_WORK = 20
+
+
+def _wide_winograd_conv(net: nn.Module) -> bool:
+    return getattr(net, "fast_conv", True) and any(
+        eligible(m) and min(m.in_channels, m.out_channels) >= WINOGRAD_MIN_CHANNELS
+        for m in net.modules()
+    )
+
+
+def translation_probe_key(net: nn.Module, runtime: Runtime) -> str:
+    """The cache key of the translation probe of ``net`` under ``runtime`` on this machine."""
+    shapes = [(name, list(p.shape)) for name, p in net.state_dict().items()]
+    fields = {
+        "translate": type(net).__name__,
+        "params": shapes,
+        "runtime": dataclasses.replace(runtime, winograd=False).choices(),
+        "size": TRANSLATION_PROBE_SIZE,
+        "probe": 1,  # bump when what is measured changes
+    }
+    return _cache_key(json.dumps(fields, sort_keys=True))
+
+
+def _forward(
+    net: nn.Module, x: torch.Tensor, runtime: Runtime, winograd: bool
+) -> Callable[[], None]:
+    """One translation pass of a copy of ``net`` placed as ``runtime`` with or without
+    Winograd's convolutions."""
+    placed = dataclasses.replace(runtime, winograd=winograd).place(copy.deepcopy(net)).eval()
+    x = x.contiguous(memory_format=runtime.memory_format)
+
+    def step() -> None:
+        with torch.inference_mode():
+            placed(x)
+
+    return step
+
+
+def translation_convs(
+    runtime: Runtime,
+    net: nn.Module,
+    fast_conv: bool | None,
+    *,
+    probe: bool,
+    measure: Callable[[dict[str, Callable[[], None]]], dict[str, float]] | None = None,
+) -> Runtime:
+    """``runtime`` with the 3×3 convolutions' algorithm for translating with ``net``.
+
+    ``fast_conv`` True or False forces Winograd's or the direct kernel. ``None`` (auto)
+    takes Winograd's where it measured at least :data:`MARGINS` ["winograd"] faster for this
+    network on this machine: an fp32 CPU runtime, a 3×3 convolution at least
+    :data:`WINOGRAD_MIN_CHANNELS` wide. The measurement (a few forward passes of one
+    :data:`TRANSLATION_PROBE_SIZE` px image each way) is made once per machine and cached;
+    without one cached, it is made only when ``probe`` (the work ahead pays for it),
+    else the direct kernel stays."""
+
+    def with_conv(on: bool, why: str, measured: dict[str, float] | None = None) -> Runtime:
+        return dataclasses.replace(
+            runtime,
+            winograd=on,
+            reasons={**runtime.reasons, "conv": why},
+            measured_ms={**runtime.measured_ms, **(measured or {})},
+        )
+
+    if fast_conv is not None:
+        on = bool(fast_conv) and _has_winograd_conv(net)
+        why = "requested" if on or not fast_conv else "requested, but no 3×3 conv to rewrite"
+        return with_conv(on, why)
+    if runtime.device.type != "cpu" or runtime.precision.reduced:
+        return runtime
+    if not _wide_winograd_conv(net):
+        return with_conv(False, f"auto: no 3×3 conv {WINOGRAD_MIN_CHANNELS}+ channels wide")
+    key = translation_probe_key(net, runtime)
+    measured = cached_only(key)
+    if measured is None and not probe:
+        return with_conv(False, "auto: not measured here yet; measured when the work ahead pays")
+    if measured is None:
+
+        def run() -> dict[str, float]:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                size = TRANSLATION_PROBE_SIZE
+                x = (torch.rand(1, 3, size, size) * 2 - 1).to(runtime.device)
+                steps = {
+                    name: _forward(net, x, runtime, on)
+                    for name, on in (("direct", False), ("winograd", True))
+                }
+                return (measure or measure_variants)(steps)
+
+        measured = cached_measurement(key, run)
+    direct, wino = measured.get("direct"), measured.get("winograd")
+    if not direct or not wino:
+        return with_conv(False, "auto: the measurement failed")
+    on = direct / wino >= MARGINS["winograd"]
+    ratio = direct / wino if on else wino / direct
+    return with_conv(
+        on,
+        f"measured: the alternative took {ratio:.2f}× as long",
+        {f"translate/{k}": v for k, v in measured.items()},
+    )
+
+
 # -- the probe ----------------------------------------------------------------------------------
 def _swappable(net: nn.Module) -> bool:
     return any(
@@ -406,16 +517,25 @@ def choose_threads(measured: dict[str, float], budget: int) -> tuple[int, str]:
     return best, f"measured: {other / measured[str(best)]:.2f}× as long otherwise"
 
 
+def _numbers(entry: Any) -> bool:
+    return isinstance(entry, dict) and all(isinstance(v, int | float) for v in entry.values())
+
+
 def cached_measurement(key: str, measure: Callable[[], dict[str, float]]) -> dict[str, float]:
     """``measure()``'s result, measured once per ``key`` on this machine (cache folder, file
     lock held while measuring, atomic write; a damaged cache is measured again)."""
     from translkit.cache import cache_dir
 
-    def numbers(entry: Any) -> bool:
-        return isinstance(entry, dict) and all(isinstance(v, int | float) for v in entry.values())
-
-    entry = cached_entry(cache_dir() / PROBE_FILE, key, measure, valid=numbers)
+    entry = cached_entry(cache_dir() / PROBE_FILE, key, measure, valid=_numbers)
     return {k: float(v) for k, v in entry.items()}
+
+
+def cached_only(key: str) -> dict[str, float] | None:
+    """The measurement cached for ``key`` on this machine, or ``None`` (nothing measured)."""
+    from translkit.cache import cache_dir
+
+    entry = read_json_dict(cache_dir() / PROBE_FILE).get(key)
+    return {k: float(v) for k, v in entry.items()} if entry and _numbers(entry) else None
 
 
 @dataclass(frozen=True)

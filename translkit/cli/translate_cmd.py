@@ -74,6 +74,15 @@ def translate(
         show_default=False,
         rich_help_panel="Device and speed",
     ),
+    fast_conv: bool = typer.Option(
+        None,
+        "--fast-conv/--no-fast-conv",
+        help="3×3 convolutions by Winograd's algorithm (fewer multiplications) or the direct "
+        "kernel. Default: auto, Winograd's where it measured faster for this network here "
+        "(fp32 on a CPU, convolutions of 128+ channels; measured once per machine).",
+        show_default=False,
+        rich_help_panel="Device and speed",
+    ),
     channels_last: bool = typer.Option(
         None,
         "--channels-last/--no-channels-last",
@@ -128,6 +137,7 @@ def translate(
             precision=precision,  # type: ignore[arg-type]
             channels_last=channels_last,
             compile="auto" if compile is None else compile,
+            fast_conv=fast_conv,
             overwrite=overwrite,
             resize=resize,
             masks=masks,

@@ -246,6 +246,7 @@ def translate_checkpoint(
     precision: Precision = "auto",
     channels_last: bool | None = None,
     compile: bool | str = "auto",
+    fast_conv: bool | None = None,
     overwrite: bool = False,
     resize: int | None = None,
     on_total: Callable[[int], None] | None = None,
@@ -264,6 +265,8 @@ def translate_checkpoint(
     :param compile: ``auto`` (default: where this machine's recorded pace for the network
         says the folder earns its compilations back), ``on`` or ``off``
         (:class:`~translkit.inference.translate.Translator`).
+    :param fast_conv: Winograd's 3×3 convolutions (``True``), the direct kernel (``False``)
+        or ``None``: where they measured faster for this network here (the Translator's).
     :param on_total: called once with the number of files to translate (a progress bar).
     :param on_done: called with the number of files finished after each batch.
     :param masks: also write each input's attention mask (white where the generator
@@ -293,10 +296,11 @@ def translate_checkpoint(
         "batch_size": batch_size,
         "precision": precision,
         "channels_last": channels_last,
+        "fast_conv": fast_conv,
     }
     translator = Translator(net, compile=compile, **settings)  # type: ignore[arg-type]
     headers = read_headers(pairs)
-    translator.plan_compile(*work_ahead(headers, resize, translator.tile))
+    translator.plan(*work_ahead(headers, resize, translator.tile))
     if on_total:
         on_total(len(pairs))
     governor = ThreadGovernor(thread_budget()) if translator.device.type == "cpu" else None

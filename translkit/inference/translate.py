@@ -29,11 +29,15 @@ from torch import nn
 from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.runtime import (
+    PROBE_WORK,
+    TRANSLATION_PROBE_SIZE,
     Pace,
     compile_decision,
     inference_runtime,
     record_step_times,
+    rewrite_layers,
     step_times,
+    translation_convs,
     translation_key,
 )
 
@@ -127,6 +131,11 @@ class Translator:
         work ahead, then compiled only where this machine's recorded pace for this network
         says it pays (:func:`translkit.runtime.compile_decision`). The first batch of each
         new image size compiles (about 30–120 s on a CPU), later batches run faster.
+    :param fast_conv: run the 3×3 convolutions by Winograd's F(4×4, 3×3) (``True``), by the
+        direct kernel (``False``), or ``None`` (default, auto): Winograd's where it measured
+        faster for this network on this machine, in fp32 on a CPU, for a network with a 3×3
+        convolution of 128 channels or more (:func:`translkit.runtime.translation_convs`;
+        measured once per machine, when :meth:`plan` is told enough work ahead).
     """
 
     def __init__(
@@ -141,6 +150,7 @@ class Translator:
         channels_last: bool | None = None,
         optimize: bool = True,
         compile: bool | Literal["auto", "on", "off"] = False,
+        fast_conv: bool | None = None,
     ) -> None:
         self.device = parse_device(device, option="--device") if isinstance(device, str) else device
         mode = ("on" if compile else "off") if isinstance(compile, bool) else compile
@@ -157,6 +167,8 @@ class Translator:
         )
         if mode == "auto":
             self._set_runtime(compile=False, why="auto: eager until the work ahead is known")
+        self._fast_conv, self._source = fast_conv, net
+        self.runtime = translation_convs(self.runtime, net, fast_conv, probe=False)
         self.choice = self.runtime.precision
         if batch_size < 1:
             raise TranslkitError(f"batch size must be at least 1, got {batch_size}")
@@ -189,9 +201,20 @@ class Translator:
         reasons = {**self.runtime.reasons, "compile": why}
         self.runtime = dataclasses.replace(self.runtime, compile=compile, reasons=reasons)
 
-    def plan_compile(self, megapixels: float, shapes: int) -> None:
-        """With ``compile="auto"``: compile now if the recorded pace of this network here
-        earns back one compilation per input shape twice over ``megapixels`` of work."""
+    def plan(self, megapixels: float, shapes: int) -> None:
+        """Decide what waited for the work ahead (``megapixels`` in ``shapes`` input sizes):
+        with ``fast_conv=None``, the convolutions' algorithm, measured here first where the
+        work is at least :data:`PROBE_WORK` times the measurement's; with ``compile="auto"``,
+        compile now if the recorded pace of this network here earns back one compilation
+        per input shape twice over."""
+        if self._fast_conv is None and not self.runtime.winograd:
+            probe_mpx = 6 * TRANSLATION_PROBE_SIZE**2 / 1e6  # 3 passes each way
+            runtime = translation_convs(
+                self.runtime, self._source, None, probe=megapixels >= PROBE_WORK * probe_mpx
+            )
+            if runtime.winograd:
+                rewrite_layers(self.net, group_norm=False, winograd=True)
+            self.runtime = runtime
         if self._compile_mode != "auto":
             return
         measured = step_times(translation_key(self.net, self.runtime))
