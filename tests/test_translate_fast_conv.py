@@ -1,11 +1,13 @@
 """Translating with Winograd's 3×3 convolutions (translkit.runtime.translation_convs): chosen
 by measuring the network on this machine once the work ahead pays for it, cached per machine,
 forced by ``fast_conv`` / ``--fast-conv``, never measured where it cannot pay (narrow
-convolutions, bf16, CUDA), and the same translation as the direct kernel's."""
+convolutions, bf16, CUDA), the same translation as the direct kernel's, and never taken when
+scoring (scores must not depend on the machine)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,11 +15,14 @@ from scoring_support import generators_checkpoint, write_images
 from torch import nn
 from typer.testing import CliRunner
 
+from translkit import get_registry
 from translkit import runtime as R
 from translkit.cli import app
 from translkit.inference import Translator
+from translkit.inference import translate as translate_module
 from translkit.precision import Choice
 from translkit.runtime import inference_runtime, translation_convs
+from translkit.scoring import score_generators
 from translkit.winograd import WinogradConv2d
 
 
@@ -127,3 +132,22 @@ def test_the_translate_command_forces_either_kernel_and_says_which(tmp_path):
         lines[flag] = result.stderr.splitlines()[-1]
     assert "Winograd 3×3 convs (requested)" in lines["--fast-conv"]
     assert "direct convs (requested)" in lines["--no-fast-conv"]
+
+
+def test_scores_translate_with_the_direct_kernel_whatever_the_cache_measured(monkeypatch, tmp_path):
+    monkeypatch.setattr(R, "cached_only", lambda key: {"direct": 100.0, "winograd": 50.0})
+    assert Translator(_wide(), precision="fp32").runtime.winograd  # a translator takes it here
+    seen: list[bool] = []
+
+    class Spy(Translator):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self.runtime.winograd)
+
+    monkeypatch.setattr(translate_module, "Translator", Spy)
+    root = tmp_path / "data"
+    write_images(root / "testA", 2)
+    write_images(root / "testB", 2, seed=1)
+    data = SimpleNamespace(root=str(root))
+    score_generators({"a2b": _wide()}, data, [], get_registry(), out_dir=tmp_path / "out")
+    assert seen == [False]  # scores never depend on what this machine's cache measured

@@ -375,8 +375,11 @@ def _score_generators(
             if not folder.is_dir():
                 raise MetricError(f"test folder {folder} does not exist (data.root = {root})")
         fake = Path(out_dir) / direction
-        # fp32 whatever the CPU: scores must not depend on the machine that computes them
-        translator = Translator(net, device=device, batch_size=batch_size, precision="fp32")
+        # fp32 and the direct convolutions whatever the CPU: scores must not depend on the
+        # machine that computes them (nor on what its cache has measured)
+        translator = Translator(
+            net, device=device, batch_size=batch_size, precision="fp32", fast_conv=False
+        )
         report = translate_files(translator, plan_outputs(src, fake), resize=resize)
         if report.failed:
             _, reason = report.failed[0]
