@@ -93,6 +93,8 @@ def test_forced_choices_and_the_cases_that_are_never_measured():
     assert not narrow.winograd and "no 3×3 conv 128+ channels wide" in narrow.reasons["conv"]
     bf16 = R.Runtime(torch.device("cpu"), Choice("bf16", torch.bfloat16, "requested"))
     assert translation_convs(bf16, _wide(), None, probe=True, measure=measure) == bf16
+    inert = translation_convs(bf16, _wide(), True, probe=True, measure=measure)
+    assert not inert.winograd and "fp32 on a CPU only" in inert.reasons["conv"]
     assert calls == []
 
 

@@ -329,11 +329,15 @@ def translation_convs(
             measured_ms={**runtime.measured_ms, **(measured or {})},
         )
 
+    fp32_cpu = runtime.device.type == "cpu" and not runtime.precision.reduced
+    if fast_conv:
+        if not fp32_cpu:  # WinogradConv2d would run as the direct kernel anyway
+            return with_conv(False, "requested, but Winograd's runs in fp32 on a CPU only")
+        if not _has_winograd_conv(net):
+            return with_conv(False, "requested, but no 3×3 conv to rewrite")
     if fast_conv is not None:
-        on = bool(fast_conv) and _has_winograd_conv(net)
-        why = "requested" if on or not fast_conv else "requested, but no 3×3 conv to rewrite"
-        return with_conv(on, why)
-    if runtime.device.type != "cpu" or runtime.precision.reduced:
+        return with_conv(bool(fast_conv), "requested")
+    if not fp32_cpu:
         return runtime
     if not _wide_winograd_conv(net):
         return with_conv(False, f"auto: no 3×3 conv {WINOGRAD_MIN_CHANNELS}+ channels wide")
