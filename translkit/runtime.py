@@ -275,16 +275,16 @@ def _wide_winograd_conv(net: nn.Module) -> bool:
     )
 
 
+def translation_probe_pays(megapixels: float) -> bool:
+    """Whether ``megapixels`` of work ahead pay for the translation probe (3 passes of one
+    :data:`TRANSLATION_PROBE_SIZE` px image each way)."""
+    return megapixels >= PROBE_WORK * 6 * TRANSLATION_PROBE_SIZE**2 / 1e6
+
+
 def translation_probe_key(net: nn.Module, runtime: Runtime) -> str:
     """The cache key of the translation probe of ``net`` under ``runtime`` on this machine."""
-    shapes = [(name, list(p.shape)) for name, p in net.state_dict().items()]
-    fields = {
-        "translate": type(net).__name__,
-        "params": shapes,
-        "runtime": dataclasses.replace(runtime, winograd=False).choices(),
-        "size": TRANSLATION_PROBE_SIZE,
-        "probe": 1,  # bump when what is measured changes
-    }
+    fields = _translation_fields(net, dataclasses.replace(runtime, winograd=False))
+    fields.update(size=TRANSLATION_PROBE_SIZE, probe=1)  # bump when what is measured changes
     return _cache_key(json.dumps(fields, sort_keys=True))
 
 
@@ -964,16 +964,16 @@ def compile_decision(
     return True, f"{gain}, {cost:.0f} s to compile"
 
 
-def translation_key(net: nn.Module, runtime: Runtime) -> str:
-    """The cache key of a network's translation pace on this machine: its layers and
-    parameter shapes, and the runtime's choices other than compilation."""
+def _translation_fields(net: nn.Module, runtime: Runtime) -> dict[str, Any]:
+    """What identifies a network's translation on this machine: its class and parameter
+    shapes, and the runtime's choices other than compilation."""
     shapes = [(name, list(p.shape)) for name, p in net.state_dict().items()]
-    fields = {
-        "translate": type(net).__name__,
-        "params": shapes,
-        "runtime": runtime.choices(),
-    }
-    return _cache_key(json.dumps(fields, sort_keys=True))
+    return {"translate": type(net).__name__, "params": shapes, "runtime": runtime.choices()}
+
+
+def translation_key(net: nn.Module, runtime: Runtime) -> str:
+    """The cache key of a network's translation pace on this machine."""
+    return _cache_key(json.dumps(_translation_fields(net, runtime), sort_keys=True))
 
 
 class Pace:

@@ -126,7 +126,7 @@ class CycleGAN:
         self, nets: Mapping[str, nn.Module], losses: Mapping[str, Any], context: MethodContext
     ) -> None:
         self.run, self.loss, self.device = context.run, losses, context.device
-        self.identity = float(losses["identity"].weight) > 0
+        self.identity = _weighted(losses, "identity") is not None
         self.change = _weighted(losses, "change") is not None
         self.fuse_G = context.fuse and is_per_sample(nets["G_AB"]) and is_per_sample(nets["G_BA"])
         self.fuse_D = context.fuse and is_per_sample(nets["D_A"]) and is_per_sample(nets["D_B"])
@@ -209,9 +209,8 @@ class CycleGAN:
         means, so the value depends neither on the batch size nor on the two test splits
         having different lengths.
         """
-        gan, cycle, identity = losses["gan"], losses["cycle"], losses["identity"]
-        change = _weighted(losses, "change")
-        use_idt = float(identity.weight) > 0
+        gan, cycle = losses["gan"], losses["cycle"]
+        identity, change = _weighted(losses, "identity"), _weighted(losses, "change")
         logits: dict[str, list[torch.Tensor]] = {
             k: [] for k in ("A_real", "A_fake", "B_real", "B_fake")
         }
@@ -228,7 +227,7 @@ class CycleGAN:
                 sums[f"cycle_{src}"] = (
                     sums.get(f"cycle_{src}", 0.0) + float(cycle(nets[back](fake), real)) * n
                 )
-                if use_idt:  # the generator *into* src must leave src images unchanged
+                if identity is not None:  # the generator *into* src leaves src unchanged
                     idt = float(identity(nets[back](real), real)) * n
                     sums[f"idt_{src}"] = sums.get(f"idt_{src}", 0.0) + idt
                 if change is not None:

@@ -29,8 +29,6 @@ from torch import nn
 from translkit.devices import parse_device
 from translkit.errors import TranslkitError
 from translkit.runtime import (
-    PROBE_WORK,
-    TRANSLATION_PROBE_SIZE,
     Pace,
     compile_decision,
     inference_runtime,
@@ -39,6 +37,7 @@ from translkit.runtime import (
     step_times,
     translation_convs,
     translation_key,
+    translation_probe_pays,
 )
 
 __all__ = ["CPU_PIXELS_PER_PASS", "Precision", "Translator", "min_input_size", "pad_to_multiple"]
@@ -204,14 +203,12 @@ class Translator:
     def plan(self, megapixels: float, shapes: int) -> None:
         """Decide what waited for the work ahead (``megapixels`` in ``shapes`` input sizes):
         with ``fast_conv=None``, the convolutions' algorithm, measured here first where the
-        work is at least :data:`PROBE_WORK` times the measurement's; with ``compile="auto"``,
-        compile now if the recorded pace of this network here earns back one compilation
-        per input shape twice over."""
-        if self._fast_conv is None and not self.runtime.winograd:
-            probe_mpx = 6 * TRANSLATION_PROBE_SIZE**2 / 1e6  # 3 passes each way
-            runtime = translation_convs(
-                self.runtime, self._source, None, probe=megapixels >= PROBE_WORK * probe_mpx
-            )
+        work pays for it (:func:`~translkit.runtime.translation_probe_pays`); with
+        ``compile="auto"``, compile now if the recorded pace of this network here earns back
+        one compilation per input shape twice over."""
+        if self._fast_conv is None and "translate/direct" not in self.runtime.measured_ms:
+            pays = translation_probe_pays(megapixels)
+            runtime = translation_convs(self.runtime, self._source, None, probe=pays)
             if runtime.winograd:
                 rewrite_layers(self.net, group_norm=False, winograd=True)
             self.runtime = runtime

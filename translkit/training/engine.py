@@ -73,10 +73,14 @@ def _gradient_norm(params: list[nn.Parameter]) -> torch.Tensor | None:
     return torch.nn.utils.get_total_norm(grads) if grads else None
 
 
+def _finite_norm(norm: torch.Tensor | None) -> bool:
+    """Whether a total norm from :func:`_gradient_norm` is finite (no gradients: yes)."""
+    return norm is None or bool(torch.isfinite(norm))
+
+
 def _finite_gradients(params: list[nn.Parameter]) -> bool:
     """Whether every gradient and their total norm are finite."""
-    norm = _gradient_norm(params)
-    return norm is None or bool(torch.isfinite(norm))
+    return _finite_norm(_gradient_norm(params))
 
 
 def training_device(train: TrainSection, info: DistInfo | None = None) -> torch.device:
@@ -325,7 +329,7 @@ class Engine:
         """Whether optimiser ``name`` may step on gradients of total norm ``norm``: skip (and
         say so) a reduced-precision update with non-finite gradients; stop on one in fp32
         or after :data:`MAX_SKIPPED_IN_A_ROW` skips."""
-        if norm is None or bool(torch.isfinite(norm)):
+        if _finite_norm(norm):
             self.skipped[name] = 0
             return True
         self.skipped[name] = streak = self.skipped.get(name, 0) + 1
